@@ -1,0 +1,273 @@
+// Package auth authenticates mail users.
+//
+// Passwords are stored as argon2id hashes in PHC string form (RFC 9106 for
+// the algorithm) and, optionally, as SCRAM-SHA-256 stored credentials
+// (RFC 5802, RFC 7677) serialized as in RFC 5803. Accounts themselves live
+// elsewhere and are reached through a Lookup.
+//
+// An Authenticator checks passwords directly (CheckPassword) or through the
+// SASL (RFC 4422) mechanisms PLAIN (RFC 4616), LOGIN
+// (draft-murchison-sasl-login) and SCRAM-SHA-256 (RFC 5802, RFC 7677),
+// without channel binding. It owns two pieces of in-memory state, both bounded:
+//
+//   - failure counters per client IP (IPv6 grouped by /64) and per account,
+//     which refuse further attempts for a while once over their limit;
+//   - a cache of recently verified credentials, so that a client logging in
+//     many times does not pay an argon2id verification each time. Only an
+//     HMAC-SHA-256 digest of (address, password, stored hash) is kept, never
+//     the password.
+//
+// Failures never say whether the account exists: an unknown address costs the
+// same argon2id verification as a wrong password, and SCRAM answers an unknown
+// user with a fake but stable salt.
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Errors returned by this package.
+var (
+	// ErrNotFound is returned by a Lookup for an unknown address.
+	ErrNotFound = errors.New("auth: no such account")
+	// ErrInvalidCredentials is returned for a wrong password, an unknown
+	// address or a disabled account alike: it never says whether the user
+	// exists.
+	ErrInvalidCredentials = errors.New("auth: invalid credentials")
+	// ErrTooManyFailures is a temporary refusal: the client IP or the
+	// account has failed too often recently.
+	ErrTooManyFailures = errors.New("auth: too many failed logins, try later")
+	// ErrAuthzNotAllowed is returned when a SASL client asks to act as
+	// another user than the one it authenticates as (RFC 4616 §2,
+	// RFC 5802 §5.1 "a"); we do not support proxy authorization.
+	ErrAuthzNotAllowed = errors.New("auth: authorization identity must be empty or equal the username")
+	// ErrUnsupportedMechanism is returned by SASL for a mechanism not in
+	// Mechanisms().
+	ErrUnsupportedMechanism = errors.New("auth: unsupported SASL mechanism")
+)
+
+// Account is what a Lookup returns for an address.
+type Account struct {
+	ID           int64
+	Address      string // canonical address, e.g. alice@example.test
+	PasswordHash string // PHC argon2id, see HashPassword
+	SCRAM        string // see NewSCRAMCredentials; "" disables SCRAM-SHA-256 for this account
+	Disabled     bool
+}
+
+// Lookup finds accounts. LookupAccount receives an address already
+// lowercased and returns ErrNotFound (possibly wrapped) when there is no such
+// account; any other error is treated as a temporary failure of the store.
+type Lookup interface {
+	LookupAccount(ctx context.Context, address string) (Account, error)
+}
+
+// Options configures an Authenticator. The zero value of each field selects
+// its default; the fields documented so accept a negative value to turn the
+// feature off.
+type Options struct {
+	CacheTTL              time.Duration // default 5m; negative disables the verification cache
+	FailureDelay          time.Duration // default 1s, added to each failure; negative disables
+	MaxFailuresPerIP      int           // default 10 within FailureWindow; negative means unlimited
+	MaxFailuresPerAccount int           // default 5 within FailureWindow; negative means unlimited
+	FailureWindow         time.Duration // default 15m
+	Now                   func() time.Time
+
+	// HashParams are the argon2id parameters of the dummy hash verified for
+	// unknown users; they should match those used for real accounts so the
+	// two take the same time. Default DefaultParams.
+	HashParams Params
+	// MaxConcurrentHashes bounds concurrent argon2id verifications, each of
+	// which needs HashParams.Memory KiB. Default GOMAXPROCS.
+	MaxConcurrentHashes int
+}
+
+const (
+	defaultCacheTTL      = 5 * time.Minute
+	defaultFailureDelay  = time.Second
+	defaultMaxPerIP      = 10
+	defaultMaxPerAccount = 5
+	defaultFailureWindow = 15 * time.Minute
+
+	cacheEntries   = 10000 // verification cache bound
+	counterEntries = 65536 // bound of each failure-counter map
+)
+
+func (o Options) withDefaults() Options {
+	if o.CacheTTL == 0 {
+		o.CacheTTL = defaultCacheTTL
+	}
+	if o.FailureDelay == 0 {
+		o.FailureDelay = defaultFailureDelay
+	}
+	if o.MaxFailuresPerIP == 0 {
+		o.MaxFailuresPerIP = defaultMaxPerIP
+	}
+	if o.MaxFailuresPerAccount == 0 {
+		o.MaxFailuresPerAccount = defaultMaxPerAccount
+	}
+	if o.FailureWindow <= 0 {
+		o.FailureWindow = defaultFailureWindow
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HashParams == (Params{}) {
+		o.HashParams = DefaultParams
+	}
+	if o.MaxConcurrentHashes <= 0 {
+		o.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+	}
+	return o
+}
+
+// Authenticator checks credentials against a Lookup. It is safe for
+// concurrent use.
+type Authenticator struct {
+	lookup  Lookup
+	opts    Options
+	limiter *limiter
+	cache   *verifyCache
+	hashSem chan struct{} // bounds concurrent argon2id runs
+	secret  [32]byte      // keys cache digests and fake SCRAM credentials
+	dummy   string        // PHC hash verified for unknown or disabled accounts
+
+	verifications atomic.Int64 // argon2id verifications run, for tests and metrics
+}
+
+// New returns an Authenticator reading accounts from lookup.
+func New(lookup Lookup, opts Options) *Authenticator {
+	opts = opts.withDefaults()
+	a := &Authenticator{
+		lookup:  lookup,
+		opts:    opts,
+		limiter: newLimiter(opts, counterEntries),
+		cache:   newVerifyCache(opts.CacheTTL, cacheEntries),
+		hashSem: make(chan struct{}, opts.MaxConcurrentHashes),
+	}
+	rand.Read(a.secret[:])
+	a.dummy = dummyHash(opts.HashParams)
+	return a
+}
+
+// Mechanisms returns the names of the SASL mechanisms that SASL accepts.
+func Mechanisms() []string {
+	return []string{"PLAIN", "LOGIN", "SCRAM-SHA-256"}
+}
+
+// CheckPassword verifies address and password for a client at remote.
+//
+// The address is lowercased before the lookup. ErrTooManyFailures is returned
+// without checking the password while remote or the account is over its
+// failure limit. A wrong password, an unknown address and a disabled account
+// all return ErrInvalidCredentials after the same argon2id work and after
+// Options.FailureDelay (cut short if ctx ends). Other errors come from the
+// Lookup or from a malformed stored hash and do not count as failures.
+func (a *Authenticator) CheckPassword(ctx context.Context, remote netip.Addr, address, password string) (Account, error) {
+	address = strings.ToLower(address)
+	if a.limiter.blocked(remote, address) {
+		return Account{}, ErrTooManyFailures
+	}
+	acct, ok, err := a.checkPassword(ctx, address, password)
+	if err != nil {
+		return Account{}, err
+	}
+	if !ok {
+		return Account{}, a.fail(ctx, remote, address)
+	}
+	a.limiter.succeed(remote, address)
+	return acct, nil
+}
+
+// checkPassword does the lookup and the verification; ok reports whether the
+// password is right for an enabled account.
+func (a *Authenticator) checkPassword(ctx context.Context, address, password string) (acct Account, ok bool, err error) {
+	acct, err = a.lookup.LookupAccount(ctx, address)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Account{}, false, a.spendDummy(ctx, password)
+	case err != nil:
+		return Account{}, false, fmt.Errorf("auth: looking up %q: %w", address, err)
+	case acct.Disabled:
+		return Account{}, false, a.spendDummy(ctx, password)
+	}
+	key := a.digest("verified", address, password, acct.PasswordHash)
+	now := a.opts.Now()
+	if a.cache.hit(key, now) {
+		return acct, true, nil
+	}
+	ok, err = a.verify(ctx, acct.PasswordHash, password)
+	if err != nil {
+		return Account{}, false, fmt.Errorf("auth: account %d: %w", acct.ID, err)
+	}
+	if ok {
+		a.cache.add(key, now)
+	}
+	return acct, ok, nil
+}
+
+// spendDummy verifies password against the dummy hash so that an unknown or
+// disabled account costs as much as a wrong password. Its result is ignored.
+func (a *Authenticator) spendDummy(ctx context.Context, password string) error {
+	_, err := a.verify(ctx, a.dummy, password)
+	return err
+}
+
+// verify runs one argon2id verification, waiting for a slot in hashSem.
+func (a *Authenticator) verify(ctx context.Context, phc, password string) (bool, error) {
+	select {
+	case a.hashSem <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-a.hashSem }()
+	a.verifications.Add(1)
+	return VerifyPassword(phc, password)
+}
+
+// fail records a failed attempt, waits FailureDelay and returns
+// ErrInvalidCredentials.
+func (a *Authenticator) fail(ctx context.Context, remote netip.Addr, address string) error {
+	a.limiter.fail(remote, address)
+	sleep(ctx, a.opts.FailureDelay)
+	return ErrInvalidCredentials
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// digest returns HMAC-SHA-256 under the Authenticator's secret of label and
+// parts, each length-prefixed so that no two inputs collide.
+func (a *Authenticator) digest(label string, parts ...string) [32]byte {
+	m := hmac.New(sha256.New, a.secret[:])
+	var n [8]byte
+	for _, p := range append([]string{label}, parts...) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		m.Write(n[:])
+		m.Write([]byte(p))
+	}
+	var sum [32]byte
+	m.Sum(sum[:0])
+	return sum
+}

@@ -1,0 +1,252 @@
+// Package config is Facteur's typed configuration: a TOML file whose every
+// key has a default in code. Load reads the file over the defaults and
+// Validate reports every error at once, each with its key.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration. TOML key names are a contract relied on
+// by outside tests: add keys, never rename them.
+type Config struct {
+	Hostname string `toml:"hostname"`
+	DataDir  string `toml:"data_dir"`
+	Listen   Listen `toml:"listen"`
+	TLS      TLS    `toml:"tls"`
+	Auth     Auth   `toml:"auth"`
+	Limits   Limits `toml:"limits"`
+	Store    Store  `toml:"store"`
+	Log      Log    `toml:"log"`
+
+	// Dev is true when no config file was given: the development instance.
+	Dev bool `toml:"-"`
+}
+
+// Listen holds the listener addresses; "" disables one, "unix:/path" is a
+// unix socket.
+type Listen struct {
+	SMTP        string `toml:"smtp"`
+	Submission  string `toml:"submission"`
+	Submissions string `toml:"submissions"`
+	IMAP        string `toml:"imap"`
+	IMAPS       string `toml:"imaps"`
+	POP3        string `toml:"pop3"`
+	POP3S       string `toml:"pop3s"`
+	LMTP        string `toml:"lmtp"`
+	HTTP        string `toml:"http"`
+}
+
+// TLS names the certificate files; both empty means a self-signed
+// certificate generated once into data_dir.
+type TLS struct {
+	Cert string `toml:"cert"`
+	Key  string `toml:"key"`
+}
+
+// Auth holds authentication policy.
+type Auth struct {
+	// PlaintextNetworks are CIDRs from which password logins are accepted
+	// without TLS (e.g. a local webmail). Default none.
+	PlaintextNetworks []string `toml:"plaintext_networks"`
+	// CacheTTL is how long a successful password verification is remembered.
+	CacheTTL Duration `toml:"cache_ttl"`
+	// MaxFailuresPerIP and MaxFailuresPerAccount bound failed logins within
+	// FailureWindow.
+	MaxFailuresPerIP      int      `toml:"max_failures_per_ip"`
+	MaxFailuresPerAccount int      `toml:"max_failures_per_account"`
+	FailureWindow         Duration `toml:"failure_window"`
+	FailureDelay          Duration `toml:"failure_delay"`
+}
+
+// Limits bound what one client may cost the server.
+type Limits struct {
+	MaxMessageBytes     int64    `toml:"max_message_bytes"`
+	MaxRecipients       int      `toml:"max_recipients"`
+	MaxLineLength       int      `toml:"max_line_length"`
+	MaxConnections      int      `toml:"max_connections"`
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
+	SMTPTimeout         Duration `toml:"smtp_timeout"`
+	DefaultQuotaBytes   int64    `toml:"default_quota_bytes"`
+	ShutdownGrace       Duration `toml:"shutdown_grace"`
+}
+
+// Store selects and tunes the storage backend.
+type Store struct {
+	// Backend is "sqlite" (the embedded default).
+	Backend string `toml:"backend"`
+	// Fsync may be turned off only for throwaway benchmarks: a message
+	// acknowledged with 250 may then be lost on power failure.
+	Fsync bool `toml:"fsync"`
+}
+
+// Log configures structured logs.
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+// Duration is a time.Duration written in TOML as a string such as "5m".
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	d.Duration = v
+	return err
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default returns the production defaults: standard ports on all addresses.
+func Default() *Config {
+	host, _ := os.Hostname()
+	return &Config{
+		Hostname: host,
+		DataDir:  "/var/lib/facteur",
+		Listen: Listen{
+			SMTP: ":25", Submission: ":587", Submissions: ":465",
+			IMAP: ":143", IMAPS: ":993", POP3: ":110", POP3S: ":995",
+			LMTP: "unix:/run/facteur/lmtp.sock", HTTP: ":8080",
+		},
+		Auth: Auth{
+			CacheTTL:              Duration{5 * time.Minute},
+			MaxFailuresPerIP:      20,
+			MaxFailuresPerAccount: 10,
+			FailureWindow:         Duration{15 * time.Minute},
+			FailureDelay:          Duration{2 * time.Second},
+		},
+		Limits: Limits{
+			MaxMessageBytes:     50 << 20,
+			MaxRecipients:       100, // RFC 5321 §4.5.3.1.8 minimum
+			MaxLineLength:       2000,
+			MaxConnections:      1000,
+			MaxConnectionsPerIP: 20,
+			SMTPTimeout:         Duration{5 * time.Minute}, // RFC 5321 §4.5.3.2.7
+			DefaultQuotaBytes:   0,                         // unlimited
+			ShutdownGrace:       Duration{10 * time.Second},
+		},
+		Store: Store{Backend: "sqlite", Fsync: true},
+		Log:   Log{Level: "info", Format: "text"},
+	}
+}
+
+// Development returns the configuration used when no file is given: data in
+// ./facteur-data and every listener on 127.0.0.1 at an unprivileged port.
+func Development() *Config {
+	c := Default()
+	c.Dev = true
+	c.Hostname = "localhost"
+	c.DataDir = "./facteur-data"
+	c.Listen = Listen{
+		SMTP: "127.0.0.1:2525", Submission: "127.0.0.1:5587", Submissions: "127.0.0.1:5465",
+		IMAP: "127.0.0.1:1143", IMAPS: "127.0.0.1:1993", POP3: "127.0.0.1:1110", POP3S: "127.0.0.1:1995",
+		LMTP: "unix:facteur-data/lmtp.sock", HTTP: "127.0.0.1:8080",
+	}
+	c.Auth.FailureDelay = Duration{time.Second}
+	return c
+}
+
+// Load reads path over the defaults. An empty path gives Development().
+// Unknown keys are errors, so a typo does not silently keep a default.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Development(), nil
+	}
+	c := Default()
+	md, err := toml.DecodeFile(path, c)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	var errs []error
+	for _, k := range md.Undecoded() {
+		errs = append(errs, fmt.Errorf("%s: unknown key", k))
+	}
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("config %s:\n%w", path, errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// Validate returns every problem at once, each naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.Hostname == "" {
+		bad("hostname", "must not be empty")
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		bad("tls", "cert and key must be set together")
+	}
+	for _, n := range c.Auth.PlaintextNetworks {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			bad("auth.plaintext_networks", "%q is not a CIDR", n)
+		}
+	}
+	if c.Limits.MaxMessageBytes < 1024 {
+		bad("limits.max_message_bytes", "must be at least 1024")
+	}
+	if c.Limits.MaxRecipients < 1 {
+		bad("limits.max_recipients", "must be at least 1")
+	}
+	if c.Limits.MaxLineLength < 1000 { // RFC 5321 §4.5.3.1.6
+		bad("limits.max_line_length", "must be at least 1000 (RFC 5321 §4.5.3.1.6)")
+	}
+	if c.Store.Backend != "sqlite" {
+		bad("store.backend", "unknown backend %q (known: sqlite)", c.Store.Backend)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error")
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "must be text or json")
+	}
+	return errors.Join(errs...)
+}
+
+// PlaintextPrefixes returns the parsed auth.plaintext_networks.
+func (c *Config) PlaintextPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range c.Auth.PlaintextNetworks {
+		if p, err := netip.ParsePrefix(n); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Path resolves p relative to the data directory unless it is absolute.
+func (c *Config) Path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.DataDir, p)
+}
+
+// SplitListen splits a listener address into network and address:
+// "unix:/path" gives ("unix", "/path"), anything else ("tcp", addr).
+func SplitListen(addr string) (network, address string) {
+	if rest, ok := strings.CutPrefix(addr, "unix:"); ok {
+		return "unix", rest
+	}
+	return "tcp", addr
+}

@@ -1,0 +1,328 @@
+// Package delivery is Facteur's inbound pipeline: it decides where a
+// recipient's mail goes (accounts, aliases with loop detection, catch-all,
+// plus-addressing), receives message bytes into a blob while parsing them
+// once, and stores one copy per local account or queues remote targets.
+// Protocol front-ends (smtpd for SMTP and LMTP) call it; it knows nothing
+// of their wire formats, only of mail.Error replies.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"facteur.dev/facteur/internal/mail"
+	"facteur.dev/facteur/internal/message"
+	"facteur.dev/facteur/internal/store"
+)
+
+// maxAliasDepth bounds alias chains; deeper chains are treated as loops.
+const maxAliasDepth = 10
+
+// Pipeline delivers messages into a store.
+type Pipeline struct {
+	store store.Store
+	log   *slog.Logger
+}
+
+// New returns a pipeline over s.
+func New(s store.Store, log *slog.Logger) *Pipeline {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Pipeline{store: s, log: log}
+}
+
+// Route is where one envelope recipient's mail goes after alias expansion.
+type Route struct {
+	Recipient string          // as given in RCPT TO
+	Local     []store.Account // accounts that get a copy
+	Remote    []string        // addresses outside our domains (alias targets or submission)
+}
+
+// IsLocal reports whether the domain of addr is one of ours.
+func (p *Pipeline) IsLocal(ctx context.Context, addr mail.Address) (bool, error) {
+	return p.store.HasDomain(ctx, addr.Domain)
+}
+
+// Resolve routes a recipient in one of our domains. Lookup order: exact
+// alias, account, then the same two without a "+tag" (RFC 5233), then the
+// domain's catch-all "@domain". Unknown users get mail.ErrNoSuchUser.
+func (p *Pipeline) Resolve(ctx context.Context, addr mail.Address) (Route, error) {
+	r := Route{Recipient: addr.String()}
+	loop, err := p.expand(ctx, addr, map[string]bool{}, 0, &r)
+	if err != nil {
+		return r, err
+	}
+	if len(r.Local) == 0 && len(r.Remote) == 0 {
+		if loop {
+			return r, mail.ErrAliasLoop
+		}
+		return r, mail.ErrNoSuchUser
+	}
+	return r, nil
+}
+
+// expand adds addr's destinations to r. It reports whether a loop was cut.
+func (p *Pipeline) expand(ctx context.Context, addr mail.Address, seen map[string]bool, depth int, r *Route) (bool, error) {
+	key := addr.Key()
+	if depth > maxAliasDepth {
+		return true, nil
+	}
+	if local, err := p.IsLocal(ctx, addr); err != nil || !local {
+		if err == nil {
+			r.addRemote(addr.String())
+		}
+		return false, err
+	}
+	if seen[key] {
+		// An alias that names itself (alice → alice, archive) means
+		// "deliver to the account too"; otherwise it is a loop.
+		found, err := p.addAccount(ctx, key, r)
+		return !found, err
+	}
+	seen[key] = true
+	for _, cand := range candidates(addr) {
+		targets, err := p.store.AliasTargets(ctx, cand)
+		if err == nil {
+			return p.expandTargets(ctx, targets, seen, depth, r)
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+		if found, err := p.addAccount(ctx, cand, r); found || err != nil {
+			return false, err
+		}
+	}
+	targets, err := p.store.AliasTargets(ctx, "@"+addr.Domain)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return p.expandTargets(ctx, targets, seen, depth, r)
+}
+
+// candidates are the lookup keys for addr: itself, then without its tag.
+func candidates(addr mail.Address) []string {
+	out := []string{addr.Key()}
+	if base, ok := addr.StripTag(); ok {
+		out = append(out, base.Key())
+	}
+	return out
+}
+
+func (p *Pipeline) expandTargets(ctx context.Context, targets []string, seen map[string]bool, depth int, r *Route) (bool, error) {
+	loop := false
+	for _, t := range targets {
+		ta, err := mail.ParseAddress(t)
+		if err != nil {
+			p.log.Warn("alias target is not an address, skipped", "target", t)
+			continue
+		}
+		l, err := p.expand(ctx, ta, seen, depth+1, r)
+		if err != nil {
+			return false, err
+		}
+		loop = loop || l
+	}
+	return loop, nil
+}
+
+func (p *Pipeline) addAccount(ctx context.Context, key string, r *Route) (bool, error) {
+	a, err := p.store.LookupAccount(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, have := range r.Local {
+		if have.ID == a.ID {
+			return true, nil
+		}
+	}
+	r.Local = append(r.Local, a)
+	return true, nil
+}
+
+func (r *Route) addRemote(addr string) {
+	for _, have := range r.Remote {
+		if strings.EqualFold(have, addr) {
+			return
+		}
+	}
+	r.Remote = append(r.Remote, addr)
+}
+
+// Received is a message whose bytes are durable in a blob and parsed.
+type Received struct {
+	BlobID string
+	Size   int64
+	Parsed *message.Parsed
+}
+
+// Receive streams r into a new blob, parsing it in the same pass, and
+// commits (fsyncs) the blob. On any error nothing is kept.
+func (p *Pipeline) Receive(ctx context.Context, r io.Reader) (Received, error) {
+	w, err := p.store.Blobs().Create(ctx)
+	if err != nil {
+		return Received{}, p.storageError(err)
+	}
+	pr, pw := io.Pipe()
+	type result struct {
+		p   *message.Parsed
+		err error
+	}
+	parsed := make(chan result, 1)
+	go func() {
+		m, err := message.Parse(pr)
+		io.Copy(io.Discard, pr) // never leave the writer blocked
+		parsed <- result{m, err}
+	}()
+	bw := &blobWriter{w: w}
+	_, copyErr := io.Copy(io.MultiWriter(bw, pw), r)
+	pw.CloseWithError(copyErr)
+	res := <-parsed
+	if copyErr != nil {
+		w.Abort()
+		if bw.err != nil {
+			return Received{}, p.storageError(bw.err)
+		}
+		return Received{}, copyErr // the client's side: too large, connection lost
+	}
+	if res.err != nil {
+		w.Abort()
+		return Received{}, res.err
+	}
+	id, size, err := w.Commit()
+	if err != nil {
+		return Received{}, p.storageError(err)
+	}
+	return Received{BlobID: id, Size: size, Parsed: res.p}, nil
+}
+
+// blobWriter remembers a write error, to tell a full disk from a client
+// that went away.
+type blobWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (b *blobWriter) Write(p []byte) (int, error) {
+	n, err := b.w.Write(p)
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// storageError turns a local write failure (such as a full disk) into a
+// temporary reply (RFC 3463 4.3.1), so the sender retries later.
+// The reply does not carry the local error text (paths are not the
+// client's business); the log does.
+func (p *Pipeline) storageError(err error) error {
+	p.log.Error("storage failure", "err", err)
+	return ErrStorage
+}
+
+// ErrStorage is the reply to a local write failure.
+var ErrStorage = mail.Errorf(452, [3]int{4, 3, 1}, "Insufficient system storage, try again later")
+
+// Envelope is what a message is delivered with.
+type Envelope struct {
+	From   string  // reverse-path, "" for the null sender
+	Routes []Route // one per accepted recipient
+	EnvID  string
+	Ret    string
+}
+
+// Deliver stores msg for every local account of env's routes, once per
+// account however many routes reach it, and queues remote targets, grouped
+// by domain. It returns one error per route (nil when delivered).
+func (p *Pipeline) Deliver(ctx context.Context, env Envelope, msg Received) []error {
+	errs := make([]error, len(env.Routes))
+	var news []store.NewMessage
+	owner := map[int64][]int{} // account ID → route indexes
+	now := time.Now()
+	for i, r := range env.Routes {
+		for _, a := range r.Local {
+			if _, dup := owner[a.ID]; !dup {
+				news = append(news, store.NewMessage{AccountID: a.ID, BlobID: msg.BlobID, Size: msg.Size,
+					InternalDate: now, Parsed: msg.Parsed})
+			}
+			owner[a.ID] = append(owner[a.ID], i)
+		}
+	}
+	stored, derrs := p.store.Deliver(ctx, news)
+	failed := map[int]int{} // route → failed copies
+	for j, n := range news {
+		if derrs[j] != nil {
+			p.log.Warn("delivery failed", "account", n.AccountID, "err", derrs[j])
+			for _, i := range owner[n.AccountID] {
+				failed[i]++
+				errs[i] = derrs[j]
+			}
+			continue
+		}
+		p.log.Info("delivered", "account", n.AccountID, "mailbox", stored[j].MailboxID, "uid", stored[j].UID, "blob", msg.BlobID)
+	}
+	p.clearPartialFailures(env, failed, errs)
+	if err := p.queueRemote(ctx, env, msg); err != nil {
+		for i, r := range env.Routes {
+			if len(r.Remote) > 0 && errs[i] == nil {
+				errs[i] = p.storageError(err)
+			}
+		}
+	}
+	return errs
+}
+
+// clearPartialFailures reports success for a route that reached at least
+// one account: saying 4xx would make the sender retry and duplicate the
+// copies that did arrive.
+func (p *Pipeline) clearPartialFailures(env Envelope, failed map[int]int, errs []error) {
+	for i, n := range failed {
+		if n < len(env.Routes[i].Local) {
+			errs[i] = nil
+		}
+	}
+}
+
+func (p *Pipeline) queueRemote(ctx context.Context, env Envelope, msg Received) error {
+	byDomain := map[string][]string{}
+	var order []string
+	for _, r := range env.Routes {
+		for _, a := range r.Remote {
+			d := strings.ToLower(a[strings.LastIndexByte(a, '@')+1:])
+			if _, ok := byDomain[d]; !ok {
+				order = append(order, d)
+			}
+			byDomain[d] = append(byDomain[d], a)
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	var q []store.QueuedMessage
+	for _, d := range order {
+		q = append(q, store.QueuedMessage{Sender: env.From, Recipients: byDomain[d], Domain: d, BlobID: msg.BlobID,
+			Size: msg.Size, EnvID: env.EnvID, Ret: env.Ret})
+	}
+	ids, err := p.store.Enqueue(ctx, q)
+	if err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
+	p.log.Info("queued", "ids", ids, "from", env.From)
+	return nil
+}
+
+// AliasTargets exposes alias lookup for sender checks at submission.
+func (p *Pipeline) AliasTargets(ctx context.Context, address string) ([]string, error) {
+	return p.store.AliasTargets(ctx, address)
+}

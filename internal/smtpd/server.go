@@ -1,0 +1,145 @@
+// Package smtpd is Facteur's SMTP front-end on github.com/emersion/go-smtp:
+// the MX listener (port 25, local recipients only), submission (587 with
+// STARTTLS, 465 with implicit TLS, AUTH required) and LMTP (a reply per
+// recipient, RFC 2033). It turns protocol events into calls on the
+// delivery pipeline and mail.Error replies into SMTP replies; it knows
+// nothing of storage.
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/delivery"
+)
+
+// Mode selects what a listener is for.
+type Mode int
+
+// The listener kinds.
+const (
+	MX         Mode = iota // port 25: mail from other servers
+	Submission             // ports 587/465: mail from authenticated users
+	LMTP                   // local delivery from a front MTA
+)
+
+func (m Mode) String() string {
+	return [...]string{"smtp", "submission", "lmtp"}[m]
+}
+
+// Options configure one listener's server. Zero limits take defaults.
+type Options struct {
+	Mode              Mode
+	Hostname          string
+	TLS               *tls.Config // nil: no STARTTLS
+	ImplicitTLS       bool        // the listener is already TLS (port 465)
+	Pipeline          *delivery.Pipeline
+	Auth              *auth.Authenticator // required for Submission
+	PlaintextNetworks []netip.Prefix      // AUTH allowed without TLS from these
+	MaxMessageBytes   int64
+	MaxRecipients     int
+	MaxLineLength     int
+	MaxConnections    int
+	MaxConnsPerIP     int
+	Timeout           time.Duration
+	Log               *slog.Logger
+	Debug             io.Writer // protocol trace, nil for none
+}
+
+// Server serves one listener.
+type Server struct {
+	opts Options
+	smtp *smtp.Server
+	log  *slog.Logger
+}
+
+// New builds a server; call Serve with a listener.
+func New(opts Options) *Server {
+	setDefaults(&opts)
+	s := &Server{opts: opts, log: opts.Log.With("listener", opts.Mode.String())}
+	srv := smtp.NewServer(s)
+	srv.Domain = opts.Hostname
+	srv.TLSConfig = opts.TLS
+	srv.LMTP = opts.Mode == LMTP
+	srv.MaxMessageBytes = opts.MaxMessageBytes
+	srv.MaxRecipients = opts.MaxRecipients
+	srv.MaxLineLength = opts.MaxLineLength
+	srv.ReadTimeout = opts.Timeout
+	srv.WriteTimeout = opts.Timeout
+	srv.EnableSMTPUTF8 = true
+	// AUTH is offered only over TLS, except from auth.plaintext_networks;
+	// the per-connection decision is made in AuthMechanisms and Auth.
+	srv.AllowInsecureAuth = len(opts.PlaintextNetworks) > 0
+	srv.Debug = opts.Debug
+	srv.ErrorLog = slogLogger{s.log}
+	s.smtp = srv
+	return s
+}
+
+func setDefaults(o *Options) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxMessageBytes == 0 {
+		o.MaxMessageBytes = 50 << 20
+	}
+	if o.MaxRecipients == 0 {
+		o.MaxRecipients = 100
+	}
+	if o.MaxLineLength == 0 {
+		o.MaxLineLength = 2000
+	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = 1000
+	}
+	if o.MaxConnsPerIP == 0 {
+		o.MaxConnsPerIP = 20
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Minute
+	}
+}
+
+// Serve accepts connections on l until Close or Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	l = newLimitListener(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP, s.log)
+	if s.opts.ImplicitTLS {
+		l = tls.NewListener(l, s.opts.TLS)
+	}
+	return s.smtp.Serve(l)
+}
+
+// Shutdown stops accepting and waits for sessions to end, until ctx ends;
+// then it closes what remains.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.smtp.Shutdown(ctx)
+	if ctx.Err() != nil {
+		s.smtp.Close()
+	}
+	return err
+}
+
+// Close closes the listener and every connection at once.
+func (s *Server) Close() error { return s.smtp.Close() }
+
+// NewSession implements smtp.Backend.
+func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return newSession(s, c), nil
+}
+
+type slogLogger struct{ l *slog.Logger }
+
+func (l slogLogger) Printf(format string, v ...any) { l.l.Debug("smtp", "msg", sprintf(format, v...)) }
+func (l slogLogger) Println(v ...any)               { l.l.Debug("smtp", "msg", sprint(v...)) }
+
+func sprintf(format string, v ...any) string { return fmt.Sprintf(format, v...) }
+func sprint(v ...any) string                 { return fmt.Sprint(v...) }

@@ -1,0 +1,240 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/netip"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/delivery"
+	"facteur.dev/facteur/internal/mail"
+)
+
+// session is one SMTP connection's state.
+type session struct {
+	srv     *Server
+	conn    *smtp.Conn
+	ip      netip.Addr
+	ctx     context.Context
+	cancel  context.CancelFunc
+	account *auth.Account // set by AUTH
+	from    string
+	opts    *smtp.MailOptions
+	routes  []delivery.Route
+}
+
+var (
+	_ smtp.Session     = (*session)(nil)
+	_ smtp.AuthSession = (*session)(nil)
+	_ smtp.LMTPSession = (*session)(nil)
+)
+
+func newSession(s *Server, c *smtp.Conn) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &session{srv: s, conn: c, ip: remoteIP(c.Conn().RemoteAddr()), ctx: ctx, cancel: cancel}
+}
+
+var (
+	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	// RFC 4954 §4: a mechanism is refused without encryption.
+	errEncryptionRequired = &smtp.SMTPError{Code: 538, EnhancedCode: smtp.EnhancedCode{5, 7, 11}, Message: "Encryption required for requested authentication mechanism"}
+	// RFC 5321 §4.5.3.1.6 limits text lines; retrying will not help.
+	errLineTooLong     = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 4, 0}, Message: "Line too long"}
+	errTooManyFailures = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed attempts, try again later"}
+)
+
+func (s *session) tlsActive() bool {
+	_, ok := s.conn.TLSConnectionState()
+	return ok
+}
+
+// authAllowed: over TLS, or from a configured plaintext network.
+func (s *session) authAllowed() bool {
+	if s.tlsActive() {
+		return true
+	}
+	for _, p := range s.srv.opts.PlaintextNetworks {
+		if s.ip.IsValid() && p.Contains(s.ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// AuthMechanisms implements smtp.AuthSession: only submission offers AUTH,
+// and only where it is allowed.
+func (s *session) AuthMechanisms() []string {
+	if s.srv.opts.Mode != Submission || s.srv.opts.Auth == nil || !s.authAllowed() {
+		return nil
+	}
+	return auth.Mechanisms()
+}
+
+// Auth implements smtp.AuthSession.
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	if s.srv.opts.Mode != Submission || s.srv.opts.Auth == nil {
+		return nil, smtp.ErrAuthUnsupported
+	}
+	if !s.authAllowed() {
+		return nil, errEncryptionRequired
+	}
+	srv, err := s.srv.opts.Auth.SASL(s.ctx, mech, s.ip, func(a auth.Account) {
+		s.account = &a
+		s.srv.log.Info("authenticated", "user", a.Address, "ip", s.ip)
+	})
+	if err != nil {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	return saslReplies{srv}, nil
+}
+
+// saslReplies maps auth errors to SMTP replies (RFC 4954 §6), never telling
+// whether the user exists.
+type saslReplies struct{ sasl.Server }
+
+func (r saslReplies) Next(resp []byte) ([]byte, bool, error) {
+	ch, done, err := r.Server.Next(resp)
+	switch {
+	case err == nil:
+		return ch, done, nil
+	case errors.Is(err, auth.ErrTooManyFailures):
+		return nil, false, errTooManyFailures
+	default:
+		return nil, false, smtp.ErrAuthFailed
+	}
+}
+
+// Mail implements smtp.Session.
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.srv.opts.Mode == Submission {
+		if s.account == nil {
+			return errAuthRequired
+		}
+		if err := s.checkSender(from); err != nil {
+			return err
+		}
+	}
+	if from != "" {
+		if _, err := mail.ParseAddress(from); err != nil {
+			return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Malformed sender address"}
+		}
+	}
+	s.from, s.opts = from, opts
+	return nil
+}
+
+// Rcpt implements smtp.Session: unknown local users and foreign domains are
+// refused here, before any data is sent.
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.opts == nil {
+		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL first"}
+	}
+	addr, err := mail.ParseAddress(to)
+	if err != nil {
+		return &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Malformed recipient address"}
+	}
+	local, err := s.srv.opts.Pipeline.IsLocal(s.ctx, addr)
+	if err != nil {
+		return toSMTP(err)
+	}
+	if !local {
+		if s.srv.opts.Mode != Submission {
+			return toSMTP(mail.ErrRelayDenied)
+		}
+		s.routes = append(s.routes, delivery.Route{Recipient: to, Remote: []string{addr.String()}})
+		return nil
+	}
+	route, err := s.srv.opts.Pipeline.Resolve(s.ctx, addr)
+	if err != nil {
+		return toSMTP(err)
+	}
+	route.Recipient = to
+	s.routes = append(s.routes, route)
+	return nil
+}
+
+// Data implements smtp.Session.
+func (s *session) Data(r io.Reader) error {
+	errs, err := s.deliver(r)
+	if err != nil {
+		return toSMTP(err)
+	}
+	// Over SMTP one reply covers all recipients: report the first failure
+	// only if nobody got the message.
+	for _, e := range errs {
+		if e == nil {
+			return nil
+		}
+	}
+	if len(errs) > 0 {
+		return toSMTP(errs[0])
+	}
+	return nil
+}
+
+// LMTPData implements smtp.LMTPSession: one reply per recipient (RFC 2033 §4.2).
+func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	errs, err := s.deliver(r)
+	if err != nil {
+		return toSMTP(err)
+	}
+	for i, rt := range s.routes {
+		var e error
+		if errs[i] != nil {
+			e = toSMTP(errs[i])
+		}
+		status.SetStatus(rt.Recipient, e)
+	}
+	return nil
+}
+
+func (s *session) deliver(r io.Reader) ([]error, error) {
+	if len(s.routes) == 0 {
+		return nil, &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "RCPT first"}
+	}
+	p := s.srv.opts.Pipeline
+	hdr := s.receivedHeader()
+	msg, err := p.Receive(s.ctx, io.MultiReader(strings.NewReader(hdr), r))
+	if err != nil {
+		return nil, err
+	}
+	if s.srv.opts.Mode == Submission {
+		if err := s.checkFromHeader(msg); err != nil {
+			return nil, err
+		}
+	}
+	env := delivery.Envelope{From: s.from, Routes: s.routes}
+	if s.opts != nil {
+		env.EnvID, env.Ret = s.opts.EnvelopeID, string(s.opts.Return)
+	}
+	return p.Deliver(s.ctx, env, msg), nil
+}
+
+// Reset implements smtp.Session.
+func (s *session) Reset() {
+	s.from, s.opts, s.routes = "", nil, nil
+}
+
+// Logout implements smtp.Session.
+func (s *session) Logout() error {
+	s.cancel()
+	return nil
+}
+
+// toSMTP turns a mail.Error (or any error) into the reply go-smtp writes.
+func toSMTP(err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return se
+	}
+	if errors.Is(err, smtp.ErrTooLongLine) {
+		return errLineTooLong
+	}
+	me := mail.AsError(err)
+	return &smtp.SMTPError{Code: me.Code, EnhancedCode: smtp.EnhancedCode(me.Enhanced), Message: me.Message}
+}

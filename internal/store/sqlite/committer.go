@@ -1,0 +1,149 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// maxBatch bounds how many writes share one transaction.
+const maxBatch = 256
+
+var errClosed = errors.New("sqlite: store closed")
+
+// writeFn is one caller's part of a group transaction. Its error rolls back
+// its own savepoint only.
+type writeFn func(ctx context.Context, tx *sql.Tx) error
+
+type writeReq struct {
+	fn   writeFn
+	done chan error
+}
+
+// committer runs all writes of a process: it takes whatever requests are
+// waiting, runs them in one transaction (one savepoint each) and commits
+// once. While one commit waits for its fsync, new requests gather for the
+// next, so throughput scales with concurrency instead of fsync rate.
+type committer struct {
+	db     *sql.DB
+	reqs   chan writeReq
+	quit   chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.RWMutex
+	closed bool
+}
+
+func newCommitter(db *sql.DB) *committer {
+	c := &committer{db: db, reqs: make(chan writeReq, maxBatch), quit: make(chan struct{})}
+	c.wg.Add(1)
+	go c.loop()
+	return c
+}
+
+// do runs fn in the next group transaction and returns once it is durable.
+func (c *committer) do(ctx context.Context, fn writeFn) error {
+	req := writeReq{fn: fn, done: make(chan error, 1)}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case c.reqs <- req:
+		c.mu.RUnlock()
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return ctx.Err()
+	}
+	// Once queued, the write completes even if ctx ends: the caller is
+	// told the truth rather than a guess.
+	return <-req.done
+}
+
+func (c *committer) stop() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.quit)
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+func (c *committer) loop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case req := <-c.reqs:
+			c.runBatch(c.gather(req))
+		case <-c.quit:
+			for {
+				select {
+				case req := <-c.reqs:
+					c.runBatch(c.gather(req))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (c *committer) gather(first writeReq) []writeReq {
+	batch := []writeReq{first}
+	for len(batch) < maxBatch {
+		select {
+		case r := <-c.reqs:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (c *committer) runBatch(batch []writeReq) {
+	ctx := context.Background()
+	errs := make([]error, len(batch))
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		reply(batch, err)
+		return
+	}
+	for i, r := range batch {
+		errs[i] = runSavepoint(ctx, tx, r.fn)
+	}
+	if err := tx.Commit(); err != nil {
+		reply(batch, fmt.Errorf("sqlite commit: %w", err))
+		return
+	}
+	for i, r := range batch {
+		r.done <- errs[i]
+	}
+}
+
+func runSavepoint(ctx context.Context, tx *sql.Tx, fn writeFn) error {
+	return inSavepoint(ctx, tx, "w", func() error { return fn(ctx, tx) })
+}
+
+// inSavepoint runs fn so that its failure undoes only its own changes.
+func inSavepoint(ctx context.Context, tx *sql.Tx, name string, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		tx.ExecContext(ctx, "ROLLBACK TO "+name)
+		tx.ExecContext(ctx, "RELEASE "+name)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "RELEASE "+name)
+	return err
+}
+
+func reply(batch []writeReq, err error) {
+	for _, r := range batch {
+		r.done <- err
+	}
+}

@@ -1,0 +1,374 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"facteur.dev/facteur/internal/mail"
+	"facteur.dev/facteur/internal/message"
+	"facteur.dev/facteur/internal/store"
+)
+
+const flagSeen = `\Seen`
+
+// createMailbox inserts a mailbox. UIDVALIDITY is the creation time in
+// seconds, raised above every earlier value so that a mailbox deleted and
+// re-created under the same name never reuses one (RFC 9051 §2.3.1.1).
+func createMailbox(ctx context.Context, tx *sql.Tx, accountID int64, name, special string) (store.Mailbox, error) {
+	var maxv sql.NullInt64
+	if err := tx.QueryRowContext(ctx, "SELECT max(uidvalidity) FROM mailboxes").Scan(&maxv); err != nil {
+		return store.Mailbox{}, err
+	}
+	v := time.Now().Unix()
+	if maxv.Valid && maxv.Int64 >= v {
+		v = maxv.Int64 + 1
+	}
+	v &= 0xffffffff
+	res, err := tx.ExecContext(ctx, `INSERT INTO mailboxes(account_id, name, uidvalidity, special_use, subscribed)
+		VALUES(?, ?, ?, ?, 1)`, accountID, name, v, special)
+	if err != nil {
+		return store.Mailbox{}, uniqueErr(err)
+	}
+	id, err := res.LastInsertId()
+	return store.Mailbox{ID: id, AccountID: accountID, Name: name, UIDValidity: uint32(v), UIDNext: 1,
+		HighestModSeq: 1, SpecialUse: special, Subscribed: true}, err
+}
+
+// CreateMailbox creates a mailbox for an account.
+func (s *Store) CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (store.Mailbox, error) {
+	var mb store.Mailbox
+	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+		mb, err = createMailbox(ctx, tx, accountID, name, specialUse)
+		return err
+	})
+	return mb, err
+}
+
+const mailboxCols = "id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed, messages, unseen, size"
+
+func scanMailbox(row interface{ Scan(...any) error }) (store.Mailbox, error) {
+	var m store.Mailbox
+	err := row.Scan(&m.ID, &m.AccountID, &m.Name, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq, &m.SpecialUse,
+		&m.Subscribed, &m.Messages, &m.Unseen, &m.Size)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	return m, err
+}
+
+// ListMailboxes returns an account's mailboxes by name, INBOX first.
+func (s *Store) ListMailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT "+mailboxCols+
+		" FROM mailboxes WHERE account_id = ? ORDER BY name != 'INBOX', name", accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Mailbox
+	for rows.Next() {
+		m, err := scanMailbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// GetMailbox returns one mailbox by name; "INBOX" is case-insensitive.
+func (s *Store) GetMailbox(ctx context.Context, accountID int64, name string) (store.Mailbox, error) {
+	return scanMailbox(s.read.QueryRowContext(ctx, "SELECT "+mailboxCols+
+		" FROM mailboxes WHERE account_id = ? AND name = ?", accountID, canonicalName(name)))
+}
+
+func canonicalName(name string) string {
+	if name == "" || strings.EqualFold(name, "INBOX") {
+		return "INBOX"
+	}
+	return name
+}
+
+// Deliver stores messages through the group committer, in order, each in
+// its own savepoint: one over quota does not fail the others.
+func (s *Store) Deliver(ctx context.Context, msgs []store.NewMessage) ([]store.Delivered, []error) {
+	out := make([]store.Delivered, len(msgs))
+	errs := make([]error, len(msgs))
+	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for i := range msgs {
+			errs[i] = inSavepoint(ctx, tx, "m", func() (err error) {
+				out[i], err = insertMessage(ctx, tx, &msgs[i])
+				return err
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return out, errs
+}
+
+func insertMessage(ctx context.Context, tx *sql.Tx, m *store.NewMessage) (store.Delivered, error) {
+	var quota, used int64
+	if err := tx.QueryRowContext(ctx, "SELECT quota_bytes, used_bytes FROM accounts WHERE id = ?", m.AccountID).
+		Scan(&quota, &used); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.Delivered{}, mail.ErrNoSuchUser
+		}
+		return store.Delivered{}, err
+	}
+	if quota > 0 && used+m.Size > quota {
+		return store.Delivered{}, mail.ErrQuotaFull
+	}
+	var d store.Delivered
+	if err := tx.QueryRowContext(ctx, `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
+		WHERE account_id = ? AND name = ? RETURNING id, uidnext - 1, highestmodseq`,
+		m.AccountID, canonicalName(m.Mailbox)).Scan(&d.MailboxID, &d.UID, &d.ModSeq); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return d, store.ErrNotFound
+		}
+		return d, err
+	}
+	if err := insertRow(ctx, tx, m, d); err != nil {
+		return d, err
+	}
+	return d, countNew(ctx, tx, m, d.MailboxID)
+}
+
+func insertRow(ctx context.Context, tx *sql.Tx, m *store.NewMessage, d store.Delivered) error {
+	p := m.Parsed
+	if p == nil {
+		p = &message.Parsed{}
+	}
+	parsed, err := encodeParsed(p)
+	if err != nil {
+		return err
+	}
+	flags := normFlags(m.Flags)
+	date := m.InternalDate
+	if date.IsZero() {
+		date = time.Now()
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO messages(mailbox_id, uid, modseq, flags, seen, internal_date, save_date,
+		size, blob_id, parsed, message_id, subject_base, sent_date, sort_from, sort_to, sort_cc, display_from, display_to)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.MailboxID, d.UID, d.ModSeq, strings.Join(flags, " "), slices.Contains(flags, flagSeen), date.Unix(),
+		time.Now().Unix(), m.Size, m.BlobID, parsed, p.MessageID, p.BaseSubject, unixOrZero(p.SentDate),
+		p.SortFrom, p.SortTo, p.SortCc, p.DisplayFrom, p.DisplayTo)
+	return err
+}
+
+func countNew(ctx context.Context, tx *sql.Tx, m *store.NewMessage, mailboxID int64) error {
+	unseen := 1
+	if slices.Contains(normFlags(m.Flags), flagSeen) {
+		unseen = 0
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET messages = messages + 1, unseen = unseen + ?, size = size + ? WHERE id = ?",
+		unseen, m.Size, mailboxID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?", m.Size, m.AccountID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO blobs(id, size, refs) VALUES(?, ?, 1)
+		ON CONFLICT(id) DO UPDATE SET refs = refs + 1`, m.BlobID, m.Size)
+	return err
+}
+
+// encodeParsed keeps what IMAP needs; the search text and the raw header
+// list are not kept here (headers are read from the blob when asked for).
+func encodeParsed(p *message.Parsed) (string, error) {
+	c := *p
+	c.Text = ""
+	c.Headers = nil
+	b, err := json.Marshal(&c)
+	return string(b), err
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// normFlags deduplicates flags (system flags case-insensitively) and sorts.
+func normFlags(flags []string) []string {
+	out := make([]string, 0, len(flags))
+	for _, f := range flags {
+		if strings.HasPrefix(f, `\`) {
+			f = `\` + strings.ToUpper(f[1:2]) + strings.ToLower(f[2:])
+		}
+		if f != `\` && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Messages lists a mailbox in UID order.
+func (s *Store) Messages(ctx context.Context, mailboxID int64, withParsed bool) ([]store.Message, error) {
+	cols := "id, uid, modseq, flags, internal_date, size, blob_id, ''"
+	if withParsed {
+		cols = "id, uid, modseq, flags, internal_date, size, blob_id, parsed"
+	}
+	rows, err := s.read.QueryContext(ctx, "SELECT "+cols+" FROM messages WHERE mailbox_id = ? ORDER BY uid", mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Message
+	for rows.Next() {
+		m := store.Message{MailboxID: mailboxID}
+		var flags, parsed string
+		var date int64
+		if err := rows.Scan(&m.ID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID, &parsed); err != nil {
+			return nil, err
+		}
+		m.Flags = strings.Fields(flags)
+		m.InternalDate = time.Unix(date, 0)
+		if parsed != "" {
+			m.Parsed = new(message.Parsed)
+			if err := json.Unmarshal([]byte(parsed), m.Parsed); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// SetFlags changes flags on some UIDs; each changed message gets a new
+// MODSEQ (RFC 7162 §3.1.1).
+func (s *Store) SetFlags(ctx context.Context, mailboxID int64, uids []uint32, flags []string, op int) (uint64, error) {
+	var top uint64
+	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for _, uid := range uids {
+			var cur string
+			var wasSeen bool
+			err := tx.QueryRowContext(ctx, "SELECT flags, seen FROM messages WHERE mailbox_id = ? AND uid = ?",
+				mailboxID, uid).Scan(&cur, &wasSeen)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			next := applyFlags(strings.Fields(cur), normFlags(flags), op)
+			if strings.Join(next, " ") == cur {
+				continue
+			}
+			if top, err = bumpModSeq(ctx, tx, mailboxID); err != nil {
+				return err
+			}
+			seen := slices.Contains(next, flagSeen)
+			if _, err := tx.ExecContext(ctx, "UPDATE messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+				strings.Join(next, " "), seen, top, mailboxID, uid); err != nil {
+				return err
+			}
+			if seen != wasSeen {
+				delta := map[bool]int{true: -1, false: 1}[seen]
+				if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET unseen = unseen + ? WHERE id = ?", delta, mailboxID); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.QueryRowContext(ctx, "SELECT highestmodseq FROM mailboxes WHERE id = ?", mailboxID).Scan(&top)
+	})
+	return top, err
+}
+
+func applyFlags(cur, flags []string, op int) []string {
+	switch {
+	case op > 0:
+		return normFlags(append(cur, flags...))
+	case op < 0:
+		return slices.DeleteFunc(cur, func(f string) bool { return slices.Contains(flags, f) })
+	default:
+		return flags
+	}
+}
+
+func bumpModSeq(ctx context.Context, tx *sql.Tx, mailboxID int64) (uint64, error) {
+	var v uint64
+	err := tx.QueryRowContext(ctx, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ? RETURNING highestmodseq",
+		mailboxID).Scan(&v)
+	return v, err
+}
+
+// Expunge removes UIDs and remembers them for QRESYNC.
+func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) (uint64, error) {
+	var modseq uint64
+	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+		if modseq, err = bumpModSeq(ctx, tx, mailboxID); err != nil {
+			return err
+		}
+		for _, uid := range uids {
+			if err := expungeOne(ctx, tx, mailboxID, uid, modseq); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return modseq, err
+}
+
+func expungeOne(ctx context.Context, tx *sql.Tx, mailboxID int64, uid uint32, modseq uint64) error {
+	var size int64
+	var seen bool
+	var blobID string
+	err := tx.QueryRowContext(ctx, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING size, seen, blob_id",
+		mailboxID, uid).Scan(&size, &seen, &blobID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	unseen := 1
+	if seen {
+		unseen = 0
+	}
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{"INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES(?, ?, ?)", []any{mailboxID, uid, modseq}},
+		{"UPDATE mailboxes SET messages = messages - 1, unseen = unseen - ?, size = size - ? WHERE id = ?", []any{unseen, size, mailboxID}},
+		{"UPDATE accounts SET used_bytes = used_bytes - ? WHERE id = (SELECT account_id FROM mailboxes WHERE id = ?)", []any{size, mailboxID}},
+		{"UPDATE blobs SET refs = refs - 1 WHERE id = ?", []any{blobID}},
+	}
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Vanished returns UIDs expunged after MODSEQ since, ascending.
+func (s *Store) Vanished(ctx context.Context, mailboxID int64, since uint64) ([]uint32, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+		mailboxID, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []uint32
+	for rows.Next() {
+		var u uint32
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,128 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; PRAGMA user_version records how many
+// have run. Append new ones; never edit a released one.
+var migrations = []string{
+	// 1: the foundation schema.
+	`
+CREATE TABLE domains (
+	name    TEXT PRIMARY KEY,
+	created INTEGER NOT NULL
+);
+CREATE TABLE accounts (
+	id            INTEGER PRIMARY KEY,
+	address       TEXT NOT NULL UNIQUE,
+	domain        TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,
+	password_hash TEXT NOT NULL DEFAULT '',
+	scram         TEXT NOT NULL DEFAULT '',
+	quota_bytes   INTEGER NOT NULL DEFAULT 0,
+	used_bytes    INTEGER NOT NULL DEFAULT 0,
+	disabled      INTEGER NOT NULL DEFAULT 0,
+	created       INTEGER NOT NULL
+);
+CREATE TABLE aliases (
+	address TEXT NOT NULL,
+	target  TEXT NOT NULL,
+	PRIMARY KEY (address, target)
+);
+CREATE TABLE mailboxes (
+	id            INTEGER PRIMARY KEY,
+	account_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name          TEXT NOT NULL,
+	uidvalidity   INTEGER NOT NULL,
+	uidnext       INTEGER NOT NULL DEFAULT 1,
+	highestmodseq INTEGER NOT NULL DEFAULT 1,
+	special_use   TEXT NOT NULL DEFAULT '',
+	subscribed    INTEGER NOT NULL DEFAULT 0,
+	messages      INTEGER NOT NULL DEFAULT 0,
+	unseen        INTEGER NOT NULL DEFAULT 0,
+	size          INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (account_id, name)
+);
+CREATE TABLE blobs (
+	id   TEXT PRIMARY KEY,
+	size INTEGER NOT NULL,
+	refs INTEGER NOT NULL
+);
+CREATE TABLE messages (
+	id            INTEGER PRIMARY KEY,
+	mailbox_id    INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	uid           INTEGER NOT NULL,
+	modseq        INTEGER NOT NULL,
+	flags         TEXT NOT NULL DEFAULT '',
+	seen          INTEGER NOT NULL DEFAULT 0,
+	internal_date INTEGER NOT NULL,
+	save_date     INTEGER NOT NULL,
+	size          INTEGER NOT NULL,
+	blob_id       TEXT NOT NULL,
+	parsed        TEXT NOT NULL DEFAULT '',
+	message_id    TEXT NOT NULL DEFAULT '',
+	subject_base  TEXT NOT NULL DEFAULT '',
+	sent_date     INTEGER NOT NULL DEFAULT 0,
+	sort_from     TEXT NOT NULL DEFAULT '',
+	sort_to       TEXT NOT NULL DEFAULT '',
+	sort_cc       TEXT NOT NULL DEFAULT '',
+	display_from  TEXT NOT NULL DEFAULT '',
+	display_to    TEXT NOT NULL DEFAULT '',
+	UNIQUE (mailbox_id, uid)
+);
+CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);
+CREATE INDEX messages_msgid ON messages (message_id);
+CREATE TABLE expunged (
+	mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	uid        INTEGER NOT NULL,
+	modseq     INTEGER NOT NULL,
+	PRIMARY KEY (mailbox_id, uid)
+);
+CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);
+CREATE TABLE queue (
+	id           INTEGER PRIMARY KEY,
+	sender       TEXT NOT NULL,
+	recipients   TEXT NOT NULL,
+	domain       TEXT NOT NULL,
+	blob_id      TEXT NOT NULL,
+	size         INTEGER NOT NULL,
+	created      INTEGER NOT NULL,
+	next_attempt INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT '',
+	held         INTEGER NOT NULL DEFAULT 0,
+	envid        TEXT NOT NULL DEFAULT '',
+	ret          TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX queue_next ON queue (next_attempt);
+`,
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite migrate: %w", err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("sqlite migrate: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("sqlite: index schema version %d is newer than this facteur (%d)", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("sqlite migration %d: %w", i+1, err)
+		}
+	}
+	if v == len(migrations) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

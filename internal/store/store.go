@@ -1,0 +1,221 @@
+// Package store defines what Facteur's protocol front-ends and delivery
+// pipeline need from storage, and nothing about how a backend provides it.
+// Backends live in sub-packages (sqlite, later postgres) and must all pass
+// the conformance suite in storetest.
+//
+// The model: domains own accounts; accounts own mailboxes; mailboxes hold
+// messages, each a row with IMAP metadata (UID, MODSEQ, flags) pointing at an
+// immutable blob that may be shared by many rows. Every change to a mailbox
+// raises its HIGHESTMODSEQ (RFC 7162 §3.1); expunged UIDs are remembered with
+// the MODSEQ of their removal so QRESYNC (RFC 7162 §3.2.5) can report them.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"facteur.dev/facteur/internal/message"
+)
+
+// Errors shared by every backend.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+)
+
+// Store is the whole storage contract. Users should depend on the smallest
+// interface they need.
+type Store interface {
+	Domains
+	Accounts
+	Aliases
+	Mail
+	Queue
+	Blobs() BlobStore
+	Close() error
+}
+
+// Domains are the mail domains this server is final destination for.
+type Domains interface {
+	AddDomain(ctx context.Context, name string) error
+	DeleteDomain(ctx context.Context, name string) error
+	ListDomains(ctx context.Context) ([]string, error)
+	HasDomain(ctx context.Context, name string) (bool, error)
+}
+
+// Account is a user with a mailbox tree. Address is lowercase local@domain.
+type Account struct {
+	ID           int64
+	Address      string
+	PasswordHash string // argon2id, PHC string form
+	SCRAM        string // SCRAM-SHA-256 stored key, RFC 5803 form
+	QuotaBytes   int64  // 0 means unlimited
+	UsedBytes    int64
+	Disabled     bool
+}
+
+// Accounts manages users. CreateAccount also creates the default mailboxes
+// (DefaultMailboxes) with their special-use attributes.
+type Accounts interface {
+	CreateAccount(ctx context.Context, a Account) (Account, error)
+	DeleteAccount(ctx context.Context, address string) error
+	SetPassword(ctx context.Context, address, hash, scram string) error
+	SetQuota(ctx context.Context, address string, bytes int64) error
+	LookupAccount(ctx context.Context, address string) (Account, error)
+	ListAccounts(ctx context.Context, domain string) ([]Account, error)
+}
+
+// Alias maps an address ("@domain" for a catch-all) to targets.
+type Alias struct {
+	Address string
+	Targets []string
+}
+
+// Aliases manages address rewriting. AliasTargets returns ErrNotFound when
+// address has no alias.
+type Aliases interface {
+	AddAlias(ctx context.Context, address string, targets []string) error
+	DeleteAlias(ctx context.Context, address string) error
+	ListAliases(ctx context.Context) ([]Alias, error)
+	AliasTargets(ctx context.Context, address string) ([]string, error)
+}
+
+// Special-use attributes, RFC 6154 §2.
+const (
+	SpecialDrafts  = `\Drafts`
+	SpecialSent    = `\Sent`
+	SpecialJunk    = `\Junk`
+	SpecialTrash   = `\Trash`
+	SpecialArchive = `\Archive`
+)
+
+// DefaultMailboxes are created with every account, name → special-use.
+var DefaultMailboxes = []struct{ Name, SpecialUse string }{
+	{"INBOX", ""},
+	{"Drafts", SpecialDrafts},
+	{"Sent", SpecialSent},
+	{"Junk", SpecialJunk},
+	{"Trash", SpecialTrash},
+	{"Archive", SpecialArchive},
+}
+
+// Mailbox is a folder with its IMAP state and counters.
+type Mailbox struct {
+	ID            int64
+	AccountID     int64
+	Name          string // "/"-separated hierarchy, UTF-8
+	UIDValidity   uint32
+	UIDNext       uint32
+	HighestModSeq uint64
+	SpecialUse    string
+	Subscribed    bool
+	Messages      int64
+	Unseen        int64
+	Size          int64
+}
+
+// Message is one message in one mailbox.
+type Message struct {
+	ID           int64
+	MailboxID    int64
+	UID          uint32
+	ModSeq       uint64
+	Flags        []string // system flags (\Seen …) and keywords
+	InternalDate time.Time
+	Size         int64
+	BlobID       string
+	Parsed       *message.Parsed // nil unless asked for
+}
+
+// NewMessage is a message to be stored. Mailbox "" means INBOX.
+type NewMessage struct {
+	AccountID    int64
+	Mailbox      string
+	BlobID       string
+	Size         int64
+	InternalDate time.Time
+	Flags        []string
+	Parsed       *message.Parsed
+}
+
+// Delivered tells where a NewMessage was stored.
+type Delivered struct {
+	MailboxID int64
+	UID       uint32
+	ModSeq    uint64
+}
+
+// Mail is the mailbox and message part of the store.
+type Mail interface {
+	// Deliver stores messages, each independently: errs[i] is nil when
+	// msgs[i] is durable (fsynced) when Deliver returns. A message over the
+	// account's quota fails with mail.ErrQuotaFull. Backends group
+	// concurrent calls into one transaction and one fsync.
+	Deliver(ctx context.Context, msgs []NewMessage) (out []Delivered, errs []error)
+	ListMailboxes(ctx context.Context, accountID int64) ([]Mailbox, error)
+	GetMailbox(ctx context.Context, accountID int64, name string) (Mailbox, error)
+	CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (Mailbox, error)
+	// Messages lists a mailbox's messages in UID order, with Parsed filled
+	// when withParsed is true.
+	Messages(ctx context.Context, mailboxID int64, withParsed bool) ([]Message, error)
+	// SetFlags adds (op>0), removes (op<0) or replaces (op==0) flags on the
+	// given UIDs, raising their MODSEQ; it returns the new HIGHESTMODSEQ.
+	SetFlags(ctx context.Context, mailboxID int64, uids []uint32, flags []string, op int) (uint64, error)
+	// Expunge removes the given UIDs and remembers them with the MODSEQ of
+	// their removal; it returns that MODSEQ.
+	Expunge(ctx context.Context, mailboxID int64, uids []uint32) (uint64, error)
+	// Vanished returns the UIDs expunged with a MODSEQ above since.
+	Vanished(ctx context.Context, mailboxID int64, since uint64) ([]uint32, error)
+}
+
+// QueuedMessage is an outbound message for one destination domain.
+type QueuedMessage struct {
+	ID          int64
+	Sender      string // "" for the null reverse-path
+	Recipients  []string
+	Domain      string
+	BlobID      string
+	Size        int64
+	Created     time.Time
+	NextAttempt time.Time
+	Attempts    int
+	LastError   string
+	Held        bool
+	// DSN parameters, RFC 3461.
+	EnvID string
+	Ret   string
+}
+
+// Queue is the durable outbound queue.
+type Queue interface {
+	// Enqueue stores messages durably and returns their IDs.
+	Enqueue(ctx context.Context, msgs []QueuedMessage) ([]int64, error)
+	ListQueue(ctx context.Context) ([]QueuedMessage, error)
+}
+
+// BlobStore keeps immutable message bytes, content-addressed.
+type BlobStore interface {
+	// Create starts a new blob. Nothing is visible until Commit.
+	Create(ctx context.Context) (BlobWriter, error)
+	// Open opens a committed blob.
+	Open(ctx context.Context, id string) (Blob, error)
+}
+
+// BlobWriter receives a blob's bytes.
+type BlobWriter interface {
+	io.Writer
+	// Commit makes the bytes durable (fsynced) and returns the blob's ID;
+	// writing the same bytes twice yields the same ID and one copy.
+	Commit() (id string, size int64, err error)
+	// Abort discards an uncommitted blob; harmless after Commit.
+	Abort() error
+}
+
+// Blob is a committed blob opened for reading.
+type Blob interface {
+	io.ReadCloser
+	io.ReaderAt
+	Size() int64
+}

@@ -1,0 +1,391 @@
+// Package storetest is the conformance suite of the store contract. Every
+// backend runs it unchanged from its own tests:
+//
+//	func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"facteur.dev/facteur/internal/mail"
+	"facteur.dev/facteur/internal/message"
+	"facteur.dev/facteur/internal/store"
+)
+
+// Opener returns a fresh, empty store; the suite closes it.
+type Opener func(t *testing.T) store.Store
+
+// Run runs every conformance test against stores made by open.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Store)
+	}{
+		{"Domains", testDomains},
+		{"Accounts", testAccounts},
+		{"Aliases", testAliases},
+		{"Blobs", testBlobs},
+		{"DeliverAndCounters", testDeliver},
+		{"Quota", testQuota},
+		{"ConcurrentDeliveries", testConcurrent},
+		{"FlagsAndModSeq", testFlags},
+		{"ExpungeAndVanished", testExpunge},
+		{"UIDValidityNeverReused", testUIDValidity},
+		{"Queue", testQueue},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newAccount makes domain example.test and an account in it.
+func newAccount(t *testing.T, s store.Store, local string) store.Account {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.AddDomain(ctx, "example.test"); err != nil && !errors.Is(err, store.ErrExists) {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, store.Account{Address: local + "@example.test", PasswordHash: "h"})
+	must(t, err)
+	return a
+}
+
+// putBlob stores body and returns a NewMessage for account a.
+func putBlob(t *testing.T, s store.Store, a store.Account, body string) store.NewMessage {
+	t.Helper()
+	w, err := s.Blobs().Create(context.Background())
+	must(t, err)
+	_, err = io.WriteString(w, body)
+	must(t, err)
+	id, size, err := w.Commit()
+	must(t, err)
+	p, err := message.Parse(bytes.NewReader([]byte(body)))
+	must(t, err)
+	return store.NewMessage{AccountID: a.ID, BlobID: id, Size: size, Parsed: p, InternalDate: time.Now()}
+}
+
+func testMessage(n int) string {
+	return fmt.Sprintf("From: a@example.org\r\nTo: b@example.test\r\nSubject: test %d\r\nMessage-ID: <%d@example.org>\r\n\r\nbody %d\r\n", n, n, n)
+}
+
+func testDomains(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.AddDomain(ctx, "b.test"))
+	must(t, s.AddDomain(ctx, "a.test"))
+	if err := s.AddDomain(ctx, "a.test"); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("duplicate domain: got %v, want ErrExists", err)
+	}
+	got, err := s.ListDomains(ctx)
+	must(t, err)
+	if !slices.Equal(got, []string{"a.test", "b.test"}) {
+		t.Fatalf("ListDomains = %v", got)
+	}
+	if ok, _ := s.HasDomain(ctx, "a.test"); !ok {
+		t.Fatal("HasDomain(a.test) = false")
+	}
+	must(t, s.DeleteDomain(ctx, "a.test"))
+	if ok, _ := s.HasDomain(ctx, "a.test"); ok {
+		t.Fatal("deleted domain still there")
+	}
+	if err := s.DeleteDomain(ctx, "nope.test"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete unknown domain: %v", err)
+	}
+}
+
+func testAccounts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.CreateAccount(ctx, store.Account{Address: "x@nodomain.test"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("account in unknown domain: %v", err)
+	}
+	a := newAccount(t, s, "Alice")
+	if a.Address != "alice@example.test" || a.ID == 0 {
+		t.Fatalf("created %+v", a)
+	}
+	if _, err := s.CreateAccount(ctx, store.Account{Address: "alice@example.test"}); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("duplicate account: %v", err)
+	}
+	got, err := s.LookupAccount(ctx, "ALICE@example.test")
+	must(t, err)
+	if got.ID != a.ID || got.PasswordHash != "h" {
+		t.Fatalf("lookup %+v", got)
+	}
+	must(t, s.SetPassword(ctx, "alice@example.test", "h2", "s2"))
+	got, _ = s.LookupAccount(ctx, "alice@example.test")
+	if got.PasswordHash != "h2" || got.SCRAM != "s2" {
+		t.Fatalf("after SetPassword %+v", got)
+	}
+	mbs, err := s.ListMailboxes(ctx, a.ID)
+	must(t, err)
+	var names []string
+	for _, mb := range mbs {
+		names = append(names, mb.Name+":"+mb.SpecialUse)
+	}
+	want := []string{"INBOX:", `Archive:\Archive`, `Drafts:\Drafts`, `Junk:\Junk`, `Sent:\Sent`, `Trash:\Trash`}
+	if !slices.Equal(names, want) {
+		t.Fatalf("default mailboxes %v, want %v", names, want)
+	}
+	list, err := s.ListAccounts(ctx, "example.test")
+	must(t, err)
+	if len(list) != 1 {
+		t.Fatalf("ListAccounts = %v", list)
+	}
+	must(t, s.DeleteAccount(ctx, "alice@example.test"))
+	if _, err := s.LookupAccount(ctx, "alice@example.test"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted account: %v", err)
+	}
+}
+
+func testAliases(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.AddAlias(ctx, "Postmaster@example.test", []string{"alice@example.test", "bob@remote.test"}))
+	must(t, s.AddAlias(ctx, "@example.test", []string{"alice@example.test"}))
+	got, err := s.AliasTargets(ctx, "postmaster@example.test")
+	must(t, err)
+	if !slices.Equal(got, []string{"alice@example.test", "bob@remote.test"}) {
+		t.Fatalf("targets %v", got)
+	}
+	if _, err := s.AliasTargets(ctx, "nobody@example.test"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing alias: %v", err)
+	}
+	all, err := s.ListAliases(ctx)
+	must(t, err)
+	if len(all) != 2 {
+		t.Fatalf("ListAliases %v", all)
+	}
+	must(t, s.DeleteAlias(ctx, "postmaster@example.test"))
+	if _, err := s.AliasTargets(ctx, "postmaster@example.test"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted alias: %v", err)
+	}
+}
+
+func testBlobs(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ids := make([]string, 2)
+	for i := range ids {
+		w, err := s.Blobs().Create(ctx)
+		must(t, err)
+		io.WriteString(w, "same bytes\r\n")
+		ids[i], _, err = w.Commit()
+		must(t, err)
+	}
+	if ids[0] != ids[1] {
+		t.Fatalf("same content, different IDs %v", ids)
+	}
+	b, err := s.Blobs().Open(ctx, ids[0])
+	must(t, err)
+	defer b.Close()
+	got, _ := io.ReadAll(b)
+	if string(got) != "same bytes\r\n" || b.Size() != 12 {
+		t.Fatalf("read back %q size %d", got, b.Size())
+	}
+	w, _ := s.Blobs().Create(ctx)
+	io.WriteString(w, "aborted")
+	must(t, w.Abort())
+	if _, err := s.Blobs().Open(ctx, "00"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("bad id: %v", err)
+	}
+}
+
+func testDeliver(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "alice")
+	m1, m2 := putBlob(t, s, a, testMessage(1)), putBlob(t, s, a, testMessage(2))
+	m2.Flags = []string{`\seen`, "$Important"}
+	out, errs := s.Deliver(ctx, []store.NewMessage{m1, m2})
+	for _, err := range errs {
+		must(t, err)
+	}
+	if out[0].UID == out[1].UID || out[0].MailboxID != out[1].MailboxID {
+		t.Fatalf("delivered %+v", out)
+	}
+	inbox, err := s.GetMailbox(ctx, a.ID, "inbox")
+	must(t, err)
+	if inbox.Messages != 2 || inbox.Unseen != 1 || inbox.UIDNext != 3 || inbox.Size != m1.Size+m2.Size {
+		t.Fatalf("INBOX %+v", inbox)
+	}
+	msgs, err := s.Messages(ctx, inbox.ID, true)
+	must(t, err)
+	if len(msgs) != 2 || msgs[0].UID != 1 || msgs[1].UID != 2 {
+		t.Fatalf("messages %+v", msgs)
+	}
+	if !slices.Equal(msgs[1].Flags, []string{"$Important", `\Seen`}) {
+		t.Fatalf("flags %v", msgs[1].Flags)
+	}
+	if msgs[0].Parsed == nil || msgs[0].Parsed.Envelope.Subject != "test 1" || msgs[0].Parsed.MessageID == "" {
+		t.Fatalf("parsed data not kept: %+v", msgs[0].Parsed)
+	}
+	acct, _ := s.LookupAccount(ctx, a.Address)
+	if acct.UsedBytes != m1.Size+m2.Size {
+		t.Fatalf("used bytes %d", acct.UsedBytes)
+	}
+}
+
+func testQuota(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "q")
+	m := putBlob(t, s, a, testMessage(1))
+	must(t, s.SetQuota(ctx, a.Address, m.Size*2))
+	_, errs := s.Deliver(ctx, []store.NewMessage{m, m, m})
+	full := 0
+	for _, err := range errs {
+		if errors.Is(err, mail.ErrQuotaFull) {
+			full++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if full != 1 {
+		t.Fatalf("quota: %v, want exactly one ErrQuotaFull", errs)
+	}
+	inbox, _ := s.GetMailbox(ctx, a.ID, "INBOX")
+	if inbox.Messages != 2 {
+		t.Fatalf("messages after quota %d", inbox.Messages)
+	}
+}
+
+func testConcurrent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "c")
+	const n = 50
+	var wg sync.WaitGroup
+	uids := make(chan uint32, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			out, errs := s.Deliver(ctx, []store.NewMessage{putBlob(t, s, a, testMessage(i))})
+			if errs[0] != nil {
+				t.Error(errs[0])
+				return
+			}
+			uids <- out[0].UID
+		}(i)
+	}
+	wg.Wait()
+	close(uids)
+	seen := map[uint32]bool{}
+	for u := range uids {
+		if seen[u] {
+			t.Fatalf("UID %d given twice", u)
+		}
+		seen[u] = true
+	}
+	inbox, _ := s.GetMailbox(ctx, a.ID, "INBOX")
+	if inbox.Messages != n || len(seen) != n {
+		t.Fatalf("got %d messages, %d uids", inbox.Messages, len(seen))
+	}
+}
+
+func testFlags(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "f")
+	out, _ := s.Deliver(ctx, []store.NewMessage{putBlob(t, s, a, testMessage(1))})
+	mb := out[0].MailboxID
+	m1, err := s.SetFlags(ctx, mb, []uint32{out[0].UID}, []string{`\Seen`}, 1)
+	must(t, err)
+	if m1 <= out[0].ModSeq {
+		t.Fatalf("MODSEQ did not rise: %d after %d", m1, out[0].ModSeq)
+	}
+	inbox, _ := s.GetMailbox(ctx, a.ID, "INBOX")
+	if inbox.Unseen != 0 || inbox.HighestModSeq != m1 {
+		t.Fatalf("after \\Seen: %+v", inbox)
+	}
+	m2, err := s.SetFlags(ctx, mb, []uint32{out[0].UID}, []string{`\Seen`}, -1)
+	must(t, err)
+	msgs, _ := s.Messages(ctx, mb, false)
+	if m2 <= m1 || len(msgs[0].Flags) != 0 || msgs[0].ModSeq != m2 {
+		t.Fatalf("after -\\Seen: modseq %d, msg %+v", m2, msgs[0])
+	}
+}
+
+func testExpunge(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "e")
+	var mb int64
+	for i := 0; i < 3; i++ {
+		out, _ := s.Deliver(ctx, []store.NewMessage{putBlob(t, s, a, testMessage(i))})
+		mb = out[0].MailboxID
+	}
+	before, _ := s.GetMailbox(ctx, a.ID, "INBOX")
+	ms, err := s.Expunge(ctx, mb, []uint32{1, 3})
+	must(t, err)
+	if ms <= before.HighestModSeq {
+		t.Fatalf("expunge modseq %d not above %d", ms, before.HighestModSeq)
+	}
+	v, err := s.Vanished(ctx, mb, before.HighestModSeq)
+	must(t, err)
+	if !slices.Equal(v, []uint32{1, 3}) {
+		t.Fatalf("vanished %v", v)
+	}
+	if v, _ := s.Vanished(ctx, mb, ms); len(v) != 0 {
+		t.Fatalf("vanished since %d: %v", ms, v)
+	}
+	after, _ := s.GetMailbox(ctx, a.ID, "INBOX")
+	if after.Messages != 1 || after.UIDNext != 4 {
+		t.Fatalf("after expunge %+v", after)
+	}
+	out, _ := s.Deliver(ctx, []store.NewMessage{putBlob(t, s, a, testMessage(9))})
+	if out[0].UID != 4 {
+		t.Fatalf("UID reused: %d", out[0].UID)
+	}
+}
+
+func testUIDValidity(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "u")
+	mb1, err := s.CreateMailbox(ctx, a.ID, "Projects", "")
+	must(t, err)
+	if _, err := s.CreateMailbox(ctx, a.ID, "Projects", ""); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("duplicate mailbox: %v", err)
+	}
+	all, _ := s.ListMailboxes(ctx, a.ID)
+	seen := map[uint32]bool{}
+	for _, mb := range all {
+		if seen[mb.UIDValidity] {
+			t.Fatalf("UIDVALIDITY %d used twice", mb.UIDValidity)
+		}
+		seen[mb.UIDValidity] = true
+	}
+	if mb1.UIDValidity == 0 {
+		t.Fatal("zero UIDVALIDITY")
+	}
+}
+
+func testQueue(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "s")
+	m := putBlob(t, s, a, testMessage(1))
+	ids, err := s.Enqueue(ctx, []store.QueuedMessage{
+		{Sender: "s@example.test", Recipients: []string{"x@remote.test", "y@remote.test"}, Domain: "remote.test", BlobID: m.BlobID, Size: m.Size},
+		{Sender: "s@example.test", Recipients: []string{"z@other.test"}, Domain: "other.test", BlobID: m.BlobID, Size: m.Size},
+	})
+	must(t, err)
+	if len(ids) != 2 || ids[0] == ids[1] {
+		t.Fatalf("ids %v", ids)
+	}
+	q, err := s.ListQueue(ctx)
+	must(t, err)
+	if len(q) != 2 || !slices.Equal(q[0].Recipients, []string{"x@remote.test", "y@remote.test"}) || q[1].Domain != "other.test" {
+		t.Fatalf("queue %+v", q)
+	}
+}

@@ -1,0 +1,127 @@
+// Package testutil holds helpers for Facteur's tests: certificates and
+// line-oriented protocol conversations on real sockets.
+package testutil
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"facteur.dev/facteur/internal/tlsutil"
+)
+
+// TLSConfigs returns a server config with a fresh self-signed certificate
+// for localhost/127.0.0.1 and a client config that trusts it.
+func TLSConfigs(t testing.TB) (server, client *tls.Config) {
+	t.Helper()
+	certPEM, keyPEM, err := tlsutil.SelfSigned("localhost", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	return &tls.Config{Certificates: []tls.Certificate{cert}},
+		&tls.Config{RootCAs: pool, ServerName: "localhost"}
+}
+
+// Listen opens a TCP listener on a free loopback port.
+func Listen(t testing.TB) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// Conn is a line-oriented client connection for protocol tests.
+type Conn struct {
+	t    testing.TB
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// Dial connects to addr with a 10 s deadline per exchange.
+func Dial(t testing.TB, addr string) *Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return Wrap(t, c)
+}
+
+// Wrap makes a Conn of an open connection.
+func Wrap(t testing.TB, c net.Conn) *Conn {
+	return &Conn{t: t, conn: c, r: bufio.NewReader(c)}
+}
+
+// Raw returns the underlying connection.
+func (c *Conn) Raw() net.Conn { return c.conn }
+
+// StartTLS upgrades the connection as a client.
+func (c *Conn) StartTLS(cfg *tls.Config) {
+	c.t.Helper()
+	tc := tls.Client(c.conn, cfg)
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.conn, c.r = tc, bufio.NewReader(tc)
+}
+
+// Send writes one line with CRLF.
+func (c *Conn) Send(line string) {
+	c.t.Helper()
+	c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.conn.Write([]byte(line + "\r\n")); err != nil {
+		c.t.Fatalf("send %q: %v", line, err)
+	}
+}
+
+// Line reads one line without its CRLF.
+func (c *Conn) Line() string {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	l, err := c.r.ReadString('\n')
+	if err != nil {
+		c.t.Fatalf("read: %v (got %q)", err, l)
+	}
+	return strings.TrimRight(l, "\r\n")
+}
+
+// Reply reads an SMTP reply, possibly multi-line (RFC 5321 §4.2), and
+// returns its lines joined by "\n".
+func (c *Conn) Reply() string {
+	c.t.Helper()
+	var lines []string
+	for {
+		l := c.Line()
+		lines = append(lines, l)
+		if len(l) < 4 || l[3] != '-' {
+			return strings.Join(lines, "\n")
+		}
+	}
+}
+
+// Expect sends line (unless empty) and fails unless the reply starts with
+// prefix; it returns the reply.
+func (c *Conn) Expect(line, prefix string) string {
+	c.t.Helper()
+	if line != "" {
+		c.Send(line)
+	}
+	r := c.Reply()
+	if !strings.HasPrefix(r, prefix) {
+		c.t.Fatalf("after %q: got %q, want prefix %q", line, r, prefix)
+	}
+	return r
+}
