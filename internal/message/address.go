@@ -48,9 +48,10 @@ func lexAddress(s string) []token {
 			i += j + 1
 		default:
 			j := i
-			for j < len(s) && strings.IndexByte(" \t\r\n()\"<>,:;@[", s[j]) < 0 {
+			for j < len(s) && strings.IndexByte(" \t\r\n(\"<>,:;@[", s[j]) < 0 {
 				j++
 			}
+			j = max(j, i+1) // a stray ')' is a word
 			toks = append(toks, token{val: s[i:j], space: space})
 			i = j
 		}

@@ -52,6 +52,7 @@ func (p *parser) topHeader(out *Parsed, h []HeaderField) {
 	out.References = msgIDs(get(h, "References"))
 	out.SentDate = parseDate(e.Date)
 	out.BaseSubject, out.SubjectIsReply = baseSubject(p.decodeWords(e.Subject))
+	// Sort keys are compared as UTF-8 (RFC 5256 §2.2, RFC 5957 §3).
 	out.SortFrom, out.SortTo, out.SortCc = sortMailbox(e.From), sortMailbox(e.To), sortMailbox(e.Cc)
 	out.DisplayFrom, out.DisplayTo = displayAddress(e.From), displayAddress(e.To)
 	p.headerText(h)
@@ -80,7 +81,7 @@ func firstMailbox(list []Address) (Address, bool) {
 // address (RFC 5256 §3).
 func sortMailbox(list []Address) string {
 	a, _ := firstMailbox(list)
-	return a.Mailbox
+	return validUTF8(a.Mailbox)
 }
 
 // displayAddress is the SORT DISPLAYFROM/DISPLAYTO key (RFC 5957 §2): the
@@ -93,9 +94,9 @@ func displayAddress(list []Address) string {
 	case a.Name != "":
 		return a.Name
 	case a.Host == missingHost:
-		return a.Mailbox
+		return validUTF8(a.Mailbox)
 	default:
-		return a.Mailbox + "@" + a.Host
+		return validUTF8(a.Mailbox + "@" + a.Host)
 	}
 }
 

@@ -102,6 +102,7 @@ func TestAddressList(t *testing.T) {
 		{"a@b;", []Address{{Mailbox: "a", Host: "b"}}},
 		{"Name <a@[127.0.0.1]>", []Address{{Name: "Name", Mailbox: "a", Host: "[127.0.0.1]"}}},
 		{"\xff\xfe <x@y>", []Address{{Name: "\uFFFD", Mailbox: "x", Host: "y"}}},
+		{"a@b) (x", []Address{{Mailbox: "a", Host: "b)"}}},
 		{`"unterminated <a@b>`, []Address{{Mailbox: "unterminated <a@b>", Host: missingHost}}},
 	} {
 		if got := parseAddressList(tc.in, p.decodeName); !reflect.DeepEqual(got, tc.want) {
@@ -126,6 +127,9 @@ func TestBaseSubject(t *testing.T) {
 		{"[list] Hello", "Hello", false},
 		{"[list]", "[list]", false},
 		{"[a][b] Re: [c] Hello", "Hello", true},
+		{"[a][b] [c]", "[c]", false},
+		{"[a] [b]  x", "x", false},
+		{"[a] [b] re: [c]", "[c]", true},
 		{"Hello (fwd) (FWD)  ", "Hello", true},
 		{"  Tabs\tand   spaces  ", "Tabs and spaces", false},
 		{"[Fwd: Re: x]", "x", true},

@@ -66,7 +66,7 @@ func (p *parser) headerLine(fb *fieldBuilder, line []byte) bool {
 		if p.budget <= 0 {
 			fb.limit = smallFieldSize
 		}
-		fb.add(rest)
+		fb.add(bytes.TrimLeft(rest, " \t"))
 	}
 	return true
 }

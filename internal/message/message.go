@@ -107,6 +107,39 @@ type Part struct {
 	Message  *Part     `json:"message,omitempty"`  // message/rfc822
 }
 
+// Section returns the part an IMAP section number designates (RFC 3501
+// §6.4.5, RFC 9051 §6.4.5), or nil if there is none. p is a message's
+// top-level part and path the 1-based part numbers, at least one. A
+// non-multipart body is part 1 of its message; the numbers after a
+// message/rfc822 part index the encapsulated message. For n.MIME use the
+// part's HeaderOffset..BodyOffset; for n.HEADER and n.TEXT of a
+// message/rfc822 part, those of its Message.
+func (p *Part) Section(path ...int) *Part {
+	var cur *Part
+	msg := p // the entity whose body the next number indexes
+	for _, n := range path {
+		switch {
+		case msg == nil:
+			return nil
+		case len(msg.Parts) > 0 && n >= 1 && n <= len(msg.Parts):
+			cur = msg.Parts[n-1]
+		case len(msg.Parts) == 0 && n == 1:
+			cur = msg
+		default:
+			return nil
+		}
+		switch {
+		case cur.Message != nil:
+			msg = cur.Message
+		case len(cur.Parts) > 0:
+			msg = cur
+		default:
+			msg = nil
+		}
+	}
+	return cur
+}
+
 // HeaderField is one header field as written: Name keeps its case, Value is
 // unfolded (RFC 5322 §2.2.3) but otherwise raw.
 type HeaderField struct {
@@ -139,8 +172,14 @@ type Parsed struct {
 	DisplayFrom string `json:"display_from,omitempty"` // RFC 5957 §2
 	DisplayTo   string `json:"display_to,omitempty"`
 
-	Preview string        `json:"preview,omitempty"` // RFC 8970
-	Text    string        `json:"text,omitempty"`    // for SEARCH, at most MaxTextSize bytes
+	// Preview is the RFC 8970 preview: the start of the first text/plain
+	// or text/html part that is not an attachment, decoded, HTML stripped,
+	// white space collapsed, at most MaxPreview characters.
+	Preview string `json:"preview,omitempty"`
+	// Text is for substring SEARCH: the decoded Subject, From, To and Cc
+	// of the message (and of encapsulated messages) and the decoded text/*
+	// bodies, HTML roughly stripped, one per line, at most MaxTextSize bytes.
+	Text    string        `json:"text,omitempty"`
 	Headers []HeaderField `json:"headers,omitempty"` // top-level header, at most MaxHeaderFields
 }
 

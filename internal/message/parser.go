@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"mime"
+	"strings"
 )
 
 // parser holds the state of one Parse call.
@@ -88,7 +89,7 @@ func (p *parser) parseMessage(part *Part, depth int) stop {
 // body parts between delimiter lines, close-delimiter, epilogue. A multipart
 // that cannot be split into at least one part becomes text/plain.
 func (p *parser) parseMultipart(part *Part, depth int) stop {
-	b := part.Params["boundary"]
+	b := strings.TrimRight(part.Params["boundary"], " \t") // RFC 2046 §5.1.1: no trailing space
 	if b == "" || depth >= MaxDepth {
 		part.Type, part.Subtype = "text", "plain"
 		return p.parseLeaf(part)
@@ -164,8 +165,14 @@ func (p *parser) boundary() (level int, close, ok bool) {
 }
 
 // finish sets the end offset, size and line count once the body ended at st.
+// When the line break before a boundary is also what ended a header (or the
+// delimiter line before an empty part), it belongs to the boundary (RFC 2046
+// §5.1.1): the part is cut back so that every part ending at this boundary,
+// nested ones included, ends at the same offset.
 func (part *Part) finish(st stop, lfStart int64) {
-	part.EndOffset = max(st.end, part.BodyOffset)
+	part.EndOffset = st.end
+	part.BodyOffset = min(part.BodyOffset, st.end)
+	part.HeaderOffset = min(part.HeaderOffset, st.end)
 	part.Size = part.EndOffset - part.BodyOffset
 	if part.Size == 0 || !(part.Type == "text" || isMessage(part)) {
 		return

@@ -362,6 +362,22 @@ just a body line
 `,
 	},
 	{
+		// The blank line ending the inner header is the CRLF that belongs
+		// to the boundary: the encapsulated message is empty.
+		name: "empty message/rfc822",
+		raw: crlf(`Content-Type: multipart/mixed; boundary=o
+
+--o
+Content-Type: message/rfc822
+
+--o--
+`),
+		want: `multipart/mixed boundary="o" 7BIT
+  message/rfc822 7BIT envelope-subject=""
+    text/plain charset="us-ascii" 7BIT body=""
+`,
+	},
+	{
 		name: "invalid content-type",
 		raw:  crlf("Content-Type: text; charset=utf-8\n\nx"),
 		want: `text/plain charset="us-ascii" 7BIT lines=1 body="x"` + "\n",
@@ -433,5 +449,43 @@ func TestEncapsulatedOffsets(t *testing.T) {
 	}
 	if !strings.Contains(p.Text, "inner plain") || !strings.Contains(p.Text, "Carol") {
 		t.Errorf("Text misses the encapsulated message: %q", p.Text)
+	}
+}
+
+func TestSection(t *testing.T) {
+	t.Parallel()
+	raw := structureCases[slices.IndexFunc(structureCases, func(c struct{ name, raw, want string }) bool {
+		return c.name == "message/rfc822 with multipart"
+	})].raw
+	body := mustParse(t, raw).Body
+	for _, tc := range []struct {
+		path []int
+		want string // the part's body, "" for no part
+	}{
+		{[]int{1}, "Forwarded:"},
+		{[]int{2, 1}, "inner plain"},
+		{[]int{2, 2}, "<i>inner</i>"},
+		{[]int{3}, ""},
+		{[]int{1, 1}, ""},
+		{[]int{0}, ""},
+		{nil, ""},
+	} {
+		got := ""
+		if p := body.Section(tc.path...); p != nil {
+			got = raw[p.BodyOffset:p.EndOffset]
+		}
+		if got != tc.want {
+			t.Errorf("Section(%v) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+	if p := body.Section(2); p == nil || p.Message == nil {
+		t.Errorf("Section(2) should be the message/rfc822 part")
+	}
+	single := mustParse(t, crlf("Content-Type: message/rfc822\n\nSubject: s\n\nhi")).Body
+	if p := single.Section(1); p != single {
+		t.Errorf("Section(1) of a single-part message is its body")
+	}
+	if p := single.Section(1, 1); p == nil || p != single.Message {
+		t.Errorf("Section(1.1) should be the encapsulated message's body")
 	}
 }

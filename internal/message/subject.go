@@ -63,21 +63,49 @@ func trimTrailers(s string) (string, bool) {
 func trimLeaders(s string) (string, bool) {
 	refwd := false
 	for {
-		changed := false
-		for { // step 3
-			rest, ok := cutLeader(s)
-			if !ok {
-				break
-			}
-			s, changed, refwd = rest, true, refwd || len(rest) < len(s) && !isWSP(s[0])
+		rest, ok := cutLeader(s) // step 3
+		if ok {
+			s, refwd = rest, refwd || !isWSP(s[0])
+			continue
 		}
-		// Step 4: a leading subj-blob, unless it is all there is.
-		if n, ok := blobLen(s); ok && strings.TrimLeft(s[n:], " \t") != "" {
-			s, changed = s[n:], true
-		}
-		if !changed {
+		// Step 4 removes one leading subj-blob unless nothing would remain;
+		// step 3 then fails again on the remaining blobs, so remove them
+		// all at once (keeping the last if only blobs are left).
+		n := blobsLen(s)
+		if n == 0 {
 			return s, refwd
 		}
+		if strings.TrimLeft(s[n:], " \t") == "" {
+			n = lastBlobStart(s)
+			if n == 0 {
+				return s, refwd
+			}
+		}
+		s = s[n:]
+	}
+}
+
+// blobsLen is the length of the run of subj-blobs at the start of s.
+func blobsLen(s string) int {
+	i := 0
+	for {
+		n, ok := blobLen(s[i:])
+		if !ok {
+			return i
+		}
+		i += n
+	}
+}
+
+// lastBlobStart is where the last of the subj-blobs that make up s starts.
+func lastBlobStart(s string) int {
+	last := 0
+	for i := 0; ; {
+		n, ok := blobLen(s[i:])
+		if !ok {
+			return last
+		}
+		last, i = i, i+n
 	}
 }
 
@@ -89,14 +117,7 @@ func cutLeader(s string) (string, bool) {
 	if isWSP(s[0]) {
 		return s[1:], true
 	}
-	i := 0
-	for {
-		n, ok := blobLen(s[i:])
-		if !ok {
-			break
-		}
-		i += n
-	}
+	i := blobsLen(s)
 	n, ok := refwdLen(s[i:])
 	if !ok {
 		return s, false

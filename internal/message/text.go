@@ -95,8 +95,9 @@ func decodeText(raw []byte, enc, cs string) string {
 	return strings.ReplaceAll(toUTF8(b, cs), "\r\n", "\n")
 }
 
-// toUTF8 converts b from charset cs. Unknown charsets and conversion errors
-// keep the bytes raw; invalid UTF-8 becomes U+FFFD.
+// toUTF8 converts b from charset cs. An unknown charset keeps the bytes
+// raw, a conversion error keeps what was converted; invalid UTF-8 becomes
+// U+FFFD.
 func toUTF8(b []byte, cs string) string {
 	switch strings.ToLower(strings.TrimSpace(cs)) {
 	case "", "us-ascii", "ascii", "utf-8", "utf8", "unknown-8bit", "x-unknown":

@@ -49,7 +49,7 @@ func (s *Store) ListDomains(ctx context.Context) ([]string, error) {
 // HasDomain reports whether name is local.
 func (s *Store) HasDomain(ctx context.Context, name string) (bool, error) {
 	var one int
-	err := s.read.QueryRowContext(ctx, "SELECT 1 FROM domains WHERE name = ?", name).Scan(&one)
+	err := s.queryRow(ctx, "SELECT 1 FROM domains WHERE name = ?", name).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -128,7 +128,7 @@ func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {
 
 // LookupAccount finds an account by address (case-insensitive).
 func (s *Store) LookupAccount(ctx context.Context, address string) (store.Account, error) {
-	return scanAccount(s.read.QueryRowContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE address = ?",
+	return scanAccount(s.queryRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE address = ?",
 		strings.ToLower(address)))
 }
 
@@ -195,7 +195,7 @@ func (s *Store) ListAliases(ctx context.Context) ([]store.Alias, error) {
 
 // AliasTargets returns the targets of one alias, or ErrNotFound.
 func (s *Store) AliasTargets(ctx context.Context, address string) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, "SELECT target FROM aliases WHERE address = ? ORDER BY target",
+	rows, err := s.query(ctx, "SELECT target FROM aliases WHERE address = ? ORDER BY target",
 		strings.ToLower(address))
 	if err != nil {
 		return nil, err

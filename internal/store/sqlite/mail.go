@@ -16,6 +16,23 @@ import (
 
 const flagSeen = `\Seen`
 
+// The delivery path's statements, prepared once at Open.
+const (
+	qChargeQuota = `UPDATE accounts SET used_bytes = used_bytes + ?
+		WHERE id = ? AND (quota_bytes = 0 OR used_bytes + ? <= quota_bytes) RETURNING id`
+	qNextUID = `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1,
+		messages = messages + 1, unseen = unseen + ?, size = size + ?
+		WHERE account_id = ? AND name = ? RETURNING id, uidnext - 1, highestmodseq`
+	qInsertMessage = `INSERT INTO messages(mailbox_id, uid, modseq, flags, seen, internal_date, save_date,
+		size, blob_id, parsed, message_id, subject_base, sent_date, sort_from, sort_to, sort_cc, display_from, display_to)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qBlobRef = `INSERT INTO blobs(id, size, refs) VALUES(?, ?, 1)
+		ON CONFLICT(id) DO UPDATE SET refs = refs + 1`
+	qInsertBlobData = "INSERT OR IGNORE INTO blob_data(id, data) VALUES(?, ?)"
+)
+
+var hotWrites = []string{qChargeQuota, qNextUID, qInsertMessage, qBlobRef, qInsertBlobData}
+
 // createMailbox inserts a mailbox. UIDVALIDITY is the creation time in
 // seconds, raised above every earlier value so that a mailbox deleted and
 // re-created under the same name never reuses one (RFC 9051 §2.3.1.1).
@@ -82,7 +99,7 @@ func (s *Store) ListMailboxes(ctx context.Context, accountID int64) ([]store.Mai
 
 // GetMailbox returns one mailbox by name; "INBOX" is case-insensitive.
 func (s *Store) GetMailbox(ctx context.Context, accountID int64, name string) (store.Mailbox, error) {
-	return scanMailbox(s.read.QueryRowContext(ctx, "SELECT "+mailboxCols+
+	return scanMailbox(s.queryRow(ctx, "SELECT "+mailboxCols+
 		" FROM mailboxes WHERE account_id = ? AND name = ?", accountID, canonicalName(name)))
 }
 
@@ -101,7 +118,7 @@ func (s *Store) Deliver(ctx context.Context, msgs []store.NewMessage) ([]store.D
 	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for i := range msgs {
 			errs[i] = inSavepoint(ctx, tx, "m", func() (err error) {
-				out[i], err = insertMessage(ctx, tx, &msgs[i])
+				out[i], err = s.insertMessage(ctx, tx, &msgs[i])
 				return err
 			})
 		}
@@ -115,34 +132,49 @@ func (s *Store) Deliver(ctx context.Context, msgs []store.NewMessage) ([]store.D
 	return out, errs
 }
 
-func insertMessage(ctx context.Context, tx *sql.Tx, m *store.NewMessage) (store.Delivered, error) {
-	var quota, used int64
-	if err := tx.QueryRowContext(ctx, "SELECT quota_bytes, used_bytes FROM accounts WHERE id = ?", m.AccountID).
-		Scan(&quota, &used); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.Delivered{}, mail.ErrNoSuchUser
-		}
-		return store.Delivered{}, err
-	}
-	if quota > 0 && used+m.Size > quota {
-		return store.Delivered{}, mail.ErrQuotaFull
-	}
+// insertMessage charges the quota, takes the next UID and MODSEQ, inserts
+// the row and counts the blob reference: four statements, all cached.
+func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, m *store.NewMessage) (store.Delivered, error) {
 	var d store.Delivered
-	if err := tx.QueryRowContext(ctx, `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
-		WHERE account_id = ? AND name = ? RETURNING id, uidnext - 1, highestmodseq`,
-		m.AccountID, canonicalName(m.Mailbox)).Scan(&d.MailboxID, &d.UID, &d.ModSeq); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return d, store.ErrNotFound
-		}
+	if err := s.chargeQuota(ctx, tx, m.AccountID, m.Size); err != nil {
 		return d, err
 	}
-	if err := insertRow(ctx, tx, m, d); err != nil {
+	flags := normFlags(m.Flags)
+	unseen := 1
+	if slices.Contains(flags, flagSeen) {
+		unseen = 0
+	}
+	err := s.txQueryRow(ctx, tx, qNextUID,
+		unseen, m.Size, m.AccountID, canonicalName(m.Mailbox)).Scan(&d.MailboxID, &d.UID, &d.ModSeq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, store.ErrNotFound
+	}
+	if err != nil {
 		return d, err
 	}
-	return d, countNew(ctx, tx, m, d.MailboxID)
+	if err := s.insertRow(ctx, tx, m, flags, d); err != nil {
+		return d, err
+	}
+	_, err = s.txExec(ctx, tx, qBlobRef, m.BlobID, m.Size)
+	return d, err
 }
 
-func insertRow(ctx context.Context, tx *sql.Tx, m *store.NewMessage, d store.Delivered) error {
+// chargeQuota adds size to the account's usage unless that would exceed
+// its quota (mail.ErrQuotaFull).
+func (s *Store) chargeQuota(ctx context.Context, tx *sql.Tx, accountID, size int64) error {
+	var id int64
+	err := s.txQueryRow(ctx, tx, qChargeQuota,
+		size, accountID, size).Scan(&id)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT id FROM accounts WHERE id = ?", accountID).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+		return mail.ErrNoSuchUser
+	}
+	return mail.ErrQuotaFull
+}
+
+func (s *Store) insertRow(ctx context.Context, tx *sql.Tx, m *store.NewMessage, flags []string, d store.Delivered) error {
 	p := m.Parsed
 	if p == nil {
 		p = &message.Parsed{}
@@ -151,34 +183,14 @@ func insertRow(ctx context.Context, tx *sql.Tx, m *store.NewMessage, d store.Del
 	if err != nil {
 		return err
 	}
-	flags := normFlags(m.Flags)
 	date := m.InternalDate
 	if date.IsZero() {
 		date = time.Now()
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO messages(mailbox_id, uid, modseq, flags, seen, internal_date, save_date,
-		size, blob_id, parsed, message_id, subject_base, sent_date, sort_from, sort_to, sort_cc, display_from, display_to)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = s.txExec(ctx, tx, qInsertMessage,
 		d.MailboxID, d.UID, d.ModSeq, strings.Join(flags, " "), slices.Contains(flags, flagSeen), date.Unix(),
 		time.Now().Unix(), m.Size, m.BlobID, parsed, p.MessageID, p.BaseSubject, unixOrZero(p.SentDate),
 		p.SortFrom, p.SortTo, p.SortCc, p.DisplayFrom, p.DisplayTo)
-	return err
-}
-
-func countNew(ctx context.Context, tx *sql.Tx, m *store.NewMessage, mailboxID int64) error {
-	unseen := 1
-	if slices.Contains(normFlags(m.Flags), flagSeen) {
-		unseen = 0
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET messages = messages + 1, unseen = unseen + ?, size = size + ? WHERE id = ?",
-		unseen, m.Size, mailboxID); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?", m.Size, m.AccountID); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO blobs(id, size, refs) VALUES(?, ?, 1)
-		ON CONFLICT(id) DO UPDATE SET refs = refs + 1`, m.BlobID, m.Size)
 	return err
 }
 

@@ -98,6 +98,13 @@ CREATE TABLE queue (
 );
 CREATE INDEX queue_next ON queue (next_attempt);
 `,
+	// 2: small message bytes kept inline (see InlineMax).
+	`
+CREATE TABLE blob_data (
+	id   TEXT PRIMARY KEY,
+	data BLOB NOT NULL
+);
+`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -4,8 +4,9 @@
 //
 // On-disk layout under the data directory:
 //
-//	index.db, index.db-wal, index.db-shm   the index (schema in schema.go)
-//	blobs/                                 message bytes, see package blob
+//	index.db, index.db-wal, index.db-shm   the index (schema in schema.go),
+//	                                       with messages up to InlineMax inline
+//	blobs/                                 larger messages, see package blob
 //
 // Durability: every write goes through one committer goroutine that runs
 // concurrent requests in one transaction, each in its own savepoint, and
@@ -22,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -42,8 +44,10 @@ type Options struct {
 type Store struct {
 	read   *sql.DB
 	write  *sql.DB
-	blobs  *blob.Files
+	blobs  *blobStore
 	commit *committer
+	rstmts *stmts
+	wstmts *stmts
 }
 
 var _ store.Store = (*Store)(nil)
@@ -53,12 +57,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	blobs, err := blob.Open(filepath.Join(dir, "blobs"), opts.Fsync)
+	files, err := blob.Open(filepath.Join(dir, "blobs"), opts.Fsync)
 	if err != nil {
 		return nil, err
 	}
 	if opts.Owner {
-		blobs.CleanTmp()
+		files.CleanTmp()
 	}
 	path := filepath.Join(dir, "index.db")
 	write, err := openDB(path, opts.Fsync, true)
@@ -76,7 +80,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	read.SetMaxOpenConns(8)
-	s := &Store{read: read, write: write, blobs: blobs}
+	s := &Store{read: read, write: write, rstmts: &stmts{db: read}, wstmts: &stmts{db: write}}
+	for _, q := range hotWrites {
+		if _, err := s.wstmts.get(ctx, q); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlite: preparing %q: %w", q, err)
+		}
+	}
+	s.blobs = &blobStore{s: s, files: files}
 	s.commit = newCommitter(write)
 	return s, nil
 }
@@ -113,10 +124,86 @@ func (s *Store) Blobs() store.BlobStore { return s.blobs }
 // Close stops the committer after pending writes and closes the index.
 func (s *Store) Close() error {
 	s.commit.stop()
+	s.rstmts.close()
+	s.wstmts.close()
 	err1 := s.read.Close()
 	err2 := s.write.Close()
 	if err1 != nil {
 		return err1
 	}
 	return err2
+}
+
+// stmts caches prepared statements: SQLite's parser is a large share of
+// the cost of a short query, so hot queries are parsed once per connection.
+type stmts struct {
+	db *sql.DB
+	m  sync.Map // query → *sql.Stmt
+}
+
+func (c *stmts) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.m.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := c.m.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (c *stmts) close() {
+	c.m.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+}
+
+// queryRow runs a cached read query.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.rstmts.get(ctx, query)
+	if err != nil {
+		return s.read.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// query runs a cached read query returning rows.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.rstmts.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// txStmt returns the write statement prepared at Open for query, bound to
+// tx, or nil. Write statements cannot be prepared lazily: the write pool
+// has one connection, which the running transaction holds.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	st, ok := s.wstmts.m.Load(query)
+	if !ok {
+		return nil
+	}
+	return tx.StmtContext(ctx, st.(*sql.Stmt))
+}
+
+// txExec runs a cached write statement in tx.
+func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := s.txStmt(ctx, tx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, query, args...)
+}
+
+// txQueryRow runs a cached write-side query in tx.
+func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if st := s.txStmt(ctx, tx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, query, args...)
 }
