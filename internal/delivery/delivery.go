@@ -49,7 +49,8 @@ func (p *Pipeline) IsLocal(ctx context.Context, addr mail.Address) (bool, error)
 	return p.store.HasDomain(ctx, addr.Domain)
 }
 
-// Resolve routes a recipient in one of our domains. Lookup order: exact
+// Resolve routes a recipient in one of our domains (the caller checks that
+// with IsLocal). Lookup order: exact
 // alias, account, then the same two without a "+tag" (RFC 5233), then the
 // domain's catch-all "@domain". Unknown users get mail.ErrNoSuchUser.
 func (p *Pipeline) Resolve(ctx context.Context, addr mail.Address) (Route, error) {
@@ -73,11 +74,13 @@ func (p *Pipeline) expand(ctx context.Context, addr mail.Address, seen map[strin
 	if depth > maxAliasDepth {
 		return true, nil
 	}
-	if local, err := p.IsLocal(ctx, addr); err != nil || !local {
-		if err == nil {
-			r.addRemote(addr.String())
+	if depth > 0 { // Resolve's caller has checked the first address
+		if local, err := p.IsLocal(ctx, addr); err != nil || !local {
+			if err == nil {
+				r.addRemote(addr.String())
+			}
+			return false, err
 		}
-		return false, err
 	}
 	if seen[key] {
 		// An alias that names itself (alice → alice, archive) means

@@ -206,8 +206,10 @@ type BlobStore interface {
 // BlobWriter receives a blob's bytes.
 type BlobWriter interface {
 	io.Writer
-	// Commit makes the bytes durable (fsynced) and returns the blob's ID;
-	// writing the same bytes twice yields the same ID and one copy.
+	// Commit returns the blob's ID; writing the same bytes twice yields
+	// the same ID and one copy. The bytes are readable at once and durable
+	// (fsynced) no later than the Deliver or Enqueue that first refers to
+	// them returns: a blob nothing refers to may not survive a crash.
 	Commit() (id string, size int64, err error)
 	// Abort discards an uncommitted blob; harmless after Commit.
 	Abort() error

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"sync"
+	"time"
 
 	"facteur.dev/facteur/internal/store"
 	"facteur.dev/facteur/internal/store/blob"
@@ -20,11 +22,29 @@ import (
 // share one fsync per batch. Larger messages stream to files.
 const InlineMax = 128 << 10
 
+// pendingTTL bounds how long a committed small blob that no message refers
+// to stays in memory.
+const pendingTTL = 10 * time.Minute
+
 // blobStore keeps small blobs in the index and large ones in files; an ID
 // (the SHA-256 of the content) means the same bytes in either place.
+//
+// A small blob's Commit keeps its bytes in memory ("pending"); they are
+// written in the same group transaction as the first Deliver or Enqueue
+// that refers to them, so storing a message costs one WAL fsync, not two.
+// Nobody is told a message is stored before that transaction is durable.
 type blobStore struct {
 	s     *Store
 	files *blob.Files
+
+	mu       sync.Mutex
+	pending  map[string]*pendingBlob
+	inflight []string // written by the transaction being committed
+}
+
+type pendingBlob struct {
+	data  []byte
+	added time.Time
 }
 
 var _ store.BlobStore = (*blobStore)(nil)
@@ -34,6 +54,12 @@ func (b *blobStore) Create(ctx context.Context) (store.BlobWriter, error) {
 }
 
 func (b *blobStore) Open(ctx context.Context, id string) (store.Blob, error) {
+	b.mu.Lock()
+	p := b.pending[id]
+	b.mu.Unlock()
+	if p != nil {
+		return &memBlob{Reader: bytes.NewReader(p.data)}, nil
+	}
 	var data []byte
 	err := b.s.queryRow(ctx, "SELECT data FROM blob_data WHERE id = ?", id).Scan(&data)
 	if err == nil {
@@ -84,15 +110,59 @@ func (w *tieredWriter) Commit() (string, int64, error) {
 	}
 	sum := sha256.Sum256(w.buf.Bytes())
 	id := hex.EncodeToString(sum[:])
-	data := w.buf.Bytes()
-	err := w.b.s.commit.do(w.ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := w.b.s.txExec(ctx, tx, qInsertBlobData, id, data)
-		return err
-	})
-	if err != nil {
-		return "", 0, err
+	w.b.addPending(id, w.buf.Bytes())
+	return id, int64(w.buf.Len()), nil
+}
+
+func (b *blobStore) addPending(id string, data []byte) {
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending == nil {
+		b.pending = map[string]*pendingBlob{}
 	}
-	return id, int64(len(data)), nil
+	if p := b.pending[id]; p != nil {
+		p.added = now
+		return
+	}
+	b.pending[id] = &pendingBlob{data: data, added: now}
+	if len(b.pending)%1024 == 0 {
+		for k, p := range b.pending {
+			if now.Sub(p.added) > pendingTTL {
+				delete(b.pending, k)
+			}
+		}
+	}
+}
+
+// persist writes a pending blob in tx; it runs on the committer goroutine.
+func (b *blobStore) persist(ctx context.Context, tx *sql.Tx, id string) error {
+	b.mu.Lock()
+	p := b.pending[id]
+	b.mu.Unlock()
+	if p == nil {
+		return nil // a file, or already in the index
+	}
+	if _, err := b.s.txExec(ctx, tx, qInsertBlobData, id, p.data); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.inflight = append(b.inflight, id)
+	b.mu.Unlock()
+	return nil
+}
+
+// committed runs after each group transaction: written blobs leave memory
+// once their transaction is durable, and stay pending if it failed.
+func (b *blobStore) committed(ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ok {
+		for _, id := range b.inflight {
+			delete(b.pending, id)
+		}
+	}
+	b.inflight = b.inflight[:0]
 }
 
 func (w *tieredWriter) Abort() error {

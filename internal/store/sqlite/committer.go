@@ -28,6 +28,7 @@ type writeReq struct {
 // next, so throughput scales with concurrency instead of fsync rate.
 type committer struct {
 	db     *sql.DB
+	after  func(ok bool) // runs after each transaction, on the committer goroutine
 	reqs   chan writeReq
 	quit   chan struct{}
 	wg     sync.WaitGroup
@@ -35,8 +36,8 @@ type committer struct {
 	closed bool
 }
 
-func newCommitter(db *sql.DB) *committer {
-	c := &committer{db: db, reqs: make(chan writeReq, maxBatch), quit: make(chan struct{})}
+func newCommitter(db *sql.DB, after func(ok bool)) *committer {
+	c := &committer{db: db, after: after, reqs: make(chan writeReq, maxBatch), quit: make(chan struct{})}
 	c.wg.Add(1)
 	go c.loop()
 	return c
@@ -109,13 +110,16 @@ func (c *committer) runBatch(batch []writeReq) {
 	errs := make([]error, len(batch))
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
+		c.after(false)
 		reply(batch, err)
 		return
 	}
 	for i, r := range batch {
 		errs[i] = runSavepoint(ctx, tx, r.fn)
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	c.after(err == nil)
+	if err != nil {
 		reply(batch, fmt.Errorf("sqlite commit: %w", err))
 		return
 	}

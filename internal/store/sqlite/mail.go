@@ -155,6 +155,9 @@ func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, m *store.NewMessa
 	if err := s.insertRow(ctx, tx, m, flags, d); err != nil {
 		return d, err
 	}
+	if err := s.blobs.persist(ctx, tx, m.BlobID); err != nil {
+		return d, err
+	}
 	_, err = s.txExec(ctx, tx, qBlobRef, m.BlobID, m.Size)
 	return d, err
 }

@@ -35,8 +35,10 @@ func (s *Store) Enqueue(ctx context.Context, msgs []store.QueuedMessage) ([]int6
 			if ids[i], err = res.LastInsertId(); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO blobs(id, size, refs) VALUES(?, ?, 1)
-				ON CONFLICT(id) DO UPDATE SET refs = refs + 1`, m.BlobID, m.Size); err != nil {
+			if _, err := s.txExec(ctx, tx, qBlobRef, m.BlobID, m.Size); err != nil {
+				return err
+			}
+			if err := s.blobs.persist(ctx, tx, m.BlobID); err != nil {
 				return err
 			}
 		}

@@ -88,7 +88,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		}
 	}
 	s.blobs = &blobStore{s: s, files: files}
-	s.commit = newCommitter(write)
+	s.commit = newCommitter(write, s.blobs.committed)
 	return s, nil
 }
 
