@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xdg-go/scram"
+
 	"facteur.dev/facteur/internal/auth"
 	"facteur.dev/facteur/internal/delivery"
 	"facteur.dev/facteur/internal/store"
@@ -23,7 +25,7 @@ const password = "correct horse battery"
 
 // env is a store with example.test, alice and bob, and servers on loopback.
 type env struct {
-	t         *testing.T
+	t         testing.TB
 	store     store.Store
 	pipeline  *delivery.Pipeline
 	auth      *auth.Authenticator
@@ -41,7 +43,7 @@ func (l lookup) LookupAccount(ctx context.Context, a string) (auth.Account, erro
 	return auth.Account{ID: acc.ID, Address: acc.Address, PasswordHash: acc.PasswordHash, SCRAM: acc.SCRAM}, err
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{Fsync: false, Owner: true})
@@ -402,4 +404,40 @@ func TestPipelinedTransaction(t *testing.T) {
 	if mb, _ := e.inbox("bob@example.test"); mb.Messages != 1 {
 		t.Fatalf("bob has %d", mb.Messages)
 	}
+}
+
+// TestSubmissionSCRAM runs a whole SCRAM-SHA-256 exchange (RFC 7677) over
+// SMTP AUTH with the xdg-go/scram client.
+func TestSubmissionSCRAM(t *testing.T) {
+	e := newEnv(t)
+	conn, err := tls.Dial("tcp", e.serve(Submission, true, nil), e.clientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := testutil.Wrap(t, conn)
+	c.Expect("", "220")
+	c.Expect("EHLO client.example", "250")
+	for _, tc := range []struct{ pass, want string }{{"wrong password", "535 5.7.8"}, {password, "235"}} {
+		client, err := scram.SHA256.NewClient("alice@example.test", tc.pass, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv := client.NewConversation()
+		first, _ := conv.Step("")
+		reply := c.Expect("AUTH SCRAM-SHA-256 "+base64.StdEncoding.EncodeToString([]byte(first)), "334 ")
+		for strings.HasPrefix(reply, "334 ") {
+			ch, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(reply, "334 "))
+			resp, err := conv.Step(string(ch))
+			if err != nil { // the server's signature did not verify
+				t.Fatalf("client step: %v", err)
+			}
+			c.Send(base64.StdEncoding.EncodeToString([]byte(resp)))
+			reply = c.Reply()
+		}
+		if !strings.HasPrefix(reply, tc.want) {
+			t.Fatalf("SCRAM with %q: %q, want %s", tc.pass, reply, tc.want)
+		}
+	}
+	c.Expect("MAIL FROM:<alice@example.test>", "250")
 }

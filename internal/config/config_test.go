@@ -1,0 +1,90 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "facteur.toml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestContractKeys(t *testing.T) {
+	c, err := Load(write(t, `
+hostname = "mail.example.org"
+data_dir = "/var/lib/facteur"
+[listen]
+smtp = ":25"
+submission = ":587"
+submissions = ":465"
+imap = ":143"
+imaps = ":993"
+pop3 = ":110"
+pop3s = ":995"
+lmtp = "unix:/run/facteur/lmtp.sock"
+http = ""
+[tls]
+cert = "/etc/facteur/fullchain.pem"
+key = "/etc/facteur/privkey.pem"
+[auth]
+plaintext_networks = ["127.0.0.1/32", "::1/128"]
+failure_delay = "250ms"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Hostname != "mail.example.org" || c.Listen.LMTP != "unix:/run/facteur/lmtp.sock" || c.Listen.HTTP != "" ||
+		c.TLS.Key != "/etc/facteur/privkey.pem" || len(c.PlaintextPrefixes()) != 2 || c.Auth.FailureDelay.Duration != 250*time.Millisecond {
+		t.Fatalf("loaded %+v", c)
+	}
+	if c.Limits.MaxMessageBytes != Default().Limits.MaxMessageBytes {
+		t.Fatal("unset key lost its default")
+	}
+}
+
+func TestAllErrorsAtOnceWithTheirKeys(t *testing.T) {
+	_, err := Load(write(t, `
+hostname = ""
+typo_key = 1
+[tls]
+cert = "/only/cert.pem"
+[auth]
+plaintext_networks = ["not-a-cidr"]
+[limits]
+max_line_length = 10
+[log]
+level = "loud"
+`))
+	if err == nil {
+		t.Fatal("bad config accepted")
+	}
+	for _, want := range []string{"hostname:", "typo_key: unknown key", "tls:", "auth.plaintext_networks:", "limits.max_line_length:", "log.level:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestDevelopmentDefaults(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Listen{SMTP: "127.0.0.1:2525", Submission: "127.0.0.1:5587", Submissions: "127.0.0.1:5465",
+		IMAP: "127.0.0.1:1143", IMAPS: "127.0.0.1:1993", POP3: "127.0.0.1:1110", POP3S: "127.0.0.1:1995",
+		LMTP: "unix:facteur-data/lmtp.sock", HTTP: "127.0.0.1:8080"}
+	if !c.Dev || c.DataDir != "./facteur-data" || c.Listen != want {
+		t.Fatalf("development config %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
