@@ -117,6 +117,20 @@ func (e *env) body(m store.Message) string {
 	return string(data)
 }
 
+// dialTLS connects with implicit TLS and says EHLO.
+func (e *env) dialTLS(addr string) *testutil.Conn {
+	e.t.Helper()
+	conn, err := tls.Dial("tcp", addr, e.clientTLS)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { conn.Close() })
+	c := testutil.Wrap(e.t, conn)
+	c.Expect("", "220")
+	c.Expect("EHLO client.example", "250")
+	return c
+}
+
 func msg(from, to, subject string) string {
 	return fmt.Sprintf("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: <%d@test>\r\n\r\nHello.\r\n.\r\n",
 		from, to, subject, time.Now().UnixNano())
@@ -307,14 +321,7 @@ func TestSubmissionRequiresTLSForAuth(t *testing.T) {
 func TestSubmissionsImplicitTLSAndLogin(t *testing.T) {
 	e := newEnv(t)
 	e.store.AddAlias(context.Background(), "info@example.test", []string{"alice@example.test"})
-	conn, err := tls.Dial("tcp", e.serve(Submission, true, nil), e.clientTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c := testutil.Wrap(t, conn)
-	c.Expect("", "220")
-	c.Expect("EHLO client.example", "250")
+	c := e.dialTLS(e.serve(Submission, true, nil))
 	c.Expect("AUTH LOGIN", "334 VXNlcm5hbWU6")
 	c.Expect(base64.StdEncoding.EncodeToString([]byte("alice@example.test")), "334 UGFzc3dvcmQ6")
 	c.Expect(base64.StdEncoding.EncodeToString([]byte(password)), "235")
@@ -327,14 +334,7 @@ func TestSubmissionsImplicitTLSAndLogin(t *testing.T) {
 
 func TestFailedLoginsAreLimited(t *testing.T) {
 	e := newEnv(t)
-	conn, err := tls.Dial("tcp", e.serve(Submission, true, nil), e.clientTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c := testutil.Wrap(t, conn)
-	c.Expect("", "220")
-	c.Expect("EHLO client.example", "250")
+	c := e.dialTLS(e.serve(Submission, true, nil))
 	for i := 0; i < 3; i++ {
 		c.Expect("AUTH PLAIN "+plain("alice@example.test", "wrong"), "535 5.7.8")
 	}
@@ -410,14 +410,7 @@ func TestPipelinedTransaction(t *testing.T) {
 // SMTP AUTH with the xdg-go/scram client.
 func TestSubmissionSCRAM(t *testing.T) {
 	e := newEnv(t)
-	conn, err := tls.Dial("tcp", e.serve(Submission, true, nil), e.clientTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c := testutil.Wrap(t, conn)
-	c.Expect("", "220")
-	c.Expect("EHLO client.example", "250")
+	c := e.dialTLS(e.serve(Submission, true, nil))
 	for _, tc := range []struct{ pass, want string }{{"wrong password", "535 5.7.8"}, {password, "235"}} {
 		client, err := scram.SHA256.NewClient("alice@example.test", tc.pass, "")
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"Accounts", testAccounts},
 		{"Aliases", testAliases},
 		{"Blobs", testBlobs},
+		{"LargeBlobDelivered", testLargeBlob},
 		{"DeliverAndCounters", testDeliver},
 		{"Quota", testQuota},
 		{"ConcurrentDeliveries", testConcurrent},
@@ -203,6 +205,34 @@ func testBlobs(t *testing.T, s store.Store) {
 	must(t, w.Abort())
 	if _, err := s.Blobs().Open(ctx, "00"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("bad id: %v", err)
+	}
+}
+
+// testLargeBlob stores a message larger than any backend keeps inline and
+// reads it back through a delivery.
+func testLargeBlob(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "large")
+	body := "Subject: large\r\n\r\n" + strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n", 40000)
+	m := putBlob(t, s, a, body)
+	if m.Size != int64(len(body)) {
+		t.Fatalf("size %d, want %d", m.Size, len(body))
+	}
+	out, errs := s.Deliver(ctx, []store.NewMessage{m})
+	must(t, errs[0])
+	msgs, err := s.Messages(ctx, out[0].MailboxID, false)
+	must(t, err)
+	b, err := s.Blobs().Open(ctx, msgs[0].BlobID)
+	must(t, err)
+	defer b.Close()
+	got, err := io.ReadAll(b)
+	must(t, err)
+	if string(got) != body || b.Size() != int64(len(body)) {
+		t.Fatalf("read back %d bytes, want %d", len(got), len(body))
+	}
+	part := make([]byte, 10)
+	if _, err := b.ReadAt(part, 18); err != nil || string(part) != "0123456789" {
+		t.Fatalf("ReadAt: %q %v", part, err)
 	}
 }
 
