@@ -63,7 +63,7 @@ type instance struct {
 	bin, dir, config string
 	smtp, sub, subs  string
 	cmd              *exec.Cmd
-	out              *bytes.Buffer
+	out              *syncBuffer
 }
 
 func newInstance(t *testing.T) *instance {
@@ -108,7 +108,7 @@ func (in *instance) admin(stdin string, args ...string) string {
 
 func (in *instance) start() {
 	in.t.Helper()
-	in.out = &bytes.Buffer{}
+	in.out = &syncBuffer{}
 	in.cmd = exec.Command(in.bin, "--config", in.config, "serve")
 	in.cmd.Stdout, in.cmd.Stderr = in.out, in.out
 	if err := in.cmd.Start(); err != nil {
@@ -304,4 +304,62 @@ func sendMX(addr, from string, to []string, msg []byte) error {
 		return err
 	}
 	return c.Quit()
+}
+
+// TestDevelopmentInstance runs the README's start command as a newcomer
+// would: no config file, in an empty directory.
+func TestDevelopmentInstance(t *testing.T) {
+	dir := t.TempDir()
+	out := &syncBuffer{}
+	cmd := exec.Command(binary(t), "serve")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	var c net.Conn
+	var err error
+	for start := time.Now(); time.Since(start) < 20*time.Second; time.Sleep(20 * time.Millisecond) {
+		if c, err = net.Dial("tcp", "127.0.0.1:2525"); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("development instance not listening on 127.0.0.1:2525: %v\n%s", err, out.String())
+	}
+	c.Close()
+	for _, f := range []string{"facteur-data/index.db", "facteur-data/selfsigned.crt", "facteur-data/selfsigned.key"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	for start := time.Now(); time.Since(start) < 10*time.Second && !strings.Contains(out.String(), "mailbox status"); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, want := range []string{"127.0.0.1:5587", "127.0.0.1:5465", "facteur user add"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
