@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 
 	"facteur.dev/facteur/internal/auth"
@@ -24,6 +25,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve", "serve [--config FILE]\n\nRuns every enabled listener until SIGTERM or SIGINT, then shuts down gracefully.\nWith no config file: a development instance on 127.0.0.1 with data in ./facteur-data.")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
+	}
+	if os.Getenv("GOGC") == "" {
+		// A mail server allocates per message and has memory to spare:
+		// collect half as often as Go's default (measured: GC was ~10% of
+		// CPU under bench/smtpload).
+		debug.SetGCPercent(200)
 	}
 	cfg, s, err := openStore(ctx, e, true)
 	if err != nil {

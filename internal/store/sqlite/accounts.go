@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"facteur.dev/facteur/internal/store"
@@ -12,6 +13,7 @@ import (
 
 // AddDomain adds a local domain.
 func (s *Store) AddDomain(ctx context.Context, name string) error {
+	defer s.domains.clear()
 	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO domains(name, created) VALUES(?, ?)", name, time.Now().Unix())
 		return uniqueErr(err)
@@ -20,6 +22,7 @@ func (s *Store) AddDomain(ctx context.Context, name string) error {
 
 // DeleteDomain removes a domain with its accounts and their mail.
 func (s *Store) DeleteDomain(ctx context.Context, name string) error {
+	defer s.domains.clear()
 	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM aliases WHERE address LIKE '%@' || ?", name); err != nil {
 			return err
@@ -46,14 +49,64 @@ func (s *Store) ListDomains(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// HasDomain reports whether name is local.
+// HasDomain reports whether name is local. It is asked for every
+// recipient, so the answer is kept for domainTTL: a domain added or removed
+// by another process (the admin CLI) takes effect within that time, one
+// changed by this process at once.
 func (s *Store) HasDomain(ctx context.Context, name string) (bool, error) {
+	if ok, hit := s.domains.get(name); hit {
+		return ok, nil
+	}
 	var one int
 	err := s.queryRow(ctx, "SELECT 1 FROM domains WHERE name = ?", name).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
+		s.domains.put(name, false)
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	s.domains.put(name, true)
+	return true, nil
+}
+
+// domainTTL bounds how stale HasDomain may be for changes made elsewhere.
+const domainTTL = time.Second
+
+// domainCache remembers HasDomain answers for domainTTL.
+type domainCache struct {
+	mu sync.Mutex
+	m  map[string]domainEntry
+}
+
+type domainEntry struct {
+	local bool
+	until time.Time
+}
+
+func (c *domainCache) get(name string) (local, hit bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[name]
+	if !ok || time.Now().After(e.until) {
+		return false, false
+	}
+	return e.local, true
+}
+
+func (c *domainCache) put(name string, local bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 10000 {
+		c.m = map[string]domainEntry{}
+	}
+	c.m[name] = domainEntry{local: local, until: time.Now().Add(domainTTL)}
+}
+
+func (c *domainCache) clear() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
 }
 
 // CreateAccount adds an account and its default mailboxes. Its domain must

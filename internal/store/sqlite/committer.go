@@ -28,6 +28,7 @@ type writeReq struct {
 // next, so throughput scales with concurrency instead of fsync rate.
 type committer struct {
 	db     *sql.DB
+	exec   func(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error)
 	after  func(ok bool) // runs after each transaction, on the committer goroutine
 	reqs   chan writeReq
 	quit   chan struct{}
@@ -36,8 +37,8 @@ type committer struct {
 	closed bool
 }
 
-func newCommitter(db *sql.DB, after func(ok bool)) *committer {
-	c := &committer{db: db, after: after, reqs: make(chan writeReq, maxBatch), quit: make(chan struct{})}
+func newCommitter(db *sql.DB, exec func(context.Context, *sql.Tx, string, ...any) (sql.Result, error), after func(ok bool)) *committer {
+	c := &committer{db: db, exec: exec, after: after, reqs: make(chan writeReq, maxBatch), quit: make(chan struct{})}
 	c.wg.Add(1)
 	go c.loop()
 	return c
@@ -115,7 +116,7 @@ func (c *committer) runBatch(batch []writeReq) {
 		return
 	}
 	for i, r := range batch {
-		errs[i] = runSavepoint(ctx, tx, r.fn)
+		errs[i] = c.runSavepoint(ctx, tx, r.fn)
 	}
 	err = tx.Commit()
 	c.after(err == nil)
@@ -128,21 +129,21 @@ func (c *committer) runBatch(batch []writeReq) {
 	}
 }
 
-func runSavepoint(ctx context.Context, tx *sql.Tx, fn writeFn) error {
-	return inSavepoint(ctx, tx, "w", func() error { return fn(ctx, tx) })
+func (c *committer) runSavepoint(ctx context.Context, tx *sql.Tx, fn writeFn) error {
+	return c.inSavepoint(ctx, tx, "w", func() error { return fn(ctx, tx) })
 }
 
 // inSavepoint runs fn so that its failure undoes only its own changes.
-func inSavepoint(ctx context.Context, tx *sql.Tx, name string, fn func() error) error {
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+func (c *committer) inSavepoint(ctx context.Context, tx *sql.Tx, name string, fn func() error) error {
+	if _, err := c.exec(ctx, tx, "SAVEPOINT "+name); err != nil {
 		return err
 	}
 	if err := fn(); err != nil {
-		tx.ExecContext(ctx, "ROLLBACK TO "+name)
-		tx.ExecContext(ctx, "RELEASE "+name)
+		c.exec(ctx, tx, "ROLLBACK TO "+name)
+		c.exec(ctx, tx, "RELEASE "+name)
 		return err
 	}
-	_, err := tx.ExecContext(ctx, "RELEASE "+name)
+	_, err := c.exec(ctx, tx, "RELEASE "+name)
 	return err
 }
 

@@ -31,7 +31,8 @@ const (
 	qInsertBlobData = "INSERT OR IGNORE INTO blob_data(id, data) VALUES(?, ?)"
 )
 
-var hotWrites = []string{qChargeQuota, qNextUID, qInsertMessage, qBlobRef, qInsertBlobData}
+var hotWrites = []string{qChargeQuota, qNextUID, qInsertMessage, qBlobRef, qInsertBlobData,
+	"SAVEPOINT w", "RELEASE w", "ROLLBACK TO w", "SAVEPOINT m", "RELEASE m", "ROLLBACK TO m"}
 
 // createMailbox inserts a mailbox. UIDVALIDITY is the creation time in
 // seconds, raised above every earlier value so that a mailbox deleted and
@@ -115,9 +116,17 @@ func canonicalName(name string) string {
 func (s *Store) Deliver(ctx context.Context, msgs []store.NewMessage) ([]store.Delivered, []error) {
 	out := make([]store.Delivered, len(msgs))
 	errs := make([]error, len(msgs))
+	if len(msgs) == 1 { // the committer's savepoint is enough
+		err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+			out[0], err = s.insertMessage(ctx, tx, &msgs[0])
+			return err
+		})
+		errs[0] = err
+		return out, errs
+	}
 	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for i := range msgs {
-			errs[i] = inSavepoint(ctx, tx, "m", func() (err error) {
+			errs[i] = s.commit.inSavepoint(ctx, tx, "m", func() (err error) {
 				out[i], err = s.insertMessage(ctx, tx, &msgs[i])
 				return err
 			})

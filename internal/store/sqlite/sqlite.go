@@ -42,12 +42,13 @@ type Options struct {
 
 // Store is the SQLite backend of store.Store.
 type Store struct {
-	read   *sql.DB
-	write  *sql.DB
-	blobs  *blobStore
-	commit *committer
-	rstmts *stmts
-	wstmts *stmts
+	read    *sql.DB
+	write   *sql.DB
+	blobs   *blobStore
+	commit  *committer
+	rstmts  *stmts
+	wstmts  *stmts
+	domains domainCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -88,7 +89,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		}
 	}
 	s.blobs = &blobStore{s: s, files: files}
-	s.commit = newCommitter(write, s.blobs.committed)
+	s.commit = newCommitter(write, s.txExec, s.blobs.committed)
 	return s, nil
 }
 
