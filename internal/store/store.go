@@ -168,7 +168,17 @@ type Mail interface {
 	Expunge(ctx context.Context, mailboxID int64, uids []uint32) (uint64, error)
 	// Vanished returns the UIDs expunged with a MODSEQ above since.
 	Vanished(ctx context.Context, mailboxID int64, since uint64) ([]uint32, error)
+	// CopyMessages copies the given UIDs, in UID order, to another mailbox
+	// of the same account, keeping flags and INTERNALDATE and sharing the
+	// blob; with move it also expunges them from the source (RFC 6851).
+	// A copy is charged to the quota (mail.ErrQuotaFull), a move is not.
+	// It returns the source and new UIDs of what was copied (RFC 4315
+	// COPYUID); UIDs that no longer exist are skipped.
+	CopyMessages(ctx context.Context, src int64, uids []uint32, dst int64, move bool) ([]UIDPair, error)
 }
+
+// UIDPair maps a source UID to the UID its copy got.
+type UIDPair struct{ Src, Dst uint32 }
 
 // QueuedMessage is an outbound message for one destination domain.
 type QueuedMessage struct {

@@ -396,3 +396,101 @@ func (s *Store) Vanished(ctx context.Context, mailboxID int64, since uint64) ([]
 	}
 	return out, rows.Err()
 }
+
+// CopyMessages copies (or moves) messages between mailboxes of one account.
+func (s *Store) CopyMessages(ctx context.Context, src int64, uids []uint32, dst int64, move bool) ([]store.UIDPair, error) {
+	var pairs []store.UIDPair
+	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		var moved int64
+		pairs, moved, err = s.copyIn(ctx, tx, src, uids, dst, move)
+		if err != nil || !move || len(pairs) == 0 {
+			return err
+		}
+		// copyOne lent the moved bytes to the quota check; the expunges
+		// below take them back.
+		if _, err := tx.ExecContext(ctx, "UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = (SELECT account_id FROM mailboxes WHERE id = ?)", moved, src); err != nil {
+			return err
+		}
+		modseq, err := bumpModSeq(ctx, tx, src)
+		if err != nil {
+			return err
+		}
+		for _, p := range pairs {
+			if err := expungeOne(ctx, tx, src, p.Src, modseq); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return pairs, err
+}
+
+func (s *Store) copyIn(ctx context.Context, tx *sql.Tx, src int64, uids []uint32, dst int64, move bool) ([]store.UIDPair, int64, error) {
+	var srcAcct, dstAcct int64
+	if err := tx.QueryRowContext(ctx, "SELECT account_id FROM mailboxes WHERE id = ?", src).Scan(&srcAcct); err != nil {
+		return nil, 0, notFound(err)
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT account_id FROM mailboxes WHERE id = ?", dst).Scan(&dstAcct); err != nil {
+		return nil, 0, notFound(err)
+	}
+	if srcAcct != dstAcct {
+		return nil, 0, errors.New("sqlite: copy between accounts")
+	}
+	sorted := slices.Clone(uids)
+	slices.Sort(sorted)
+	var pairs []store.UIDPair
+	var total int64
+	for _, uid := range slices.Compact(sorted) {
+		newUID, size, ok, err := s.copyOne(ctx, tx, src, uid, dst, srcAcct, move)
+		if err != nil {
+			return nil, 0, err
+		}
+		if ok {
+			pairs = append(pairs, store.UIDPair{Src: uid, Dst: newUID})
+			total += size
+		}
+	}
+	return pairs, total, nil
+}
+
+// copyOne copies one message row; ok is false when uid does not exist.
+func (s *Store) copyOne(ctx context.Context, tx *sql.Tx, src int64, uid uint32, dst, account int64, move bool) (uint32, int64, bool, error) {
+	var m store.NewMessage
+	var flags string
+	var date int64
+	var parsed string
+	err := tx.QueryRowContext(ctx, "SELECT flags, internal_date, size, blob_id, parsed FROM messages WHERE mailbox_id = ? AND uid = ?",
+		src, uid).Scan(&flags, &date, &m.Size, &m.BlobID, &parsed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, err
+	}
+	var name string
+	if err := tx.QueryRowContext(ctx, "SELECT name FROM mailboxes WHERE id = ?", dst).Scan(&name); err != nil {
+		return 0, 0, false, err
+	}
+	m.AccountID, m.Mailbox, m.Flags, m.InternalDate = account, name, strings.Fields(flags), time.Unix(date, 0)
+	m.Parsed = new(message.Parsed)
+	if parsed != "" {
+		if err := json.Unmarshal([]byte(parsed), m.Parsed); err != nil {
+			return 0, 0, false, err
+		}
+	}
+	if move { // a move must not fail for quota: lend its bytes back first
+		if _, err := tx.ExecContext(ctx, "UPDATE accounts SET used_bytes = used_bytes - ? WHERE id = ?", m.Size, account); err != nil {
+			return 0, 0, false, err
+		}
+	}
+	d, err := s.insertMessage(ctx, tx, &m)
+	return d.UID, m.Size, err == nil, err
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}

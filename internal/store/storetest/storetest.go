@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExpungeAndVanished", testExpunge},
 		{"UIDValidityNeverReused", testUIDValidity},
 		{"Queue", testQueue},
+		{"CopyAndMove", testCopyMove},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -417,5 +418,47 @@ func testQueue(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(q) != 2 || !slices.Equal(q[0].Recipients, []string{"x@remote.test", "y@remote.test"}) || q[1].Domain != "other.test" {
 		t.Fatalf("queue %+v", q)
+	}
+}
+
+func testCopyMove(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "cm")
+	var inbox int64
+	for i := 0; i < 3; i++ {
+		m := putBlob(t, s, a, testMessage(i))
+		m.Flags = []string{`\Flagged`}
+		out, errs := s.Deliver(ctx, []store.NewMessage{m})
+		must(t, errs[0])
+		inbox = out[0].MailboxID
+	}
+	arch, err := s.GetMailbox(ctx, a.ID, "Archive")
+	must(t, err)
+	pairs, err := s.CopyMessages(ctx, inbox, []uint32{3, 1, 99}, arch.ID, false)
+	must(t, err)
+	if !slices.Equal(pairs, []store.UIDPair{{Src: 1, Dst: 1}, {Src: 3, Dst: 2}}) {
+		t.Fatalf("copy pairs %v", pairs)
+	}
+	before, _ := s.LookupAccount(ctx, a.Address)
+	msgs, _ := s.Messages(ctx, arch.ID, true)
+	if len(msgs) != 2 || !slices.Equal(msgs[0].Flags, []string{`\Flagged`}) || msgs[1].Parsed.Envelope.Subject != "test 2" {
+		t.Fatalf("copied messages %+v", msgs)
+	}
+	trash, _ := s.GetMailbox(ctx, a.ID, "Trash")
+	pairs, err = s.CopyMessages(ctx, inbox, []uint32{2}, trash.ID, true)
+	must(t, err)
+	if !slices.Equal(pairs, []store.UIDPair{{Src: 2, Dst: 1}}) {
+		t.Fatalf("move pairs %v", pairs)
+	}
+	after, _ := s.LookupAccount(ctx, a.Address)
+	if after.UsedBytes != before.UsedBytes {
+		t.Fatalf("move changed usage %d -> %d", before.UsedBytes, after.UsedBytes)
+	}
+	in, _ := s.GetMailbox(ctx, a.ID, "INBOX")
+	if in.Messages != 2 {
+		t.Fatalf("INBOX after move has %d", in.Messages)
+	}
+	if v, _ := s.Vanished(ctx, inbox, 0); !slices.Equal(v, []uint32{2}) {
+		t.Fatalf("vanished after move %v", v)
 	}
 }
