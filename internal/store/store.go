@@ -175,6 +175,15 @@ type Mail interface {
 	// It returns the source and new UIDs of what was copied (RFC 4315
 	// COPYUID); UIDs that no longer exist are skipped.
 	CopyMessages(ctx context.Context, src int64, uids []uint32, dst int64, move bool) ([]UIDPair, error)
+	// ChangedSince returns the messages whose MODSEQ is above since, in
+	// UID order, without parsed data (RFC 7162 CHANGEDSINCE).
+	ChangedSince(ctx context.Context, mailboxID int64, since uint64) ([]Message, error)
+	// Watch delivers the ID of a mailbox of the account each time a
+	// transaction that changed it is durable (new, changed or expunged
+	// messages), until stop is called. Wake-ups may be merged or dropped
+	// when the receiver is slow: they say "look again", the data comes
+	// from ChangedSince and Vanished.
+	Watch(accountID int64) (wakeups <-chan int64, stop func())
 }
 
 // UIDPair maps a source UID to the UID its copy got.

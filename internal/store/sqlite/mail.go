@@ -164,6 +164,7 @@ func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, m *store.NewMessa
 	if err := s.insertRow(ctx, tx, m, flags, d); err != nil {
 		return d, err
 	}
+	s.hub.touch(m.AccountID, d.MailboxID)
 	if err := s.blobs.persist(ctx, tx, m.BlobID); err != nil {
 		return d, err
 	}
@@ -240,7 +241,7 @@ func normFlags(flags []string) []string {
 
 // Messages lists a mailbox in UID order.
 func (s *Store) Messages(ctx context.Context, mailboxID int64, withParsed bool) ([]store.Message, error) {
-	cols := "id, uid, modseq, flags, internal_date, size, blob_id, ''"
+	cols := "id, uid, modseq, flags, internal_date, size, blob_id"
 	if withParsed {
 		cols = "id, uid, modseq, flags, internal_date, size, blob_id, parsed"
 	}
@@ -248,13 +249,23 @@ func (s *Store) Messages(ctx context.Context, mailboxID int64, withParsed bool) 
 	if err != nil {
 		return nil, err
 	}
+	return scanMessages(rows, mailboxID, withParsed)
+}
+
+// scanMessages reads rows of (id, uid, modseq, flags, internal_date, size,
+// blob_id[, parsed]) and closes them.
+func scanMessages(rows *sql.Rows, mailboxID int64, withParsed bool) ([]store.Message, error) {
 	defer rows.Close()
 	var out []store.Message
 	for rows.Next() {
 		m := store.Message{MailboxID: mailboxID}
 		var flags, parsed string
 		var date int64
-		if err := rows.Scan(&m.ID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID, &parsed); err != nil {
+		dest := []any{&m.ID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID}
+		if withParsed {
+			dest = append(dest, &parsed)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		m.Flags = strings.Fields(flags)
@@ -305,6 +316,7 @@ func (s *Store) SetFlags(ctx context.Context, mailboxID int64, uids []uint32, fl
 				}
 			}
 		}
+		s.touchMailbox(ctx, tx, mailboxID)
 		return tx.QueryRowContext(ctx, "SELECT highestmodseq FROM mailboxes WHERE id = ?", mailboxID).Scan(&top)
 	})
 	return top, err
@@ -340,6 +352,7 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) (ui
 				return err
 			}
 		}
+		s.touchMailbox(ctx, tx, mailboxID)
 		return nil
 	})
 	return modseq, err
@@ -421,6 +434,7 @@ func (s *Store) CopyMessages(ctx context.Context, src int64, uids []uint32, dst 
 				return err
 			}
 		}
+		s.touchMailbox(ctx, tx, src)
 		return nil
 	})
 	return pairs, err

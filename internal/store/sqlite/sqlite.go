@@ -49,6 +49,7 @@ type Store struct {
 	rstmts  *stmts
 	wstmts  *stmts
 	domains domainCache
+	hub     hub
 }
 
 var _ store.Store = (*Store)(nil)
@@ -89,7 +90,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		}
 	}
 	s.blobs = &blobStore{s: s, files: files}
-	s.commit = newCommitter(write, s.txExec, s.blobs.committed)
+	s.commit = newCommitter(write, s.txExec, func(ok bool) {
+		s.blobs.committed(ok)
+		s.hub.committed(ok)
+	})
 	return s, nil
 }
 

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"UIDValidityNeverReused", testUIDValidity},
 		{"Queue", testQueue},
 		{"CopyAndMove", testCopyMove},
+		{"WatchAndChangedSince", testWatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -460,5 +461,41 @@ func testCopyMove(t *testing.T, s store.Store) {
 	}
 	if v, _ := s.Vanished(ctx, inbox, 0); !slices.Equal(v, []uint32{2}) {
 		t.Fatalf("vanished after move %v", v)
+	}
+}
+
+func testWatch(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "w")
+	other := newAccount(t, s, "other")
+	wake, stop := s.Watch(a.ID)
+	defer stop()
+	out, errs := s.Deliver(ctx, []store.NewMessage{putBlob(t, s, a, testMessage(1))})
+	must(t, errs[0])
+	s.Deliver(ctx, []store.NewMessage{putBlob(t, s, other, testMessage(2))})
+	select {
+	case mb := <-wake:
+		if mb != out[0].MailboxID {
+			t.Fatalf("woken for mailbox %d, want %d", mb, out[0].MailboxID)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no wake-up after a delivery")
+	}
+	inbox, _ := s.GetMailbox(ctx, a.ID, "INBOX")
+	ms, err := s.SetFlags(ctx, inbox.ID, []uint32{1}, []string{`\Seen`}, 1)
+	must(t, err)
+	<-wake
+	changed, err := s.ChangedSince(ctx, inbox.ID, inbox.HighestModSeq)
+	must(t, err)
+	if len(changed) != 1 || changed[0].ModSeq != ms || !slices.Equal(changed[0].Flags, []string{`\Seen`}) {
+		t.Fatalf("ChangedSince %+v", changed)
+	}
+	if c, _ := s.ChangedSince(ctx, inbox.ID, ms); len(c) != 0 {
+		t.Fatalf("nothing changed since %d, got %+v", ms, c)
+	}
+	select {
+	case mb := <-wake:
+		t.Fatalf("woken for mailbox %d by another account's change or twice", mb)
+	default:
 	}
 }

@@ -1,0 +1,95 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+
+	"facteur.dev/facteur/internal/store"
+)
+
+// hub tells watchers which mailboxes changed, after the transaction that
+// changed them is durable. Notifications are wake-ups, not data: a watcher
+// asks ChangedSince and Vanished for what happened, so a lost or merged
+// wake-up loses nothing.
+type hub struct {
+	mu       sync.Mutex
+	watchers map[int64]map[*watcher]struct{} // account → watchers
+	touched  []touch                         // by the running transaction
+}
+
+type touch struct{ account, mailbox int64 }
+
+type watcher struct {
+	ch chan int64
+}
+
+// Watch implements store.Mail.
+func (s *Store) Watch(accountID int64) (<-chan int64, func()) {
+	w := &watcher{ch: make(chan int64, 64)}
+	h := &s.hub
+	h.mu.Lock()
+	if h.watchers == nil {
+		h.watchers = map[int64]map[*watcher]struct{}{}
+	}
+	if h.watchers[accountID] == nil {
+		h.watchers[accountID] = map[*watcher]struct{}{}
+	}
+	h.watchers[accountID][w] = struct{}{}
+	h.mu.Unlock()
+	var once sync.Once
+	return w.ch, func() {
+		once.Do(func() {
+			h.mu.Lock()
+			delete(h.watchers[accountID], w)
+			if len(h.watchers[accountID]) == 0 {
+				delete(h.watchers, accountID)
+			}
+			h.mu.Unlock()
+		})
+	}
+}
+
+// touch records, on the committer goroutine, that a mailbox changes in the
+// running transaction.
+func (h *hub) touch(account, mailbox int64) {
+	h.mu.Lock()
+	h.touched = append(h.touched, touch{account, mailbox})
+	h.mu.Unlock()
+}
+
+// committed wakes the watchers of what the finished transaction changed.
+func (h *hub) committed(ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ok {
+		for _, t := range h.touched {
+			for w := range h.watchers[t.account] {
+				select {
+				case w.ch <- t.mailbox:
+				default: // full: the watcher has wake-ups pending already
+				}
+			}
+		}
+	}
+	h.touched = h.touched[:0]
+}
+
+// touchMailbox looks up a mailbox's account and records the change.
+func (s *Store) touchMailbox(ctx context.Context, tx *sql.Tx, mailboxID int64) {
+	var account int64
+	if err := tx.QueryRowContext(ctx, "SELECT account_id FROM mailboxes WHERE id = ?", mailboxID).Scan(&account); err == nil {
+		s.hub.touch(account, mailboxID)
+	}
+}
+
+// ChangedSince implements store.Mail: messages whose MODSEQ is above since,
+// in UID order, without parsed data.
+func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, since uint64) ([]store.Message, error) {
+	rows, err := s.query(ctx, "SELECT id, uid, modseq, flags, internal_date, size, blob_id FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+		mailboxID, since)
+	if err != nil {
+		return nil, err
+	}
+	return scanMessages(rows, mailboxID, false)
+}
