@@ -20,6 +20,7 @@ import (
 
 	"facteur.dev/facteur/internal/auth"
 	"facteur.dev/facteur/internal/delivery"
+	"facteur.dev/facteur/internal/netlimit"
 )
 
 // Mode selects what a listener is for.
@@ -111,7 +112,8 @@ func setDefaults(o *Options) {
 
 // Serve accepts connections on l until Close or Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	l = newLimitListener(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP, s.log)
+	l = netlimit.Listen(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP,
+		"421 4.7.0 Too many connections, try again later\r\n", s.log) // RFC 5321 §3.8
 	if s.opts.ImplicitTLS {
 		l = tls.NewListener(l, s.opts.TLS)
 	}

@@ -13,6 +13,7 @@ import (
 	"facteur.dev/facteur/internal/auth"
 	"facteur.dev/facteur/internal/delivery"
 	"facteur.dev/facteur/internal/mail"
+	"facteur.dev/facteur/internal/netlimit"
 )
 
 // session is one SMTP connection's state.
@@ -36,7 +37,7 @@ var (
 
 func newSession(s *Server, c *smtp.Conn) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &session{srv: s, conn: c, ip: remoteIP(c.Conn().RemoteAddr()), ctx: ctx, cancel: cancel}
+	return &session{srv: s, conn: c, ip: netlimit.RemoteIP(c.Conn().RemoteAddr()), ctx: ctx, cancel: cancel}
 }
 
 var (

@@ -1,7 +1,9 @@
-package smtpd
+// Package netlimit bounds the connections a listener accepts, in total and
+// per client IP, for every protocol front-end.
+package netlimit
 
 import (
-	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -9,19 +11,22 @@ import (
 	"time"
 )
 
-// limitListener refuses connections beyond a total and a per-IP limit with
-// a 421 reply (RFC 5321 §3.8), without starting a session.
+// limitListener refuses connections beyond a total and a per-IP limit.
 type limitListener struct {
 	net.Listener
 	max, perIP int
+	refusal    string
 	log        *slog.Logger
 	mu         sync.Mutex
 	total      int
 	byIP       map[netip.Addr]int
 }
 
-func newLimitListener(l net.Listener, max, perIP int, log *slog.Logger) net.Listener {
-	return &limitListener{Listener: l, max: max, perIP: perIP, log: log, byIP: map[netip.Addr]int{}}
+// Listen wraps l: beyond max connections in total or perIP from one address,
+// a new connection gets refusal (a protocol greeting such as
+// "421 4.7.0 …\r\n") and is closed without a session.
+func Listen(l net.Listener, max, perIP int, refusal string, log *slog.Logger) net.Listener {
+	return &limitListener{Listener: l, max: max, perIP: perIP, refusal: refusal, log: log, byIP: map[netip.Addr]int{}}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -30,18 +35,18 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := remoteIP(c.RemoteAddr())
+		ip := RemoteIP(c.RemoteAddr())
 		if l.acquire(ip) {
 			return &limitConn{Conn: c, l: l, ip: ip}, nil
 		}
 		l.log.Warn("connection refused: limit reached", "ip", ip)
-		go refuse(c)
+		go refuse(c, l.refusal)
 	}
 }
 
-func refuse(c net.Conn) {
+func refuse(c net.Conn, refusal string) {
 	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "421 4.7.0 Too many connections, try again later\r\n")
+	io.WriteString(c, refusal)
 	c.Close()
 }
 
@@ -77,8 +82,8 @@ func (c *limitConn) Close() error {
 	return c.Conn.Close()
 }
 
-// remoteIP returns the IP of a TCP peer, or the zero Addr (unix sockets).
-func remoteIP(a net.Addr) netip.Addr {
+// RemoteIP returns the IP of a TCP peer, or the zero Addr (unix sockets).
+func RemoteIP(a net.Addr) netip.Addr {
 	if ta, ok := a.(*net.TCPAddr); ok {
 		ip, _ := netip.AddrFromSlice(ta.IP)
 		return ip.Unmap()
