@@ -175,6 +175,10 @@ type Mail interface {
 	// It returns the source and new UIDs of what was copied (RFC 4315
 	// COPYUID); UIDs that no longer exist are skipped.
 	CopyMessages(ctx context.Context, src int64, uids []uint32, dst int64, move bool) ([]UIDPair, error)
+	// MessagesByUID returns the messages with the given UIDs (sorted
+	// ascending), skipping UIDs that do not exist, with Parsed filled when
+	// withParsed is true.
+	MessagesByUID(ctx context.Context, mailboxID int64, uids []uint32, withParsed bool) ([]Message, error)
 	// ChangedSince returns the messages whose MODSEQ is above since, in
 	// UID order, without parsed data (RFC 7162 CHANGEDSINCE).
 	ChangedSince(ctx context.Context, mailboxID int64, since uint64) ([]Message, error)

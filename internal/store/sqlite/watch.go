@@ -93,3 +93,36 @@ func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, since uint64)
 	}
 	return scanMessages(rows, mailboxID, false)
 }
+
+// MessagesByUID implements store.Mail. It reads the UID range from the
+// first to the last UID asked for and keeps those asked for, which is one
+// index range scan for the sequence sets clients send.
+func (s *Store) MessagesByUID(ctx context.Context, mailboxID int64, uids []uint32, withParsed bool) ([]store.Message, error) {
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	cols := "id, uid, modseq, flags, internal_date, size, blob_id"
+	if withParsed {
+		cols += ", parsed"
+	}
+	rows, err := s.query(ctx, "SELECT "+cols+" FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid",
+		mailboxID, uids[0], uids[len(uids)-1])
+	if err != nil {
+		return nil, err
+	}
+	all, err := scanMessages(rows, mailboxID, withParsed)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	i := 0
+	for _, m := range all {
+		for i < len(uids) && uids[i] < m.UID {
+			i++
+		}
+		if i < len(uids) && uids[i] == m.UID {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}

@@ -490,6 +490,11 @@ func testWatch(t *testing.T, s store.Store) {
 	if len(changed) != 1 || changed[0].ModSeq != ms || !slices.Equal(changed[0].Flags, []string{`\Seen`}) {
 		t.Fatalf("ChangedSince %+v", changed)
 	}
+	byUID, err := s.MessagesByUID(ctx, inbox.ID, []uint32{1, 7}, true)
+	must(t, err)
+	if len(byUID) != 1 || byUID[0].UID != 1 || byUID[0].Parsed == nil {
+		t.Fatalf("MessagesByUID %+v", byUID)
+	}
 	if c, _ := s.ChangedSince(ctx, inbox.ID, ms); len(c) != 0 {
 		t.Fatalf("nothing changed since %d, got %+v", ms, c)
 	}
