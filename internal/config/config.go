@@ -26,6 +26,7 @@ type Config struct {
 	Limits   Limits `toml:"limits"`
 	Store    Store  `toml:"store"`
 	Log      Log    `toml:"log"`
+	POP3     POP3   `toml:"pop3"`
 
 	// Dev is true when no config file was given: the development instance.
 	Dev bool `toml:"-"`
@@ -88,6 +89,18 @@ type Store struct {
 	Fsync bool `toml:"fsync"`
 }
 
+// POP3 tunes the POP3 listeners.
+type POP3 struct {
+	// Delete is what a POP3 DELE (committed at QUIT) does to a message:
+	// "expunge" removes it (IMAP clients see an expunge), "trash" moves it
+	// to the account's Trash, "hide" keeps it for IMAP and hides it from
+	// POP3 with the $POP3Deleted keyword.
+	Delete string `toml:"delete"`
+	// IdleTimeout closes a session idle this long; RFC 1939 §3 asks for at
+	// least 10 minutes.
+	IdleTimeout Duration `toml:"idle_timeout"`
+}
+
 // Log configures structured logs.
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
@@ -137,6 +150,7 @@ func Default() *Config {
 		},
 		Store: Store{Backend: "sqlite", Fsync: true},
 		Log:   Log{Level: "info", Format: "text"},
+		POP3:  POP3{Delete: "expunge", IdleTimeout: Duration{10 * time.Minute}},
 	}
 }
 
@@ -219,6 +233,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "must be text or json")
+	}
+	switch c.POP3.Delete {
+	case "expunge", "trash", "hide":
+	default:
+		bad("pop3.delete", "must be expunge, trash or hide")
+	}
+	if c.POP3.IdleTimeout.Duration < 10*time.Minute { // RFC 1939 §3
+		bad("pop3.idle_timeout", "must be at least 10m (RFC 1939 §3)")
 	}
 	return errors.Join(errs...)
 }

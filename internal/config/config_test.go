@@ -37,6 +37,9 @@ key = "/etc/facteur/privkey.pem"
 [auth]
 plaintext_networks = ["127.0.0.1/32", "::1/128"]
 failure_delay = "250ms"
+[pop3]
+delete = "trash"
+idle_timeout = "15m"
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +47,9 @@ failure_delay = "250ms"
 	if c.Hostname != "mail.example.org" || c.Listen.LMTP != "unix:/run/facteur/lmtp.sock" || c.Listen.HTTP != "" ||
 		c.TLS.Key != "/etc/facteur/privkey.pem" || len(c.PlaintextPrefixes()) != 2 || c.Auth.FailureDelay.Duration != 250*time.Millisecond {
 		t.Fatalf("loaded %+v", c)
+	}
+	if c.POP3.Delete != "trash" || c.POP3.IdleTimeout.Duration != 15*time.Minute {
+		t.Fatalf("pop3 section %+v", c.POP3)
 	}
 	if c.Limits.MaxMessageBytes != Default().Limits.MaxMessageBytes {
 		t.Fatal("unset key lost its default")
@@ -62,11 +68,15 @@ plaintext_networks = ["not-a-cidr"]
 max_line_length = 10
 [log]
 level = "loud"
+[pop3]
+delete = "shred"
+idle_timeout = "1m"
 `))
 	if err == nil {
 		t.Fatal("bad config accepted")
 	}
-	for _, want := range []string{"hostname:", "typo_key: unknown key", "tls:", "auth.plaintext_networks:", "limits.max_line_length:", "log.level:"} {
+	for _, want := range []string{"hostname:", "typo_key: unknown key", "tls:", "auth.plaintext_networks:", "limits.max_line_length:", "log.level:",
+		"pop3.delete:", "pop3.idle_timeout:"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}

@@ -1,0 +1,103 @@
+package pop3d
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawBody reads a multi-line response's bytes up to and including the
+// terminator, exactly as sent.
+func (c *client) rawBody() string {
+	c.t.Helper()
+	var b strings.Builder
+	for {
+		l := c.Line()
+		b.WriteString(l + "\r\n")
+		if l == "." {
+			return b.String()
+		}
+	}
+}
+
+func TestRetrStreamsStuffedCRLF(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	stored := "Subject: dots\r\n\r\n.leading dot\r\n..two\r\nbare LF\n.\r\nlast line without ending"
+	e.deliver("alice@example.test", stored)
+	c := e.login(e.serve(), "alice@example.test")
+	c.expect("RETR 1", fmt.Sprintf("+OK %d octets", len(stored)))
+	want := "Subject: dots\r\n\r\n..leading dot\r\n...two\r\nbare LF\r\n..\r\nlast line without ending\r\n.\r\n"
+	if got := c.rawBody(); got != want {
+		t.Fatalf("RETR sent\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestTop(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.deliver("alice@example.test", "Subject: top\r\nX-A: b\r\n\r\nline 1\r\n.line 2\r\nline 3\r\n")
+	e.deliver("alice@example.test", "Subject: header only\r\n")
+	c := e.login(e.serve(), "alice@example.test")
+	for n, want := range map[string]string{
+		"0":  "Subject: top\r\nX-A: b\r\n\r\n.\r\n",
+		"2":  "Subject: top\r\nX-A: b\r\n\r\nline 1\r\n..line 2\r\n.\r\n",
+		"99": "Subject: top\r\nX-A: b\r\n\r\nline 1\r\n..line 2\r\nline 3\r\n.\r\n",
+	} {
+		c.ok("TOP 1 " + n)
+		if got := c.rawBody(); got != want {
+			t.Errorf("TOP 1 %s sent\n%q\nwant\n%q", n, got, want)
+		}
+	}
+	c.ok("TOP 2 1")
+	if got := c.rawBody(); got != "Subject: header only\r\n.\r\n" {
+		t.Errorf("TOP of a header-only message: %q", got)
+	}
+}
+
+// writeBody over chunks smaller than a line: long lines, a CRLF split
+// across the reader's buffer, a dot at the start of a long line.
+func TestWriteBodyLongLines(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 8<<10-1)
+	for _, tc := range []struct{ in, want string }{
+		{long + "\r\nend\r\n", long + "\r\nend\r\n"},
+		{long + "y\r\n", long + "y\r\n"},
+		{"." + long + long + "\n", ".." + long + long + "\r\n"},
+		{long + "\r", long + "\r\n"},
+		{"a\rb\r\n", "a\rb\r\n"},
+		{"", ""},
+	} {
+		var out bytes.Buffer
+		w := bufio.NewWriter(&out)
+		if err := writeBody(w, strings.NewReader(tc.in), -1); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		if out.String() != tc.want {
+			t.Errorf("writeBody(%.20q… %d bytes) = %.40q… (%d bytes), want %d bytes", tc.in, len(tc.in), out.String(), out.Len(), len(tc.want))
+		}
+	}
+}
+
+// RETR of a message larger than the write buffer, read by a slow client,
+// arrives whole.
+func TestRetrLargeMessage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var b strings.Builder
+	b.WriteString("Subject: large\r\n\r\n")
+	for i := 0; b.Len() < 300<<10; i++ { // over sqlite.InlineMax: a file blob
+		fmt.Fprintf(&b, "line %d %s\r\n", i, strings.Repeat("z", 70))
+	}
+	e.deliver("alice@example.test", b.String())
+	c := e.login(e.serve(), "alice@example.test")
+	c.ok("RETR 1")
+	c.Raw().SetReadDeadline(time.Now().Add(10 * time.Second))
+	if got := c.rawBody(); got != b.String()+".\r\n" {
+		t.Fatalf("large RETR: got %d bytes, want %d", len(got), b.Len()+3)
+	}
+}
