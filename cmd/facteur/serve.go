@@ -16,6 +16,7 @@ import (
 	"facteur.dev/facteur/internal/auth"
 	"facteur.dev/facteur/internal/config"
 	"facteur.dev/facteur/internal/delivery"
+	"facteur.dev/facteur/internal/pop3d"
 	"facteur.dev/facteur/internal/smtpd"
 	"facteur.dev/facteur/internal/store"
 	"facteur.dev/facteur/internal/tlsutil"
@@ -67,10 +68,20 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// server is what every protocol front-end offers for a graceful stop.
+type server interface {
+	Shutdown(ctx context.Context) error
+}
+
+var (
+	_ server = (*smtpd.Server)(nil)
+	_ server = (*pop3d.Server)(nil)
+)
+
 // running is a started listener.
 type running struct {
 	name, addr string
-	srv        *smtpd.Server
+	srv        server
 }
 
 type servers []running
@@ -98,10 +109,10 @@ func (l storeLookup) LookupAccount(ctx context.Context, address string) (auth.Ac
 	return auth.Account{ID: a.ID, Address: a.Address, PasswordHash: a.PasswordHash, SCRAM: a.SCRAM, Disabled: a.Disabled}, err
 }
 
-// startListeners starts every SMTP-family listener that is configured.
-// Listeners whose protocol is not built yet (IMAP, POP3, HTTP) are skipped.
+// startListeners starts every SMTP-family and POP3 listener that is
+// configured. Listeners whose protocol is not built yet (IMAP, HTTP) are
+// skipped.
 func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
-	pipeline := delivery.New(s, log.With("part", "delivery"))
 	authn := auth.New(storeLookup{s}, auth.Options{
 		CacheTTL:              cfg.Auth.CacheTTL.Duration,
 		FailureDelay:          cfg.Auth.FailureDelay.Duration,
@@ -109,6 +120,17 @@ func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, log 
 		MaxFailuresPerAccount: cfg.Auth.MaxFailuresPerAccount,
 		FailureWindow:         cfg.Auth.FailureWindow.Duration,
 	})
+	out, err := startSMTP(cfg, s, authn, tlsConf, log)
+	if err != nil {
+		return out, err
+	}
+	pop, err := startPOP3(cfg, s, authn, tlsConf, log)
+	return append(out, pop...), err
+}
+
+// startSMTP starts the MX, submission and LMTP listeners.
+func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
+	pipeline := delivery.New(s, log.With("part", "delivery"))
 	base := smtpd.Options{
 		Hostname: cfg.Hostname, TLS: tlsConf, Pipeline: pipeline, Auth: authn,
 		PlaintextNetworks: cfg.PlaintextPrefixes(),
@@ -136,16 +158,59 @@ func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, log 
 		if sp.mode == smtpd.LMTP {
 			o.MaxConnsPerIP = o.MaxConnections // all local peers share one "IP"
 		}
-		l, err := listen(cfg, sp.addr)
-		if err != nil {
-			return out, fmt.Errorf("listen.%s: %w", sp.name, err)
-		}
 		srv := smtpd.New(o)
-		go srv.Serve(l)
-		out = append(out, running{name: sp.name, addr: l.Addr().String(), srv: srv})
-		log.Info("listening", "listener", sp.name, "addr", l.Addr().String())
+		r, err := serveOn(cfg, sp.name, sp.addr, srv, srv.Serve, log)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
 	}
 	return out, nil
+}
+
+// startPOP3 starts the pop3 (STLS) and pop3s (implicit TLS) listeners,
+// which share one set of maildrop locks.
+func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
+	mode, err := pop3d.ParseDeleteMode(cfg.POP3.Delete)
+	if err != nil {
+		return nil, err
+	}
+	base := pop3d.Options{
+		Hostname: cfg.Hostname, TLS: tlsConf, Store: s, Auth: authn,
+		PlaintextNetworks: cfg.PlaintextPrefixes(), Delete: mode, Locks: pop3d.NewLocks(),
+		IdleTimeout: cfg.POP3.IdleTimeout.Duration, MaxConnections: cfg.Limits.MaxConnections,
+		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, Log: log,
+	}
+	var out servers
+	for _, sp := range []struct {
+		name, addr string
+		implicit   bool
+	}{{"pop3", cfg.Listen.POP3, false}, {"pop3s", cfg.Listen.POP3S, true}} {
+		if sp.addr == "" {
+			continue
+		}
+		o := base
+		o.ImplicitTLS = sp.implicit
+		srv := pop3d.New(o)
+		r, err := serveOn(cfg, sp.name, sp.addr, srv, srv.Serve, log)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// serveOn opens the listener for addr and serves it with serve in the
+// background.
+func serveOn(cfg *config.Config, name, addr string, srv server, serve func(net.Listener) error, log *slog.Logger) (running, error) {
+	l, err := listen(cfg, addr)
+	if err != nil {
+		return running{}, fmt.Errorf("listen.%s: %w", name, err)
+	}
+	go serve(l)
+	log.Info("listening", "listener", name, "addr", l.Addr().String())
+	return running{name: name, addr: l.Addr().String(), srv: srv}, nil
 }
 
 // listen opens a TCP or unix listener; a stale unix socket file is removed.
@@ -177,6 +242,7 @@ func banner(w io.Writer, cfg *config.Config, srvs servers, selfSigned bool) {
   go run ./cmd/facteur user add alice@example.test
   swaks --server 127.0.0.1:2525 --to alice@example.test
   go run ./cmd/facteur mailbox status alice@example.test
+  curl --insecure --user alice@example.test pop3s://127.0.0.1:1995/   # the INBOX over POP3
 `)
 	}
 }

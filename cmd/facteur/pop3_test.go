@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// These tests drive the built binary's POP3 listeners with the real
+// clients a new user would try: fetchmail, Python's poplib and curl.
+// .ci/run installs them. Like the other tests of the built binary they do
+// not run in parallel: an instance's ports come from freePort, which
+// releases them before the server binds them.
+
+// tool returns the path of an installed client; in CI a missing one fails.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed; .ci/run should install it", name)
+		}
+		t.Skipf("%s not installed (see the apt-get line in .ci/run)", name)
+	}
+	return path
+}
+
+// pop3Instance is an instance with POP3 listeners, a user alice with n
+// messages delivered over SMTP, and the path of its self-signed certificate.
+type pop3Instance struct {
+	*instance
+	pop3, pop3s, cert string
+}
+
+func newPOP3Instance(t *testing.T, n int) *pop3Instance {
+	t.Helper()
+	in := &pop3Instance{instance: newInstance(t), pop3: freePort(t), pop3s: freePort(t)}
+	cfg, err := os.ReadFile(in.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(cfg), `pop3 = ""`, fmt.Sprintf("pop3 = %q", in.pop3), 1)
+	text = strings.Replace(text, `pop3s = ""`, fmt.Sprintf("pop3s = %q", in.pop3s), 1)
+	if err := os.WriteFile(in.config, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in.start()
+	in.cert = filepath.Join(in.dir, "data", "selfsigned.crt")
+	in.admin("", "domain", "add", "example.test")
+	in.admin("secret password\n", "user", "add", "--password-stdin", "alice@example.test")
+	for i := range n {
+		msg := fmt.Sprintf("From: <bob@remote.test>\r\nTo: <alice@example.test>\r\nSubject: message %d\r\n\r\n.dot line\r\nbody %d\r\n", i, i)
+		if err := sendMX(in.smtp, "bob@remote.test", []string{"alice@example.test"}, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return in
+}
+
+// port returns the port of a host:port address.
+func port(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
+
+func TestFetchmailOverSTLS(t *testing.T) {
+	fetchmail := tool(t, "fetchmail")
+	python := tool(t, "python3")
+	in := newPOP3Instance(t, 3)
+	home := t.TempDir()
+	mbox := filepath.Join(home, "mbox")
+	// The MDA appends each message to an mbox with Python's mailbox module.
+	mda := filepath.Join(home, "tombox.py")
+	os.WriteFile(mda, []byte("import mailbox, sys\nm = mailbox.mbox(sys.argv[1])\nm.lock()\nm.add(sys.stdin.buffer.read())\nm.flush()\nm.unlock()\n"), 0o600)
+	rc := filepath.Join(home, "fetchmailrc")
+	os.WriteFile(rc, []byte(fmt.Sprintf(`set no bouncemail
+poll localhost via 127.0.0.1 service %s protocol pop3
+  user "alice@example.test" there with password "secret password" is "alice" here
+  sslproto "tls1.2+" sslcertck sslcertfile %q sslcommonname "localhost"
+  fetchall nokeep
+  mda "%s %s %s"
+`, port(in.pop3), in.cert, python, mda, mbox)), 0o600)
+	run := func() (string, int) {
+		cmd := exec.Command(fetchmail, "--fetchmailrc", rc, "--nodetach", "--nosyslog", "-v",
+			"--idfile", filepath.Join(home, "ids"), "--pidfile", filepath.Join(home, "pid"))
+		cmd.Env = append(os.Environ(), "HOME="+home, "FETCHMAILHOME="+home)
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	out, code := run()
+	t.Logf("fetchmail:\n%s", out)
+	if code != 0 || !strings.Contains(out, "STLS") {
+		t.Fatalf("fetchmail exit %d:\n%s", code, out)
+	}
+	data, err := os.ReadFile(mbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count("\n"+string(data), "\nFrom "); n != 3 ||
+		!strings.Contains(string(data), "Subject: message 2") || !strings.Contains(string(data), "\n.dot line") {
+		t.Fatalf("mbox after fetchmail:\n%s", data)
+	}
+	if got := in.inboxCount("alice@example.test"); got != "messages=0" {
+		t.Fatalf("INBOX after fetchmail: %s\n%s", got, out)
+	}
+	// fetchmail exits 1 for "no mail".
+	if out, code = run(); code != 1 {
+		t.Fatalf("second fetchmail run: exit %d\n%s", code, out)
+	}
+}
+
+func TestPoplibTopAndUidl(t *testing.T) {
+	python := tool(t, "python3")
+	in := newPOP3Instance(t, 2)
+	script := `
+import poplib, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[3])
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]))
+p.stls(ctx)   # checks the certificate for 127.0.0.1
+caps = p.capa()
+assert "TOP" in caps and "UIDL" in caps and "USER" in caps and "STLS" not in caps, caps
+p.user("alice@example.test")
+p.pass_("secret password")
+resp, uids, _ = p.uidl()
+first = [u.split()[1] for u in uids]
+resp, lines, _ = p.top(1, 1)
+assert lines[-1] == b"..dot line" or lines[-1] == b".dot line", lines
+assert b"Subject: message 0" in lines and b"body 0" not in lines, lines
+p.dele(1)
+p.quit()
+p = poplib.POP3_SSL("127.0.0.1", int(sys.argv[2]), context=ctx)
+p.user("alice@example.test")
+p.pass_("secret password")
+resp, uids, _ = p.uidl()
+second = [u.split()[1] for u in uids]
+assert second == first[1:], (first, second)
+print("ok", len(first), len(second))
+p.quit()
+`
+	out, err := exec.Command(python, "-c", script, port(in.pop3), port(in.pop3s), in.cert).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok 2 1" {
+		t.Fatalf("poplib: %v\n%s", err, out)
+	}
+}
+
+func TestCurlListsMaildropOverPOP3S(t *testing.T) {
+	curl := tool(t, "curl")
+	in := newPOP3Instance(t, 2)
+	out, err := exec.Command(curl, "--silent", "--show-error", "--cacert", in.cert,
+		"--user", "alice@example.test:secret password", "pop3s://"+in.pop3s+"/").CombinedOutput()
+	lines := strings.Fields(strings.ReplaceAll(string(out), "\r\n", " "))
+	if err != nil || len(lines) != 4 || lines[0] != "1" || lines[2] != "2" {
+		t.Fatalf("curl pop3s LIST: %v\n%q", err, out)
+	}
+	out, err = exec.Command(curl, "--silent", "--show-error", "--cacert", in.cert,
+		"--user", "alice@example.test:secret password", "pop3s://"+in.pop3s+"/2").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Subject: message 1") {
+		t.Fatalf("curl pop3s RETR 2: %v\n%s", err, out)
+	}
+}
