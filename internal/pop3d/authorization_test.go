@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xdg-go/scram"
 )
@@ -214,5 +215,13 @@ func TestShutdownClosesIdleSessions(t *testing.T) {
 	}
 	if !e.locks.TryLock(box.ID) {
 		t.Fatal("maildrop still locked after shutdown")
+	}
+}
+
+// RFC 1939 §3: the autologout timer is at least 10 minutes.
+func TestIdleTimeoutAtLeastTenMinutes(t *testing.T) {
+	t.Parallel()
+	if got := New(Options{IdleTimeout: time.Second}).opts.IdleTimeout; got != 10*time.Minute {
+		t.Fatalf("idle timeout %v", got)
 	}
 }

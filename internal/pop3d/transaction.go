@@ -12,7 +12,9 @@ func (s *session) stat(string) error {
 	return nil
 }
 
-// list: RFC 1939 §5 LIST [msg], a scan listing per message.
+// list: RFC 1939 §5 LIST [msg], a scan listing per message. The size is
+// the stored size, exact for messages stored with CRLF line endings (as
+// SMTP delivers them); RETR adds a CR to any bare LF.
 func (s *session) list(arg string) error {
 	return s.listing(arg, func(i int) string { return fmt.Sprint(s.drop.msgs[i].Size) })
 }
