@@ -90,8 +90,8 @@ level = "warn"
 fsync = false
 EOF
 F() { "$work/facteur" --config "$work/facteur.toml" "$@"; }
-F serve >"$work/facteur.log" 2>&1 &
-fpid=$!
+"$work/facteur" --config "$work/facteur.toml" serve >"$work/facteur.log" 2>&1 &
+fpid=$!   # the server itself, not a subshell, so cleanup stops it
 wait_port "$smtp"
 F domain add bench.test >/dev/null
 for i in $(seq 0 $((MAILBOXES - 1))); do

@@ -202,7 +202,11 @@ func (s *session) dispatch(line string) error {
 // quit: RFC 1939 §4 in AUTHORIZATION, §6 (the UPDATE state) in TRANSACTION.
 func (s *session) quit(string) error {
 	if s.state == stateTransaction {
-		if err := s.drop.update(s.ctx); err != nil {
+		err := s.drop.update(s.ctx)
+		// Unlock before replying: a client that reconnects as soon as it
+		// reads the reply must find the maildrop free.
+		s.release()
+		if err != nil {
 			s.log.Warn("pop3 update failed", "err", err)
 			s.reply("-ERR %sSome deleted messages not removed", codeSysTemp)
 			return errQuit
