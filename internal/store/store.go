@@ -209,13 +209,62 @@ type QueuedMessage struct {
 	// DSN parameters, RFC 3461.
 	EnvID string
 	Ret   string
+	// Status is per-recipient state, parallel to Recipients; Enqueue fills
+	// what is missing as pending with default DSN parameters.
+	Status []RecipientStatus
+	// Headers are header lines (CRLF-terminated, such as DKIM-Signature)
+	// sent before the blob's bytes.
+	Headers string
+	// SMTPUTF8: the message needs a server offering SMTPUTF8 (RFC 6531).
+	// Body8Bit: MAIL FROM carried BODY=8BITMIME (RFC 6152).
+	// RequireTLS: MAIL FROM carried REQUIRETLS (RFC 8689).
+	SMTPUTF8, Body8Bit, RequireTLS bool
+	// Warned is set once a delay notification has been sent.
+	Warned bool
 }
 
-// Queue is the durable outbound queue.
+// Recipient states in the outbound queue.
+const (
+	RcptPending   = ""
+	RcptDelivered = "delivered"
+	RcptFailed    = "failed"
+)
+
+// RecipientStatus is one queued recipient's DSN parameters (RFC 3461 §4)
+// and outcome.
+type RecipientStatus struct {
+	Notify string `json:"notify,omitempty"` // "" (FAILURE), "NEVER", or a comma list of SUCCESS, FAILURE, DELAY
+	ORcpt  string `json:"orcpt,omitempty"`  // original recipient, "rfc822;addr"
+	State  string `json:"state,omitempty"`  // RcptPending, RcptDelivered or RcptFailed
+	Reply  string `json:"reply,omitempty"`  // the last remote reply or local error
+}
+
+// Queue is the durable outbound queue. Delivery workers claim due entries
+// for a lease; an entry whose worker died is claimable again when its
+// lease ends (or after ReleaseClaims at start-up).
 type Queue interface {
 	// Enqueue stores messages durably and returns their IDs.
 	Enqueue(ctx context.Context, msgs []QueuedMessage) ([]int64, error)
+	// ListQueue returns every entry, in order of next attempt.
 	ListQueue(ctx context.Context) ([]QueuedMessage, error)
+	// GetQueued returns one entry or ErrNotFound.
+	GetQueued(ctx context.Context, id int64) (QueuedMessage, error)
+	// ClaimQueued claims up to limit entries that are due at now, not held
+	// and not claimed, until the lease ends at until.
+	ClaimQueued(ctx context.Context, now, until time.Time, limit int) ([]QueuedMessage, error)
+	// ReleaseClaims ends every lease; a single node calls it at start-up.
+	ReleaseClaims(ctx context.Context) error
+	// UpdateQueued records an attempt (Status, Attempts, NextAttempt,
+	// LastError, Warned) and ends the entry's lease; ErrNotFound if gone.
+	UpdateQueued(ctx context.Context, m QueuedMessage) error
+	// DeleteQueued removes an entry (done, bounced or deleted by an
+	// administrator) and drops its blob reference; ErrNotFound if gone.
+	DeleteQueued(ctx context.Context, id int64) error
+	// HoldQueued holds (true) or releases (false) an entry.
+	HoldQueued(ctx context.Context, id int64, held bool) error
+	// FlushQueue makes one entry (id > 0) or every unheld entry (id 0)
+	// due at now; it returns how many entries it changed.
+	FlushQueue(ctx context.Context, id int64, now time.Time) (int, error)
 }
 
 // BlobStore keeps immutable message bytes, content-addressed.

@@ -105,6 +105,14 @@ CREATE TABLE blob_data (
 	data BLOB NOT NULL
 );
 `,
+	// outbound queue: per-recipient status (JSON), headers sent before the
+	// blob (DKIM-Signature), MAIL parameters and the worker's lease.
+	`
+ALTER TABLE queue ADD COLUMN status TEXT NOT NULL DEFAULT '';
+ALTER TABLE queue ADD COLUMN headers TEXT NOT NULL DEFAULT '';
+ALTER TABLE queue ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queue ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

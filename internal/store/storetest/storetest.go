@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExpungeAndVanished", testExpunge},
 		{"UIDValidityNeverReused", testUIDValidity},
 		{"Queue", testQueue},
+		{"QueueLifecycle", testQueueLifecycle},
 		{"CopyAndMove", testCopyMove},
 		{"WatchAndChangedSince", testWatch},
 	}
