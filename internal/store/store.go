@@ -188,6 +188,31 @@ type Mail interface {
 	// when the receiver is slow: they say "look again", the data comes
 	// from ChangedSince and Vanished.
 	Watch(accountID int64) (wakeups <-chan int64, stop func())
+	// MessageStates returns a mailbox and the UID, MODSEQ and flags of
+	// each of its messages in UID order, read in one snapshot: the
+	// compact view an IMAP session keeps of its selected mailbox. Equal
+	// flag sets share one slice, which callers must not modify.
+	MessageStates(ctx context.Context, mailboxID int64) (Mailbox, []MessageState, error)
+	// DeleteMailbox removes a mailbox and its messages, releasing their
+	// quota and blob references (RFC 9051 §6.3.9). INBOX cannot be
+	// deleted; ErrNotFound if there is no such mailbox.
+	DeleteMailbox(ctx context.Context, accountID int64, name string) error
+	// RenameMailbox renames a mailbox and every mailbox under it ("old/x"
+	// becomes "new/x"), keeping their UIDVALIDITY, UIDs and messages
+	// (RFC 9051 §6.3.6). ErrExists if a new name is taken, ErrNotFound
+	// if old does not exist. INBOX cannot be renamed this way: IMAP's
+	// RENAME INBOX moves its messages instead.
+	RenameMailbox(ctx context.Context, accountID int64, oldName, newName string) error
+	// SetSubscribed records whether a mailbox is subscribed (RFC 9051
+	// §6.3.7, §6.3.8); ErrNotFound if there is no such mailbox.
+	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
+}
+
+// MessageState is what MessageStates returns for one message.
+type MessageState struct {
+	UID    uint32
+	ModSeq uint64
+	Flags  []string
 }
 
 // UIDPair maps a source UID to the UID its copy got.

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"CopyAndMove", testCopyMove},
 		{"WatchAndChangedSince", testWatch},
 	}
+	tests = append(tests, mailboxTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

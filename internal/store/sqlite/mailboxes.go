@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"facteur.dev/facteur/internal/store"
+)
+
+// errInbox refuses to delete or rename INBOX.
+var errInbox = errors.New("sqlite: INBOX cannot be deleted or renamed")
+
+// MessageStates implements store.Mail: the mailbox row and its messages'
+// UID, MODSEQ and flags in one read transaction, so that the mailbox's
+// HIGHESTMODSEQ and UIDNEXT match the rows. Flag strings are scanned as
+// raw bytes and interned, so a mailbox where most messages carry the same
+// few flag sets costs one allocation per distinct set.
+func (s *Store) MessageStates(ctx context.Context, mailboxID int64) (store.Mailbox, []store.MessageState, error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return store.Mailbox{}, nil, err
+	}
+	defer tx.Rollback()
+	mb, err := scanMailbox(tx.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", mailboxID))
+	if err != nil {
+		return mb, nil, err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? ORDER BY uid", mailboxID)
+	if err != nil {
+		return mb, nil, err
+	}
+	defer rows.Close()
+	out := make([]store.MessageState, 0, mb.Messages)
+	interned := map[string][]string{}
+	var raw sql.RawBytes
+	for rows.Next() {
+		var m store.MessageState
+		if err := rows.Scan(&m.UID, &m.ModSeq, &raw); err != nil {
+			return mb, nil, err
+		}
+		if len(raw) > 0 {
+			f, ok := interned[string(raw)]
+			if !ok {
+				f = strings.Fields(string(raw))
+				interned[string(raw)] = f
+			}
+			m.Flags = f
+		}
+		out = append(out, m)
+	}
+	return mb, out, rows.Err()
+}
+
+// DeleteMailbox implements store.Mail. Each message goes through the same
+// expunge as Expunge, so counters, quota and blob references stay right.
+func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string) error {
+	name = canonicalName(name)
+	if name == "INBOX" {
+		return errInbox
+	}
+	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, "SELECT id FROM mailboxes WHERE account_id = ? AND name = ?", accountID, name).Scan(&id)
+		if err != nil {
+			return notFound(err)
+		}
+		uids, err := mailboxUIDs(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		for _, uid := range uids {
+			if err := expungeOne(ctx, tx, id, uid, 0); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{"DELETE FROM expunged WHERE mailbox_id = ?", "DELETE FROM mailboxes WHERE id = ?"} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		s.hub.touch(accountID, id)
+		return nil
+	})
+}
+
+func mailboxUIDs(ctx context.Context, tx *sql.Tx, mailboxID int64) ([]uint32, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT uid FROM messages WHERE mailbox_id = ?", mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []uint32
+	for rows.Next() {
+		var u uint32
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// RenameMailbox implements store.Mail in one statement: the mailbox and
+// its inferiors, whose names start with old + "/". A taken name fails the
+// UNIQUE constraint (ErrExists) and nothing is renamed.
+func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, newName string) error {
+	oldName, newName = canonicalName(oldName), canonicalName(newName)
+	if oldName == "INBOX" || newName == "INBOX" {
+		return errInbox
+	}
+	n := utf8.RuneCountInString(oldName) // substr counts characters
+	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE mailboxes SET name = ? || substr(name, ?)
+			WHERE account_id = ? AND (name = ? OR substr(name, 1, ?) = ?)`,
+			newName, n+1, accountID, oldName, n+1, oldName+"/")
+		if err != nil {
+			return uniqueErr(err)
+		}
+		return mustAffect(res, nil)
+	})
+}
+
+// SetSubscribed implements store.Mail.
+func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error {
+	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return mustAffect(tx.ExecContext(ctx, "UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ?",
+			subscribed, accountID, canonicalName(name)))
+	})
+}

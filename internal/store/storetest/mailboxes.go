@@ -1,0 +1,159 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"facteur.dev/facteur/internal/store"
+)
+
+// mailboxTests are the rules of the mailbox operations IMAP needs
+// (MessageStates, DeleteMailbox, RenameMailbox, SetSubscribed); Run runs
+// them with the others.
+var mailboxTests = []struct {
+	name string
+	fn   func(*testing.T, store.Store)
+}{
+	{"MessageStates", testMessageStates},
+	{"DeleteMailbox", testDeleteMailbox},
+	{"RenameMailbox", testRenameMailbox},
+	{"Subscriptions", testSubscriptions},
+}
+
+func mailboxNames(t *testing.T, s store.Store, a store.Account) []string {
+	t.Helper()
+	mbs, err := s.ListMailboxes(context.Background(), a.ID)
+	must(t, err)
+	var out []string
+	for _, m := range mbs {
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+func deliverTo(t *testing.T, s store.Store, a store.Account, mailbox string, n int, flags ...string) []store.Delivered {
+	t.Helper()
+	var msgs []store.NewMessage
+	for i := range n {
+		m := putBlob(t, s, a, testMessage(i))
+		m.Mailbox, m.Flags = mailbox, flags
+		msgs = append(msgs, m)
+	}
+	out, errs := s.Deliver(context.Background(), msgs)
+	for _, err := range errs {
+		must(t, err)
+	}
+	return out
+}
+
+func testMessageStates(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "states")
+	d := deliverTo(t, s, a, "INBOX", 3, `\Seen`)
+	deliverTo(t, s, a, "INBOX", 1)
+	_, err := s.SetFlags(ctx, d[0].MailboxID, []uint32{2}, []string{`\Flagged`}, 1)
+	must(t, err)
+	mb, states, err := s.MessageStates(ctx, d[0].MailboxID)
+	must(t, err)
+	if mb.Name != "INBOX" || mb.UIDNext != 5 || len(states) != 4 {
+		t.Fatalf("MessageStates: %+v, %d states", mb, len(states))
+	}
+	if !slices.Equal(states[0].Flags, []string{`\Seen`}) || !slices.Equal(states[1].Flags, []string{`\Flagged`, `\Seen`}) ||
+		len(states[3].Flags) != 0 || states[3].UID != 4 {
+		t.Fatalf("states %+v", states)
+	}
+	var top uint64
+	for _, st := range states {
+		top = max(top, st.ModSeq)
+	}
+	if top != mb.HighestModSeq {
+		t.Fatalf("highest modseq %d, messages up to %d", mb.HighestModSeq, top)
+	}
+	if _, _, err := s.MessageStates(ctx, 1<<40); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown mailbox: %v", err)
+	}
+}
+
+func testDeleteMailbox(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "del")
+	_, err := s.CreateMailbox(ctx, a.ID, "Old", "")
+	must(t, err)
+	deliverTo(t, s, a, "Old", 2)
+	before, _ := s.LookupAccount(ctx, a.Address)
+	if before.UsedBytes == 0 {
+		t.Fatal("no quota used")
+	}
+	must(t, s.DeleteMailbox(ctx, a.ID, "Old"))
+	after, _ := s.LookupAccount(ctx, a.Address)
+	if after.UsedBytes != 0 {
+		t.Fatalf("used bytes after delete: %d", after.UsedBytes)
+	}
+	if _, err := s.GetMailbox(ctx, a.ID, "Old"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted mailbox: %v", err)
+	}
+	if err := s.DeleteMailbox(ctx, a.ID, "Old"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete twice: %v", err)
+	}
+	if err := s.DeleteMailbox(ctx, a.ID, "inbox"); err == nil {
+		t.Fatal("INBOX deleted")
+	}
+	// Re-created under the same name: a new UIDVALIDITY, UIDs from 1.
+	mb, err := s.CreateMailbox(ctx, a.ID, "Old", "")
+	must(t, err)
+	if mb.UIDNext != 1 || mb.Messages != 0 {
+		t.Fatalf("re-created %+v", mb)
+	}
+}
+
+func testRenameMailbox(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "ren")
+	for _, n := range []string{"Work", "Work/2025", "Work/2025/Q1", "Workshop"} {
+		_, err := s.CreateMailbox(ctx, a.ID, n, "")
+		must(t, err)
+	}
+	deliverTo(t, s, a, "Work/2025", 2)
+	old, _ := s.GetMailbox(ctx, a.ID, "Work/2025")
+	must(t, s.RenameMailbox(ctx, a.ID, "Work", "Été/Job"))
+	names := mailboxNames(t, s, a)
+	for _, want := range []string{"Été/Job", "Été/Job/2025", "Été/Job/2025/Q1", "Workshop"} {
+		if !slices.Contains(names, want) {
+			t.Fatalf("after rename: %v, missing %s", names, want)
+		}
+	}
+	if slices.Contains(names, "Work") {
+		t.Fatalf("old name kept: %v", names)
+	}
+	got, err := s.GetMailbox(ctx, a.ID, "Été/Job/2025")
+	must(t, err)
+	if got.ID != old.ID || got.UIDValidity != old.UIDValidity || got.Messages != 2 {
+		t.Fatalf("renamed %+v, was %+v", got, old)
+	}
+	if err := s.RenameMailbox(ctx, a.ID, "Workshop", "Été/Job"); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("rename onto existing: %v", err)
+	}
+	if err := s.RenameMailbox(ctx, a.ID, "Nope", "Other"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("rename missing: %v", err)
+	}
+}
+
+func testSubscriptions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "sub")
+	must(t, s.SetSubscribed(ctx, a.ID, "Sent", false))
+	mb, _ := s.GetMailbox(ctx, a.ID, "Sent")
+	if mb.Subscribed {
+		t.Fatal("still subscribed")
+	}
+	must(t, s.SetSubscribed(ctx, a.ID, "Sent", true))
+	mb, _ = s.GetMailbox(ctx, a.ID, "Sent")
+	if !mb.Subscribed {
+		t.Fatal("not subscribed")
+	}
+	if err := s.SetSubscribed(ctx, a.ID, "Nope", true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("subscribe missing: %v", err)
+	}
+}
