@@ -42,6 +42,23 @@ type Route struct {
 	Recipient string          // as given in RCPT TO
 	Local     []store.Account // accounts that get a copy
 	Remote    []string        // addresses outside our domains (alias targets or submission)
+	disabled  bool            // an account was found but is disabled
+}
+
+// Full reports whether every account of the route is at or over its quota
+// for a message of size bytes (0: size unknown), so that RCPT can refuse
+// with 452 4.2.2 before the data is sent (RFC 5321 §4.5.3.1.10 permits the
+// temporary refusal at RCPT). A route with a remote target is never full.
+func (r Route) Full(size int64) bool {
+	if len(r.Local) == 0 || len(r.Remote) > 0 {
+		return false
+	}
+	for _, a := range r.Local {
+		if a.QuotaBytes == 0 || a.UsedBytes+max(size, 1) <= a.QuotaBytes {
+			return false
+		}
+	}
+	return true
 }
 
 // IsLocal reports whether the domain of addr is one of ours.
@@ -60,8 +77,11 @@ func (p *Pipeline) Resolve(ctx context.Context, addr mail.Address) (Route, error
 		return r, err
 	}
 	if len(r.Local) == 0 && len(r.Remote) == 0 {
-		if loop {
+		switch {
+		case loop:
 			return r, mail.ErrAliasLoop
+		case r.disabled:
+			return r, mail.ErrDisabled
 		}
 		return r, mail.ErrNoSuchUser
 	}
@@ -144,6 +164,10 @@ func (p *Pipeline) addAccount(ctx context.Context, key string, r *Route) (bool, 
 	}
 	if err != nil {
 		return false, err
+	}
+	if a.Disabled {
+		r.disabled = true
+		return true, nil
 	}
 	for _, have := range r.Local {
 		if have.ID == a.ID {
@@ -265,11 +289,16 @@ func (p *Pipeline) Deliver(ctx context.Context, env Envelope, msg Received) []er
 	stored, derrs := p.store.Deliver(ctx, news)
 	failed := map[int]int{} // route → failed copies
 	for j, n := range news {
-		if derrs[j] != nil {
-			p.log.Warn("delivery failed", "account", n.AccountID, "err", derrs[j])
+		if err := derrs[j]; err != nil {
+			var me *mail.Error
+			if !errors.As(err, &me) {
+				err = p.storageError(err) // logged there, without the detail on the wire
+			} else {
+				p.log.Warn("delivery failed", "account", n.AccountID, "err", err)
+			}
 			for _, i := range owner[n.AccountID] {
 				failed[i]++
-				errs[i] = derrs[j]
+				errs[i] = err
 			}
 			continue
 		}

@@ -103,7 +103,22 @@ var (
 	ErrAliasLoop    = &Error{554, [3]int{5, 4, 6}, "Alias expansion loop detected"}
 	ErrTempFailure  = &Error{451, [3]int{4, 3, 0}, "Temporary local problem, try again later"}
 	ErrSenderDenied = &Error{550, [3]int{5, 7, 1}, "Sender address does not belong to the authenticated user"}
+	// RFC 3463 §3.3: X.2.1 mailbox disabled, not accepting messages.
+	ErrDisabled = &Error{550, [3]int{5, 2, 1}, "Mailbox disabled, not accepting messages"}
+	// ErrPartial answers a whole SMTP transaction when some recipients
+	// got the message and others did not: the sender retries, the
+	// recipients that failed for good are then refused at RCPT, and
+	// nothing is silently dropped (a duplicate for the others is the
+	// lesser harm).
+	ErrPartial = &Error{451, [3]int{4, 3, 0}, "Delivery failed for some recipients, try again later"}
+	// ErrAddressLiteral refuses mail to "user@[192.0.2.1]": Facteur does
+	// not relay to IP addresses named by a client (RFC 5321 §4.1.3 makes
+	// their use optional).
+	ErrAddressLiteral = &Error{550, [3]int{5, 1, 2}, "Address literals are not accepted as recipients"}
 )
+
+// IsLiteral reports whether the domain is an address literal ([192.0.2.1]).
+func (a Address) IsLiteral() bool { return strings.HasPrefix(a.Domain, "[") }
 
 // AsError extracts an *Error from err, or wraps an unknown error as a
 // temporary local failure so that nothing unexplained becomes permanent.

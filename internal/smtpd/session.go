@@ -139,6 +139,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err != nil {
 		return &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Malformed recipient address"}
 	}
+	if addr.IsLiteral() {
+		return toSMTP(mail.ErrAddressLiteral)
+	}
 	local, err := s.srv.opts.Pipeline.IsLocal(s.ctx, addr)
 	if err != nil {
 		return toSMTP(err)
@@ -154,6 +157,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err != nil {
 		return toSMTP(err)
 	}
+	if route.Full(s.opts.Size) {
+		return toSMTP(mail.ErrQuotaFull)
+	}
 	route.Recipient = to
 	s.routes = append(s.routes, route)
 	return nil
@@ -165,17 +171,31 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return toSMTP(err)
 	}
-	// Over SMTP one reply covers all recipients: report the first failure
-	// only if nobody got the message.
+	return toSMTP(dataReply(errs))
+}
+
+// dataReply folds the per-recipient results into SMTP's one reply: 250
+// when all succeeded, the failure when all failed, and a temporary failure
+// when only some did, so that no recipient is silently dropped after a 250
+// (RFC 5321 §6.1: once it says 250, the server is responsible).
+func dataReply(errs []error) error {
+	failed := 0
+	var first error
 	for _, e := range errs {
-		if e == nil {
-			return nil
+		if e != nil {
+			failed++
+			if first == nil {
+				first = e
+			}
 		}
 	}
-	if len(errs) > 0 {
-		return toSMTP(errs[0])
+	switch {
+	case failed == 0:
+		return nil
+	case failed == len(errs):
+		return first
 	}
-	return nil
+	return mail.ErrPartial
 }
 
 // LMTPData implements smtp.LMTPSession: one reply per recipient (RFC 2033 §4.2).
@@ -229,6 +249,9 @@ func (s *session) Logout() error {
 
 // toSMTP turns a mail.Error (or any error) into the reply go-smtp writes.
 func toSMTP(err error) error {
+	if err == nil {
+		return nil
+	}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
 		return se

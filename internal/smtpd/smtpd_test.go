@@ -434,3 +434,85 @@ func TestSubmissionSCRAM(t *testing.T) {
 	}
 	c.Expect("MAIL FROM:<alice@example.test>", "250")
 }
+
+// A mailbox already full is refused at RCPT, before the data is sent; one
+// that fills up during DATA while another recipient got the message makes
+// the whole transaction fail temporarily rather than drop a recipient.
+func TestQuotaAtRcptAndPartialFailure(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.store.SetQuota(ctx, "alice@example.test", 100)
+	c := testutil.Dial(t, e.serve(MX, false, nil))
+	c.Expect("", "220")
+	c.Expect("EHLO client.example", "250")
+	c.Expect("MAIL FROM:<s@remote.example> SIZE=5000", "250")
+	c.Expect("RCPT TO:<alice@example.test>", "452 4.2.2")
+	c.Expect("RSET", "250")
+
+	// Without SIZE the room left is unknown: accepted at RCPT, refused
+	// once the data shows it does not fit.
+	c.Expect("MAIL FROM:<s@remote.example>", "250")
+	c.Expect("RCPT TO:<alice@example.test>", "250")
+	c.Expect("RCPT TO:<bob@example.test>", "250")
+	if r := sendData(c, msg("s@remote.example", "bob@example.test", "partial")); !strings.HasPrefix(r, "451 4.3.0") {
+		t.Fatalf("partial failure: %q, want 451 4.3.0", r)
+	}
+	if mb, _ := e.inbox("bob@example.test"); mb.Messages != 1 {
+		t.Fatalf("bob has %d messages", mb.Messages)
+	}
+}
+
+func TestDisabledAccountAndAddressLiteral(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.store.CreateAccount(context.Background(), store.Account{Address: "gone@example.test", PasswordHash: "h", Disabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	mx := testutil.Dial(t, e.serve(MX, false, nil))
+	mx.Expect("", "220")
+	mx.Expect("EHLO client.example", "250")
+	mx.Expect("MAIL FROM:<s@remote.example>", "250")
+	mx.Expect("RCPT TO:<gone@example.test>", "550 5.2.1")
+
+	c := e.dialTLS(e.serve(Submission, true, nil))
+	c.Expect("AUTH PLAIN "+plain("alice@example.test", password), "235")
+	c.Expect("MAIL FROM:<alice@example.test>", "250")
+	c.Expect("RCPT TO:<root@[127.0.0.1]>", "550 5.1.2")
+	c.Expect("RCPT TO:<root@[IPv6:::1]>", "550 5.1.2")
+}
+
+// The From header of submitted mail is read strictly: every trick that
+// could show a recipient someone else's address is refused.
+func TestSubmissionFromHeaderTricks(t *testing.T) {
+	e := newEnv(t)
+	addr := e.serve(Submission, true, nil)
+	bad := map[string]string{
+		"two From fields":   "From: <alice@example.test>\r\nFrom: <bob@example.test>\r\n",
+		"group syntax":      "From: friends: <bob@example.test>;\r\n",
+		"junk after angle":  "From: <alice@example.test> bob@example.test\r\n",
+		"two addresses":     "From: <alice@example.test>, <bob@example.test>\r\n",
+		"no From":           "",
+		"display name only": "From: Alice\r\n",
+	}
+	for name, from := range bad {
+		c := e.dialTLS(addr)
+		c.Expect("AUTH PLAIN "+plain("alice@example.test", password), "235")
+		c.Expect("MAIL FROM:<alice@example.test>", "250")
+		c.Expect("RCPT TO:<bob@example.test>", "250")
+		body := from + "To: <bob@example.test>\r\nSubject: t\r\n\r\nHi.\r\n.\r\n"
+		if r := sendData(c, body); !strings.HasPrefix(r, "550") {
+			t.Errorf("%s: %q, want 550", name, r)
+		}
+		c.Raw().Close()
+	}
+	c := e.dialTLS(addr)
+	c.Expect("AUTH PLAIN "+plain("alice@example.test", password), "235")
+	c.Expect("MAIL FROM:<alice@example.test>", "250")
+	c.Expect("RCPT TO:<bob@example.test>", "250")
+	body := "From: =?utf-8?q?Alice_L=C3=A9vy?= <Alice@Example.test>\r\nTo: <bob@example.test>\r\nSubject: t\r\n\r\nHi.\r\n.\r\n"
+	if r := sendData(c, body); !strings.HasPrefix(r, "250") {
+		t.Fatalf("a plain From with an encoded name: %q", r)
+	}
+	if mb, _ := e.inbox("bob@example.test"); mb.Messages != 1 {
+		t.Fatalf("bob has %d messages, want 1", mb.Messages)
+	}
+}

@@ -166,10 +166,13 @@ func (w *writer) persist(id string) error {
 	dir := filepath.Join(w.f.root, id[:2])
 	final := filepath.Join(dir, id)
 	if _, err := os.Stat(final); err == nil {
-		// Same bytes already stored: keep one copy.
-		return os.Remove(w.file.Name())
-	}
-	if err := os.Rename(w.file.Name(), final); err != nil {
+		// Same bytes already stored: keep one copy. The writer that
+		// renamed it may still be before its directory fsync, so ours
+		// is still owed before this blob is called durable.
+		if err := os.Remove(w.file.Name()); err != nil {
+			return err
+		}
+	} else if err := os.Rename(w.file.Name(), final); err != nil {
 		return err
 	}
 	if !w.f.fsync {

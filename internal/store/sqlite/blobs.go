@@ -7,7 +7,9 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -37,9 +39,10 @@ type blobStore struct {
 	s     *Store
 	files *blob.Files
 
-	mu       sync.Mutex
-	pending  map[string]*pendingBlob
-	inflight []string // written by the transaction being committed
+	mu        sync.Mutex
+	pending   map[string]*pendingBlob
+	inflight  []string // written by the transaction being committed
+	lastSweep time.Time
 }
 
 type pendingBlob struct {
@@ -126,7 +129,8 @@ func (b *blobStore) addPending(id string, data []byte) {
 		return
 	}
 	b.pending[id] = &pendingBlob{data: data, added: now}
-	if len(b.pending)%1024 == 0 {
+	if now.Sub(b.lastSweep) > time.Minute {
+		b.lastSweep = now
 		for k, p := range b.pending {
 			if now.Sub(p.added) > pendingTTL {
 				delete(b.pending, k)
@@ -141,7 +145,7 @@ func (b *blobStore) persist(ctx context.Context, tx *sql.Tx, id string) error {
 	p := b.pending[id]
 	b.mu.Unlock()
 	if p == nil {
-		return nil // a file, or already in the index
+		return b.mustExist(ctx, tx, id) // a file, or already in the index
 	}
 	if _, err := b.s.txExec(ctx, tx, qInsertBlobData, id, p.data); err != nil {
 		return err
@@ -150,6 +154,45 @@ func (b *blobStore) persist(ctx context.Context, tx *sql.Tx, id string) error {
 	b.inflight = append(b.inflight, id)
 	b.mu.Unlock()
 	return nil
+}
+
+// mustExist fails when a message would refer to bytes that are neither in
+// the index nor in a file (say, a pending blob dropped after pendingTTL):
+// the delivery is refused rather than stored without its content.
+func (b *blobStore) mustExist(ctx context.Context, tx *sql.Tx, id string) error {
+	var one int
+	err := b.s.txQueryRow(ctx, tx, qBlobDataExists, id).Scan(&one)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	path, err := b.files.Path(id)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("sqlite: blob %s: %w", id, err)
+	}
+	return nil
+}
+
+// mark and undo keep inflight in step with savepoints: a blob written by a
+// savepoint that was rolled back is not in the index, so it must stay
+// pending for the next message that refers to it.
+func (b *blobStore) mark() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.inflight)
+}
+
+func (b *blobStore) undo(m int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if m < len(b.inflight) {
+		b.inflight = b.inflight[:m]
+	}
 }
 
 // committed runs after each group transaction: written blobs leave memory

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -29,9 +30,10 @@ const (
 	qBlobRef = `INSERT INTO blobs(id, size, refs) VALUES(?, ?, 1)
 		ON CONFLICT(id) DO UPDATE SET refs = refs + 1`
 	qInsertBlobData = "INSERT OR IGNORE INTO blob_data(id, data) VALUES(?, ?)"
+	qBlobDataExists = "SELECT 1 FROM blob_data WHERE id = ?"
 )
 
-var hotWrites = []string{qChargeQuota, qNextUID, qInsertMessage, qBlobRef, qInsertBlobData,
+var hotWrites = []string{qChargeQuota, qNextUID, qInsertMessage, qBlobRef, qInsertBlobData, qBlobDataExists,
 	"SAVEPOINT w", "RELEASE w", "ROLLBACK TO w", "SAVEPOINT m", "RELEASE m", "ROLLBACK TO m"}
 
 // createMailbox inserts a mailbox. UIDVALIDITY is the creation time in
@@ -130,6 +132,9 @@ func (s *Store) Deliver(ctx context.Context, msgs []store.NewMessage) ([]store.D
 				out[i], err = s.insertMessage(ctx, tx, &msgs[i])
 				return err
 			})
+			if isFatal(errs[i]) {
+				return errs[i]
+			}
 		}
 		return nil
 	})
@@ -144,8 +149,14 @@ func (s *Store) Deliver(ctx context.Context, msgs []store.NewMessage) ([]store.D
 // insertMessage charges the quota, takes the next UID and MODSEQ, inserts
 // the row and counts the blob reference: four statements, all cached.
 func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, m *store.NewMessage) (store.Delivered, error) {
+	return s.insertCharged(ctx, tx, m, false)
+}
+
+// insertCharged is insertMessage; with force the quota is charged even
+// past its limit (a move, whose bytes the source gives back).
+func (s *Store) insertCharged(ctx context.Context, tx *sql.Tx, m *store.NewMessage, force bool) (store.Delivered, error) {
 	var d store.Delivered
-	if err := s.chargeQuota(ctx, tx, m.AccountID, m.Size); err != nil {
+	if err := s.chargeQuota(ctx, tx, m.AccountID, m.Size, force); err != nil {
 		return d, err
 	}
 	flags := normFlags(m.Flags)
@@ -173,11 +184,15 @@ func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, m *store.NewMessa
 }
 
 // chargeQuota adds size to the account's usage unless that would exceed
-// its quota (mail.ErrQuotaFull).
-func (s *Store) chargeQuota(ctx context.Context, tx *sql.Tx, accountID, size int64) error {
+// its quota (mail.ErrQuotaFull) and force is false.
+func (s *Store) chargeQuota(ctx context.Context, tx *sql.Tx, accountID, size int64, force bool) error {
 	var id int64
+	limit := size
+	if force {
+		limit = math.MinInt64 / 2 // used_bytes + limit <= quota always holds
+	}
 	err := s.txQueryRow(ctx, tx, qChargeQuota,
-		size, accountID, size).Scan(&id)
+		size, accountID, limit).Scan(&id)
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -228,10 +243,10 @@ func unixOrZero(t time.Time) int64 {
 func normFlags(flags []string) []string {
 	out := make([]string, 0, len(flags))
 	for _, f := range flags {
-		if strings.HasPrefix(f, `\`) {
+		if len(f) > 1 && f[0] == '\\' {
 			f = `\` + strings.ToUpper(f[1:2]) + strings.ToLower(f[2:])
 		}
-		if f != `\` && !slices.Contains(out, f) {
+		if f != `\` && f != "" && !slices.Contains(out, f) {
 			out = append(out, f)
 		}
 	}
@@ -415,16 +430,12 @@ func (s *Store) CopyMessages(ctx context.Context, src int64, uids []uint32, dst 
 	var pairs []store.UIDPair
 	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		var moved int64
-		pairs, moved, err = s.copyIn(ctx, tx, src, uids, dst, move)
+		pairs, _, err = s.copyIn(ctx, tx, src, uids, dst, move)
 		if err != nil || !move || len(pairs) == 0 {
 			return err
 		}
-		// copyOne lent the moved bytes to the quota check; the expunges
-		// below take them back.
-		if _, err := tx.ExecContext(ctx, "UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = (SELECT account_id FROM mailboxes WHERE id = ?)", moved, src); err != nil {
-			return err
-		}
+		// The copies were charged unconditionally; the expunges below give
+		// the same bytes back, so a move never changes the usage.
 		modseq, err := bumpModSeq(ctx, tx, src)
 		if err != nil {
 			return err
@@ -493,12 +504,9 @@ func (s *Store) copyOne(ctx context.Context, tx *sql.Tx, src int64, uid uint32, 
 			return 0, 0, false, err
 		}
 	}
-	if move { // a move must not fail for quota: lend its bytes back first
-		if _, err := tx.ExecContext(ctx, "UPDATE accounts SET used_bytes = used_bytes - ? WHERE id = ?", m.Size, account); err != nil {
-			return 0, 0, false, err
-		}
-	}
-	d, err := s.insertMessage(ctx, tx, &m)
+	// A move must not fail for quota, even when the account is already
+	// over it: its bytes are given back by the expunge that follows.
+	d, err := s.insertCharged(ctx, tx, &m, move)
 	return d.UID, m.Size, err == nil, err
 }
 

@@ -40,6 +40,10 @@ type Options struct {
 	Owner bool
 }
 
+// readConns bounds the read connections, which SQLite's WAL mode lets run
+// beside the writer.
+const readConns = 8
+
 // Store is the SQLite backend of store.Store.
 type Store struct {
 	read    *sql.DB
@@ -81,7 +85,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	read.SetMaxOpenConns(8)
+	// Keep every read connection open: database/sql keeps only two idle
+	// by default, and closing the others threw away their page cache and
+	// prepared statements (measured: 15% of POP3 RETR's CPU in
+	// sqlite3_close and as much again re-opening and re-preparing).
+	read.SetMaxOpenConns(readConns)
+	read.SetMaxIdleConns(readConns)
 	s := &Store{read: read, write: write, rstmts: &stmts{db: read}, wstmts: &stmts{db: write}}
 	for _, q := range hotWrites {
 		if _, err := s.wstmts.get(ctx, q); err != nil {
@@ -90,11 +99,19 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		}
 	}
 	s.blobs = &blobStore{s: s, files: files}
-	s.commit = newCommitter(write, s.txExec, func(ok bool) {
-		s.blobs.committed(ok)
-		s.hub.committed(ok)
-	})
+	s.commit = newCommitter(write, s.txExec, commitHooks{s})
 	return s, nil
+}
+
+// commitHooks keeps the pending blobs and the change hub in step with the
+// group transaction.
+type commitHooks struct{ s *Store }
+
+func (h commitHooks) mark() int  { return h.s.blobs.mark() }
+func (h commitHooks) undo(m int) { h.s.blobs.undo(m) }
+func (h commitHooks) after(ok bool) {
+	h.s.blobs.committed(ok)
+	h.s.hub.committed(ok)
 }
 
 func openDB(path string, fsync, writer bool) (*sql.DB, error) {
@@ -111,6 +128,8 @@ func openDB(path string, fsync, writer bool) (*sql.DB, error) {
 		// Take the write lock at BEGIN, so two processes never deadlock
 		// upgrading read transactions.
 		q.Add("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "mmap_size(1073741824)")
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {

@@ -350,6 +350,13 @@ func testFlags(t *testing.T, s store.Store) {
 	if m2 <= m1 || len(msgs[0].Flags) != 0 || msgs[0].ModSeq != m2 {
 		t.Fatalf("after -\\Seen: modseq %d, msg %+v", m2, msgs[0])
 	}
+	// Degenerate flags from a client are ignored, not a crash.
+	_, err = s.SetFlags(ctx, mb, []uint32{out[0].UID}, []string{`\`, "", `\flagged`}, 1)
+	must(t, err)
+	msgs, _ = s.Messages(ctx, mb, false)
+	if !slices.Equal(msgs[0].Flags, []string{`\Flagged`}) {
+		t.Fatalf("flags %q, want [\\Flagged]", msgs[0].Flags)
+	}
 }
 
 func testExpunge(t *testing.T, s store.Store) {
@@ -463,6 +470,19 @@ func testCopyMove(t *testing.T, s store.Store) {
 	}
 	if v, _ := s.Vanished(ctx, inbox, 0); !slices.Equal(v, []uint32{2}) {
 		t.Fatalf("vanished after move %v", v)
+	}
+
+	// An account already over its quota (the administrator lowered it)
+	// may still move mail, not copy it.
+	must(t, s.SetQuota(ctx, a.Address, 1))
+	if _, err := s.CopyMessages(ctx, inbox, []uint32{1}, trash.ID, false); !errors.Is(err, mail.ErrQuotaFull) {
+		t.Fatalf("copy over quota: %v, want ErrQuotaFull", err)
+	}
+	if _, err := s.CopyMessages(ctx, inbox, []uint32{1}, trash.ID, true); err != nil {
+		t.Fatalf("move over quota: %v", err)
+	}
+	if over, _ := s.LookupAccount(ctx, a.Address); over.UsedBytes != before.UsedBytes {
+		t.Fatalf("move over quota changed usage %d -> %d", before.UsedBytes, over.UsedBytes)
 	}
 }
 

@@ -1,0 +1,133 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"facteur.dev/facteur/internal/store"
+)
+
+func openTest(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), t.TempDir(), Options{Owner: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// A write whose transaction SQLite has already rolled back (as it does on
+// SQLITE_FULL or IOERR) must fail, and so must the writes batched with it:
+// no statement may run outside the transaction and be reported durable.
+func TestCommitterAbortedTransaction(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	for _, ret := range []error{nil, errors.New("disk full")} {
+		err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO domains(name, created) VALUES('lost.test', 0)"); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "ROLLBACK"); err != nil {
+				return err
+			}
+			return ret
+		})
+		if !isFatal(err) {
+			t.Fatalf("returning %v after the transaction ended: err %v, want a fatal error", ret, err)
+		}
+	}
+	if ok, _ := s.HasDomain(ctx, "lost.test"); ok {
+		t.Fatal("a write of an aborted transaction is visible")
+	}
+	// The committer goes on with the next batch.
+	if err := s.AddDomain(ctx, "next.test"); err != nil {
+		t.Fatalf("write after an aborted batch: %v", err)
+	}
+}
+
+// A panic inside a write fails that write only.
+func TestCommitterPanic(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error { panic("boom") })
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("panicking write: %v", err)
+	}
+	if err := s.AddDomain(ctx, "after.test"); err != nil {
+		t.Fatalf("write after a panic: %v", err)
+	}
+}
+
+// A small blob written by a savepoint that is rolled back must stay
+// pending, so that the next message that refers to it stores its bytes.
+func TestPendingBlobSurvivesRolledBackSavepoint(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	w, err := s.Blobs().Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "Subject: x\r\n\r\nhello\r\n"
+	io.WriteString(w, body)
+	id, size, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.blobs.persist(ctx, tx, id); err != nil {
+			return err
+		}
+		return errors.New("later step failed")
+	})
+	if err == nil || isFatal(err) {
+		t.Fatalf("failed write: %v", err)
+	}
+	if err := s.AddDomain(ctx, "example.test"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errs := s.Deliver(ctx, []store.NewMessage{{AccountID: a.ID, BlobID: id, Size: size}}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	s.blobs.mu.Lock()
+	delete(s.blobs.pending, id) // as if the process restarted
+	s.blobs.mu.Unlock()
+	b, err := s.Blobs().Open(ctx, id)
+	if err != nil {
+		t.Fatalf("blob of a delivered message: %v", err)
+	}
+	defer b.Close()
+	got, _ := io.ReadAll(b)
+	if string(got) != body {
+		t.Fatalf("blob %q", got)
+	}
+}
+
+// A message must not be stored when its bytes are gone (a pending blob
+// dropped before any delivery referred to it).
+func TestDeliverMissingBlobRefused(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if err := s.AddDomain(ctx, "example.test"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := strings.Repeat("ab", 32)
+	if _, errs := s.Deliver(ctx, []store.NewMessage{{AccountID: a.ID, BlobID: missing, Size: 10}}); errs[0] == nil {
+		t.Fatal("delivery of a message without its bytes succeeded")
+	}
+	if mb, _ := s.GetMailbox(ctx, a.ID, "INBOX"); mb.Messages != 0 {
+		t.Fatalf("INBOX has %d messages", mb.Messages)
+	}
+}
