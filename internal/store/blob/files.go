@@ -20,6 +20,7 @@ import (
 	"hash"
 	"os"
 	"path/filepath"
+	"time"
 
 	"facteur.dev/facteur/internal/store"
 )
@@ -116,6 +117,26 @@ func (f *Files) Remove(id string) error {
 		return err
 	}
 	return os.Remove(p)
+}
+
+// OlderThan lists the committed blobs whose files were last modified
+// before cutoff.
+func (f *Files) OlderThan(cutoff time.Time) ([]string, error) {
+	var out []string
+	for i := 0; i < 256; i++ {
+		entries, err := os.ReadDir(filepath.Join(f.root, fmt.Sprintf("%02x", i)))
+		if err != nil {
+			return out, err
+		}
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil || !info.Mode().IsRegular() || !info.ModTime().Before(cutoff) {
+				continue
+			}
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
 }
 
 type file struct {

@@ -54,6 +54,8 @@ type Store struct {
 	wstmts  *stmts
 	domains domainCache
 	hub     hub
+	stopGC  context.CancelFunc // nil unless Owner
+	gcDone  chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -100,6 +102,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	s.blobs = &blobStore{s: s, files: files}
 	s.commit = newCommitter(write, s.txExec, commitHooks{s})
+	if opts.Owner {
+		var gcCtx context.Context
+		gcCtx, s.stopGC = context.WithCancel(context.Background())
+		s.gcDone = make(chan struct{})
+		go func() {
+			defer close(s.gcDone)
+			s.gcLoop(gcCtx)
+		}()
+	}
 	return s, nil
 }
 
@@ -147,6 +158,10 @@ func (s *Store) Blobs() store.BlobStore { return s.blobs }
 
 // Close stops the committer after pending writes and closes the index.
 func (s *Store) Close() error {
+	if s.stopGC != nil {
+		s.stopGC()
+		<-s.gcDone
+	}
 	s.commit.stop()
 	s.rstmts.close()
 	s.wstmts.close()

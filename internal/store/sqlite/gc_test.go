@@ -1,0 +1,93 @@
+package sqlite
+
+import (
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"facteur.dev/facteur/internal/store"
+)
+
+func commitBlob(t *testing.T, s *Store, body string) (string, int64) {
+	t.Helper()
+	w, err := s.Blobs().Create(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, body)
+	id, size, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, size
+}
+
+// Expunged messages give their bytes back; bytes still referred to, and
+// recent unreferenced files (a delivery may be under way), are kept.
+func TestCollectGarbage(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if err := s.AddDomain(ctx, "example.test"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	large := "Subject: big\r\n\r\n" + strings.Repeat("x", InlineMax+1)
+	smallID, smallSize := commitBlob(t, s, "Subject: small\r\n\r\nhi\r\n")
+	largeID, largeSize := commitBlob(t, s, large)
+	keptID, keptSize := commitBlob(t, s, "Subject: kept\r\n\r\nstay\r\n")
+	out, errs := s.Deliver(ctx, []store.NewMessage{
+		{AccountID: a.ID, BlobID: smallID, Size: smallSize},
+		{AccountID: a.ID, BlobID: largeID, Size: largeSize},
+		{AccountID: a.ID, BlobID: keptID, Size: keptSize},
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	orphanID, _ := commitBlob(t, s, "Subject: refused\r\n\r\n"+strings.Repeat("y", InlineMax+1))
+	recentID, _ := commitBlob(t, s, "Subject: refused too\r\n\r\n"+strings.Repeat("z", InlineMax+1))
+	if _, err := s.Expunge(ctx, out[0].MailboxID, []uint32{out[0].UID, out[1].UID}); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * orphanAge)
+	path, _ := s.blobs.files.Path(orphanID)
+	os.Chtimes(path, old, old)
+
+	n, err := s.CollectGarbage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Fatalf("removed %d blobs, want 3 (small, large, orphan)", n)
+	}
+	for _, id := range []string{smallID, largeID, orphanID} {
+		if b, err := s.Blobs().Open(ctx, id); err == nil {
+			b.Close()
+			t.Errorf("blob %s still readable after collection", id[:8])
+		}
+	}
+	for _, id := range []string{keptID, recentID} {
+		b, err := s.Blobs().Open(ctx, id)
+		if err != nil {
+			t.Fatalf("blob %s removed: %v", id[:8], err)
+		}
+		b.Close()
+	}
+	// The same bytes delivered again are stored again.
+	again, _ := commitBlob(t, s, large)
+	if _, errs := s.Deliver(ctx, []store.NewMessage{{AccountID: a.ID, BlobID: again, Size: largeSize}}); errs[0] != nil {
+		t.Fatalf("delivery of collected bytes, again: %v", errs[0])
+	}
+	b, err := s.Blobs().Open(ctx, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+}
