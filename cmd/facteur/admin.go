@@ -68,10 +68,14 @@ func runDomain(ctx context.Context, e *env, args []string) error {
 			}
 			fmt.Fprintf(e.stdout, "domain %s added\n", d)
 		case "del":
-			if err := s.DeleteDomain(ctx, strings.ToLower(pos[1])); err != nil {
-				return explain(err, "domain "+pos[1])
+			d, err := mail.NormalizeDomain(pos[1])
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(e.stdout, "domain %s deleted\n", pos[1])
+			if err := s.DeleteDomain(ctx, d); err != nil {
+				return explain(err, "domain "+d)
+			}
+			fmt.Fprintf(e.stdout, "domain %s deleted\n", d)
 		case "list":
 			ds, err := s.ListDomains(ctx)
 			if err != nil {
@@ -148,10 +152,14 @@ func runUser(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "user %s added\n", addr.Key())
 	case "del":
-		if err := s.DeleteAccount(ctx, pos[1]); err != nil {
-			return explain(err, "user "+pos[1])
+		key, err := addressKey(pos[1])
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(e.stdout, "user %s deleted\n", strings.ToLower(pos[1]))
+		if err := s.DeleteAccount(ctx, key); err != nil {
+			return explain(err, "user "+key)
+		}
+		fmt.Fprintf(e.stdout, "user %s deleted\n", key)
 	case "list":
 		domain := ""
 		if len(pos) > 1 {
@@ -231,10 +239,14 @@ func runAlias(ctx context.Context, e *env, args []string) error {
 		case "add":
 			return aliasAdd(ctx, e, s, pos[1], pos[2:])
 		case "del":
-			if err := s.DeleteAlias(ctx, pos[1]); err != nil {
-				return explain(err, "alias "+pos[1])
+			key, err := addressKey(pos[1])
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(e.stdout, "alias %s deleted\n", strings.ToLower(pos[1]))
+			if err := s.DeleteAlias(ctx, key); err != nil {
+				return explain(err, "alias "+key)
+			}
+			fmt.Fprintf(e.stdout, "alias %s deleted\n", key)
 		case "list":
 			as, err := s.ListAliases(ctx)
 			if err != nil {
@@ -246,6 +258,20 @@ func runAlias(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	})
+}
+
+// addressKey is the store's key for an address or a catch-all "@domain":
+// lowercase, with the domain in Unicode form, as add stored it.
+func addressKey(s string) (string, error) {
+	if d, ok := strings.CutPrefix(s, "@"); ok {
+		d, err := mail.NormalizeDomain(d)
+		return "@" + d, err
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return "", err
+	}
+	return a.Key(), nil
 }
 
 func aliasAdd(ctx context.Context, e *env, s store.Store, address string, targets []string) error {

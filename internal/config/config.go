@@ -223,6 +223,7 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxLineLength < 1000 { // RFC 5321 §4.5.3.1.6
 		bad("limits.max_line_length", "must be at least 1000 (RFC 5321 §4.5.3.1.6)")
 	}
+	c.validateNonNegative(bad)
 	if c.Store.Backend != "sqlite" {
 		bad("store.backend", "unknown backend %q (known: sqlite)", c.Store.Backend)
 	}
@@ -243,6 +244,30 @@ func (c *Config) Validate() error {
 		bad("pop3.idle_timeout", "must be at least 10m (RFC 1939 §3)")
 	}
 	return errors.Join(errs...)
+}
+
+// validateNonNegative refuses negative counts, sizes and durations, which
+// would otherwise read as "no limit" or fire at once.
+func (c *Config) validateNonNegative(bad func(key, format string, args ...any)) {
+	ints := map[string]int64{
+		"auth.max_failures_per_ip":      int64(c.Auth.MaxFailuresPerIP),
+		"auth.max_failures_per_account": int64(c.Auth.MaxFailuresPerAccount),
+		"limits.max_connections":        int64(c.Limits.MaxConnections),
+		"limits.max_connections_per_ip": int64(c.Limits.MaxConnectionsPerIP),
+		"limits.default_quota_bytes":    c.Limits.DefaultQuotaBytes,
+		"auth.cache_ttl":                int64(c.Auth.CacheTTL.Duration),
+		"auth.failure_window":           int64(c.Auth.FailureWindow.Duration),
+		"auth.failure_delay":            int64(c.Auth.FailureDelay.Duration),
+		"limits.shutdown_grace":         int64(c.Limits.ShutdownGrace.Duration),
+	}
+	for key, v := range ints {
+		if v < 0 {
+			bad(key, "must not be negative")
+		}
+	}
+	if c.Limits.SMTPTimeout.Duration <= 0 {
+		bad("limits.smtp_timeout", "must be positive")
+	}
 }
 
 // PlaintextPrefixes returns the parsed auth.plaintext_networks.

@@ -64,8 +64,11 @@ typo_key = 1
 cert = "/only/cert.pem"
 [auth]
 plaintext_networks = ["not-a-cidr"]
+failure_delay = "-1s"
 [limits]
 max_line_length = 10
+max_connections_per_ip = -1
+default_quota_bytes = -5
 [log]
 level = "loud"
 [pop3]
@@ -76,7 +79,7 @@ idle_timeout = "1m"
 		t.Fatal("bad config accepted")
 	}
 	for _, want := range []string{"hostname:", "typo_key: unknown key", "tls:", "auth.plaintext_networks:", "limits.max_line_length:", "log.level:",
-		"pop3.delete:", "pop3.idle_timeout:"} {
+		"pop3.delete:", "pop3.idle_timeout:", "auth.failure_delay:", "limits.max_connections_per_ip:", "limits.default_quota_bytes:"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}

@@ -24,7 +24,17 @@ func (s *Store) AddDomain(ctx context.Context, name string) error {
 func (s *Store) DeleteDomain(ctx context.Context, name string) error {
 	defer s.domains.clear()
 	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM aliases WHERE address LIKE '%@' || ?", name); err != nil {
+		// Accounts, mailboxes and messages go by ON DELETE CASCADE; the
+		// messages' blob references are given back first, so that the
+		// garbage collector can free their bytes.
+		if _, err := tx.ExecContext(ctx, `UPDATE blobs SET refs = refs - (SELECT count(*) FROM messages m
+			JOIN mailboxes b ON m.mailbox_id = b.id JOIN accounts a ON b.account_id = a.id
+			WHERE a.domain = ? AND m.blob_id = blobs.id)
+			WHERE id IN (SELECT m.blob_id FROM messages m JOIN mailboxes b ON m.mailbox_id = b.id
+			JOIN accounts a ON b.account_id = a.id WHERE a.domain = ?)`, name, name); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM aliases WHERE substr(address, -length(?) - 1) = '@' || ?", name, name); err != nil {
 			return err
 		}
 		return mustAffect(tx.ExecContext(ctx, "DELETE FROM domains WHERE name = ?", name))

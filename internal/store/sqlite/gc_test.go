@@ -91,3 +91,26 @@ func TestCollectGarbage(t *testing.T) {
 	}
 	b.Close()
 }
+
+// Deleting a domain gives back the references of its accounts' messages.
+func TestDeleteDomainFreesBytes(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if err := s.AddDomain(ctx, "gone.test"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, store.Account{Address: "u@gone.test", PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, size := commitBlob(t, s, "Subject: x\r\n\r\nbye\r\n")
+	if _, errs := s.Deliver(ctx, []store.NewMessage{{AccountID: a.ID, BlobID: id, Size: size}}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if err := s.DeleteDomain(ctx, "gone.test"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CollectGarbage(ctx); err != nil || n != 1 {
+		t.Fatalf("collected %d (%v), want 1", n, err)
+	}
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"QueueLifecycle", testQueueLifecycle},
 		{"CopyAndMove", testCopyMove},
 		{"WatchAndChangedSince", testWatch},
+		{"TextSearch", testTextSearch},
 	}
 	tests = append(tests, mailboxTests...)
 	for _, tc := range tests {
@@ -109,9 +110,17 @@ func testDomains(t *testing.T, s store.Store) {
 	if ok, _ := s.HasDomain(ctx, "a.test"); !ok {
 		t.Fatal("HasDomain(a.test) = false")
 	}
+	must(t, s.AddAlias(ctx, "x@a.test", []string{"y@b.test"}))
+	must(t, s.AddAlias(ctx, "x@aa.test", []string{"y@b.test"}))
 	must(t, s.DeleteDomain(ctx, "a.test"))
 	if ok, _ := s.HasDomain(ctx, "a.test"); ok {
 		t.Fatal("deleted domain still there")
+	}
+	if _, err := s.AliasTargets(ctx, "x@a.test"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("alias of a deleted domain: %v", err)
+	}
+	if _, err := s.AliasTargets(ctx, "x@aa.test"); err != nil {
+		t.Fatalf("alias of another domain deleted with a.test: %v", err)
 	}
 	if err := s.DeleteDomain(ctx, "nope.test"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete unknown domain: %v", err)
