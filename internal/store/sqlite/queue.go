@@ -246,4 +246,3 @@ func (s *Store) FlushQueue(ctx context.Context, id int64, now time.Time) (int, e
 	}
 	return int(n), err
 }
-

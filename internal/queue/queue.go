@@ -1,0 +1,299 @@
+// Package queue is Facteur's outbound MTA: workers that claim due entries
+// from the store's durable queue, find the next hops (routes, smarthost,
+// or MX per RFC 5321 §5.1), apply the TLS policy (MTA-STS, DANE,
+// REQUIRETLS, per-domain required TLS), speak SMTP with our own client
+// (STARTTLS, PIPELINING, CHUNKING, SIZE, 8BITMIME, SMTPUTF8, DSN),
+// retry with backoff and send DSNs (RFC 3464) on final failure.
+//
+// Each entry is one message for one destination domain; per-recipient
+// state lives in the entry, so a restart resumes where it stopped.
+package queue
+
+import (
+	"context"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"facteur.dev/facteur/internal/delivery"
+	"facteur.dev/facteur/internal/store"
+)
+
+// DefaultRetry is the backoff after each failed attempt; the last step
+// repeats until MaxAge.
+var DefaultRetry = []time.Duration{5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour,
+	2 * time.Hour, 4 * time.Hour}
+
+// Options configure the runner. Zero values take defaults.
+type Options struct {
+	Hostname   string // said in EHLO and DSNs
+	Store      store.Store
+	Pipeline   *delivery.Pipeline // DSNs go through it
+	Resolver   Resolver
+	Port       int               // destination port for MX hosts (25)
+	Smarthost  string            // host:port for all mail, "" for none
+	SmartUser  string            // AUTH PLAIN to the smarthost, "" for none
+	SmartPass  string            //
+	Routes     map[string]string // recipient domain → host:port
+	RequireTLS map[string]bool   // domains that need verified TLS
+	Retry      []time.Duration
+	MaxAge     time.Duration // give up after (5 days)
+	// DelayWarning sends a "delayed" DSN once an entry is this old; 0 = never.
+	DelayWarning time.Duration
+	Workers      int // concurrent connections (32)
+	PerDomain    int // concurrent connections per destination domain (8)
+	Lease        time.Duration
+	Poll         time.Duration // how often due entries are looked for (1s)
+	RootCAs      *x509.CertPool
+	HTTPClient   *http.Client // MTA-STS policy fetches
+	Timeouts     Timeouts
+	Now          func() time.Time
+	Log          *slog.Logger
+}
+
+// Runner delivers the outbound queue.
+type Runner struct {
+	opts     Options
+	log      *slog.Logger
+	kick     chan struct{}
+	jobs     chan job
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	inflight atomic.Int64
+	stsCache stsCache
+	pool     connPool
+	domains  sync.Map // domain → chan struct{} (per-domain connection slots)
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+// job is a run of entries for one domain, sent over one connection.
+type job struct {
+	domain  string
+	entries []store.QueuedMessage
+}
+
+const chunk = 25 // entries per job
+
+// New returns a runner; call Start.
+func New(o Options) *Runner {
+	if o.Port == 0 {
+		o.Port = 25
+	}
+	if len(o.Retry) == 0 {
+		o.Retry = DefaultRetry
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = 5 * 24 * time.Hour
+	}
+	if o.Workers == 0 {
+		o.Workers = 32
+	}
+	if o.PerDomain == 0 {
+		o.PerDomain = 8
+	}
+	if o.Lease == 0 {
+		o.Lease = 30 * time.Minute
+	}
+	if o.Poll == 0 {
+		o.Poll = time.Second
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{}
+	}
+	if o.Timeouts == (Timeouts{}) {
+		o.Timeouts = DefaultTimeouts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Runner{opts: o, log: o.Log, kick: make(chan struct{}, 1), jobs: make(chan job, 4*o.Workers),
+		stop: make(chan struct{}), stsCache: stsCache{m: map[string]*stsPolicy{}},
+		pool: connPool{m: map[string][]*client{}}, ctx: ctx, cancel: cancel}
+}
+
+func (r *Runner) now() time.Time { return r.opts.Now() }
+
+// Start releases leases left by a previous run (one node owns the
+// queue) and starts the dispatcher and workers.
+func (r *Runner) Start() error {
+	if err := r.opts.Store.ReleaseClaims(r.ctx); err != nil {
+		return err
+	}
+	for range r.opts.Workers {
+		r.wg.Add(1)
+		go r.worker()
+	}
+	r.wg.Add(1)
+	go r.loop()
+	return nil
+}
+
+// Kick asks the dispatcher to look for due entries now.
+func (r *Runner) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Shutdown stops claiming, lets running deliveries end until ctx ends,
+// then aborts them (their entries are retried after the restart).
+func (r *Runner) Shutdown(ctx context.Context) error {
+	close(r.stop)
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.cancel()
+		<-done
+	}
+	r.cancel()
+	r.pool.closeAll()
+	return nil
+}
+
+func (r *Runner) loop() {
+	defer r.wg.Done()
+	defer close(r.jobs)
+	t := time.NewTicker(r.opts.Poll)
+	defer t.Stop()
+	for {
+		full := r.dispatch()
+		if full {
+			select {
+			case <-r.stop:
+				return
+			default:
+				continue
+			}
+		}
+		select {
+		case <-r.stop:
+			return
+		case <-r.kick:
+		case <-t.C:
+			r.pool.expire(10 * time.Second)
+		}
+	}
+}
+
+// maxInflight bounds claimed entries not yet settled.
+func (r *Runner) maxInflight() int64 { return int64(r.opts.Workers * chunk * 2) }
+
+// dispatch claims due entries and hands them to workers by domain. It
+// reports whether it claimed a full batch (more may be due).
+func (r *Runner) dispatch() bool {
+	free := r.maxInflight() - r.inflight.Load()
+	if free <= 0 {
+		return false
+	}
+	now := r.now()
+	entries, err := r.opts.Store.ClaimQueued(r.ctx, now, now.Add(r.opts.Lease), int(free))
+	if err != nil {
+		r.log.Error("queue claim failed", "err", err)
+		return false
+	}
+	byDomain := map[string][]store.QueuedMessage{}
+	var order []string
+	for _, e := range entries {
+		d := strings.ToLower(e.Domain)
+		if _, ok := byDomain[d]; !ok {
+			order = append(order, d)
+		}
+		byDomain[d] = append(byDomain[d], e)
+	}
+	r.inflight.Add(int64(len(entries)))
+	for _, d := range order {
+		es := byDomain[d]
+		// Spread a domain's entries over its connections.
+		n := min(r.opts.PerDomain, (len(es)+chunk-1)/chunk)
+		if n < 1 {
+			n = 1
+		}
+		per := (len(es) + n - 1) / n
+		for i := 0; i < len(es); i += per {
+			select {
+			case r.jobs <- job{domain: d, entries: es[i:min(i+per, len(es))]}:
+			case <-r.stop:
+				return false
+			}
+		}
+	}
+	return int64(len(entries)) == free
+}
+
+func (r *Runner) worker() {
+	defer r.wg.Done()
+	for j := range r.jobs {
+		slot := r.domainSlot(j.domain)
+		slot <- struct{}{}
+		r.deliver(r.ctx, j.domain, j.entries)
+		<-slot
+		r.inflight.Add(-int64(len(j.entries)))
+		r.Kick()
+	}
+}
+
+func (r *Runner) domainSlot(d string) chan struct{} {
+	v, _ := r.domains.LoadOrStore(d, make(chan struct{}, r.opts.PerDomain))
+	return v.(chan struct{})
+}
+
+// deliver sends entries for domain, reusing one connection.
+func (r *Runner) deliver(ctx context.Context, domain string, entries []store.QueuedMessage) {
+	hops, err := r.hops(ctx, domain)
+	if err != nil {
+		for i := range entries {
+			r.settle(ctx, &entries[i], nil, asReply(err))
+		}
+		return
+	}
+	var sts *stsPolicy
+	if !hops[0].Route {
+		sts = r.sts(ctx, domain)
+	}
+	cl := r.pool.get(domain)
+	for i := range entries {
+		e := &entries[i]
+		body := func() (io.ReadCloser, error) { return r.opts.Store.Blobs().Open(ctx, e.BlobID) }
+		var t *transaction
+		for try := 0; try < 2; try++ {
+			reused := cl != nil
+			if cl == nil {
+				if cl, err = r.connect(ctx, domain, hops, sts); err != nil {
+					for j := i; j < len(entries); j++ {
+						r.settle(ctx, &entries[j], nil, asReply(err))
+					}
+					return
+				}
+			}
+			t, err = cl.send(ctx, e, body)
+			if err != nil || cl.broken {
+				cl.quit()
+				cl = nil
+			}
+			if err == nil || !reused {
+				break // an idle pooled session may have been closed: retry once
+			}
+		}
+		if err != nil {
+			r.settle(ctx, e, nil, asReply(err))
+			continue
+		}
+		r.settle(ctx, e, t, nil)
+	}
+	if cl != nil {
+		r.pool.put(domain, cl)
+	}
+}
