@@ -179,8 +179,11 @@ type Parsed struct {
 	// Text is for substring SEARCH: the decoded Subject, From, To and Cc
 	// of the message (and of encapsulated messages) and the decoded text/*
 	// bodies, HTML roughly stripped, one per line, at most MaxTextSize bytes.
-	Text    string        `json:"text,omitempty"`
-	Headers []HeaderField `json:"headers,omitempty"` // top-level header, at most MaxHeaderFields
+	Text string `json:"text,omitempty"`
+	// TextBodyStart is where the body's part of Text starts (BodyText):
+	// before it are the top-level header values.
+	TextBodyStart int           `json:"text_body_start,omitempty"`
+	Headers       []HeaderField `json:"headers,omitempty"` // top-level header, at most MaxHeaderFields
 }
 
 // Parse reads a whole message from r and describes it. CRLF and bare LF line
@@ -189,7 +192,10 @@ type Parsed struct {
 func Parse(r io.Reader) (*Parsed, error) {
 	p := newParser(r)
 	out := &Parsed{}
-	body, _ := p.parsePart(0, false, func(h []HeaderField) { p.topHeader(out, h) })
+	body, _ := p.parsePart(0, false, func(h []HeaderField) {
+		p.topHeader(out, h)
+		out.TextBodyStart = len(p.text.String())
+	})
 	if err := p.s.err; err != nil {
 		return nil, err
 	}

@@ -33,6 +33,7 @@ type Store interface {
 	Aliases
 	Mail
 	Queue
+	TextSearch
 	Blobs() BlobStore
 	Close() error
 }

@@ -175,6 +175,9 @@ func (s *Store) insertCharged(ctx context.Context, tx *sql.Tx, m *store.NewMessa
 	if err := s.insertRow(ctx, tx, m, flags, d); err != nil {
 		return d, err
 	}
+	if err := s.indexText(ctx, tx, m, d); err != nil {
+		return d, err
+	}
 	s.hub.touch(m.AccountID, d.MailboxID)
 	if err := s.blobs.persist(ctx, tx, m.BlobID); err != nil {
 		return d, err
@@ -507,6 +510,9 @@ func (s *Store) copyOne(ctx context.Context, tx *sql.Tx, src int64, uid uint32, 
 	// A move must not fail for quota, even when the account is already
 	// over it: its bytes are given back by the expunge that follows.
 	d, err := s.insertCharged(ctx, tx, &m, move)
+	if err == nil {
+		err = s.copyText(ctx, tx, src, uid, d)
+	}
 	return d.UID, m.Size, err == nil, err
 }
 

@@ -113,6 +113,8 @@ ALTER TABLE queue ADD COLUMN headers TEXT NOT NULL DEFAULT '';
 ALTER TABLE queue ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE queue ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 `,
+	// the text index for IMAP SEARCH (textindex.go).
+	migrationTextIndex,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -1,0 +1,231 @@
+package sqlite
+
+// The text index behind IMAP SEARCH BODY, TEXT and the header keys: an
+// FTS5 table with the trigram tokenizer (case-insensitive substring
+// matching for needles of three characters or more), one row per message
+// row, rowid = messages.id, holding the decoded header (one "Name: value"
+// line per field) and the decoded body text (message.Parsed.HeaderText
+// and BodyText). Rows are written by the delivery that inserts the
+// message, copied with the message by CopyMessages, deleted by a trigger
+// when the message row goes, and built from the blob, lazily at the first
+// search of a mailbox, for messages stored before the index existed.
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"unicode/utf8"
+
+	"facteur.dev/facteur/internal/message"
+	"facteur.dev/facteur/internal/store"
+)
+
+// migrationTextIndex creates the index (appended to migrations).
+const migrationTextIndex = `
+CREATE VIRTUAL TABLE message_text USING fts5(header, body, tokenize = 'trigram remove_diacritics 0');
+CREATE TRIGGER message_text_delete AFTER DELETE ON messages BEGIN
+	DELETE FROM message_text WHERE rowid = old.id;
+END;
+`
+
+const (
+	qIndexText = `INSERT INTO message_text(rowid, header, body)
+		VALUES((SELECT id FROM messages WHERE mailbox_id = ? AND uid = ?), ?, ?)`
+	qCopyText = `INSERT INTO message_text(rowid, header, body)
+		SELECT (SELECT id FROM messages WHERE mailbox_id = ? AND uid = ?), header, body FROM message_text
+		WHERE rowid = (SELECT id FROM messages WHERE mailbox_id = ? AND uid = ?)`
+)
+
+func init() { hotWrites = append(hotWrites, qIndexText) }
+
+// indexText indexes a message just inserted as d, in the same
+// transaction. A message without text to index (a copy, whose Parsed
+// comes from the index without its text) is left to copyText or to the
+// lazy indexing.
+func (s *Store) indexText(ctx context.Context, tx *sql.Tx, m *store.NewMessage, d store.Delivered) error {
+	p := m.Parsed
+	if p == nil || p.Text == "" && p.Headers == nil {
+		return nil
+	}
+	_, err := s.txExec(ctx, tx, qIndexText, d.MailboxID, d.UID, p.HeaderText(), p.BodyText())
+	return err
+}
+
+// copyText copies the index row of message src/uid to its copy d.
+func (s *Store) copyText(ctx context.Context, tx *sql.Tx, src int64, uid uint32, d store.Delivered) error {
+	_, err := tx.ExecContext(ctx, qCopyText, d.MailboxID, d.UID, src, uid)
+	return err
+}
+
+// SearchText implements store.TextSearch.
+func (s *Store) SearchText(ctx context.Context, mailboxID int64, field store.TextField, needle string) ([]uint32, error) {
+	if err := s.indexMissing(ctx, mailboxID); err != nil {
+		return nil, err
+	}
+	col := "body"
+	switch field {
+	case store.TextBody:
+	case store.TextAll:
+		col = ""
+	default:
+		col = "header"
+	}
+	name, isField := field.HeaderName()
+	if utf8.RuneCountInString(needle) < 3 {
+		return s.scanText(ctx, mailboxID, col, name, isField, needle)
+	}
+	match := `"` + strings.ReplaceAll(needle, `"`, `""`) + `"`
+	if col != "" {
+		match = "{" + col + "}: " + match
+	}
+	q := `SELECT m.uid, t.header FROM message_text t JOIN messages m ON m.id = t.rowid
+		WHERE message_text MATCH ? AND m.mailbox_id = ? ORDER BY m.uid`
+	if !isField {
+		q = `SELECT m.uid, '' FROM message_text t JOIN messages m ON m.id = t.rowid
+		WHERE message_text MATCH ? AND m.mailbox_id = ? ORDER BY m.uid`
+	}
+	rows, err := s.read.QueryContext(ctx, q, match, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	return collectText(rows, func(header string) bool {
+		return !isField || headerHas(header, name, needle)
+	})
+}
+
+// scanText answers needles too short for trigrams by reading the stored
+// text of every message of the mailbox.
+func (s *Store) scanText(ctx context.Context, mailboxID int64, col, name string, isField bool, needle string) ([]uint32, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT m.uid, t.header || char(0) || t.body FROM messages m
+		JOIN message_text t ON t.rowid = m.id WHERE m.mailbox_id = ? ORDER BY m.uid`, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	folded := strings.ToLower(needle)
+	return collectText(rows, func(text string) bool {
+		header, body, _ := strings.Cut(text, "\x00")
+		switch {
+		case isField:
+			return headerHas(header, name, needle)
+		case col == "body":
+			return containsFold(body, folded)
+		default:
+			return containsFold(header, folded) || containsFold(body, folded)
+		}
+	})
+}
+
+func collectText(rows *sql.Rows, keep func(string) bool) ([]uint32, error) {
+	defer rows.Close()
+	var out []uint32
+	for rows.Next() {
+		var uid uint32
+		var text string
+		if err := rows.Scan(&uid, &text); err != nil {
+			return nil, err
+		}
+		if keep(text) {
+			out = append(out, uid)
+		}
+	}
+	return out, rows.Err()
+}
+
+// headerHas reports whether header (HeaderText lines) has a field named
+// name whose value contains needle, case-insensitively.
+func headerHas(header, name, needle string) bool {
+	folded := strings.ToLower(needle)
+	for line := range strings.Lines(header) {
+		n, v, ok := strings.Cut(strings.TrimSuffix(line, "\n"), ": ")
+		if ok && strings.EqualFold(n, name) && containsFold(v, folded) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsFold(s, folded string) bool {
+	return folded == "" || strings.Contains(strings.ToLower(s), folded)
+}
+
+// indexBatch is how many messages one lazy indexing transaction takes.
+const indexBatch = 200
+
+// indexMissing indexes the mailbox's messages that have no row yet (stored
+// before the index existed), parsing their blobs.
+func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
+	type missing struct {
+		id   int64
+		blob string
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, blob_id FROM messages m WHERE mailbox_id = ?
+		AND NOT EXISTS (SELECT 1 FROM message_text_docsize d WHERE d.id = m.id)`, mailboxID)
+	if err != nil {
+		return err
+	}
+	var todo []missing
+	for rows.Next() {
+		var m missing
+		if err := rows.Scan(&m.id, &m.blob); err != nil {
+			rows.Close()
+			return err
+		}
+		todo = append(todo, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for len(todo) > 0 {
+		n := min(len(todo), indexBatch)
+		batch := make([]textRow, 0, n)
+		for _, m := range todo[:n] {
+			p, err := s.parseBlob(ctx, m.blob)
+			if err != nil {
+				return err
+			}
+			batch = append(batch, textRow{m.id, p.HeaderText(), p.BodyText()})
+		}
+		todo = todo[n:]
+		if err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			return insertText(ctx, tx, batch)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type textRow struct {
+	id           int64
+	header, body string
+}
+
+// insertText adds rows for messages that still exist and are still not
+// indexed.
+func insertText(ctx context.Context, tx *sql.Tx, batch []textRow) error {
+	for _, r := range batch {
+		_, err := tx.ExecContext(ctx, `INSERT INTO message_text(rowid, header, body) SELECT ?, ?, ?
+			WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?)
+			AND NOT EXISTS (SELECT 1 FROM message_text_docsize WHERE id = ?)`, r.id, r.header, r.body, r.id, r.id)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseBlob parses a stored message. A blob that cannot be read indexes
+// as an empty message rather than failing every search.
+func (s *Store) parseBlob(ctx context.Context, id string) (*message.Parsed, error) {
+	b, err := s.blobs.Open(ctx, id)
+	if err != nil {
+		return &message.Parsed{}, nil
+	}
+	defer b.Close()
+	p, err := message.Parse(b)
+	if err != nil {
+		return &message.Parsed{}, nil
+	}
+	return p, nil
+}
