@@ -26,7 +26,10 @@ const InlineMax = 128 << 10
 
 // pendingTTL bounds how long a committed small blob that no message refers
 // to stays in memory.
-const pendingTTL = 10 * time.Minute
+// A delivery refers to its blob milliseconds after Commit; one that comes
+// later than this finds the bytes gone and fails temporarily
+// (blobStore.mustExist), it never stores a message without content.
+const pendingTTL = 2 * time.Minute
 
 // blobStore keeps small blobs in the index and large ones in files; an ID
 // (the SHA-256 of the content) means the same bytes in either place.
@@ -129,7 +132,7 @@ func (b *blobStore) addPending(id string, data []byte) {
 		return
 	}
 	b.pending[id] = &pendingBlob{data: data, added: now}
-	if now.Sub(b.lastSweep) > time.Minute {
+	if now.Sub(b.lastSweep) > pendingTTL/4 {
 		b.lastSweep = now
 		for k, p := range b.pending {
 			if now.Sub(p.added) > pendingTTL {
@@ -154,6 +157,15 @@ func (b *blobStore) persist(ctx context.Context, tx *sql.Tx, id string) error {
 	b.inflight = append(b.inflight, id)
 	b.mu.Unlock()
 	return nil
+}
+
+// Discard forgets a committed blob that no delivery will refer to (the
+// message was refused after its bytes were written). A blob already in the
+// index or in a file is left to the garbage collector.
+func (b *blobStore) Discard(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.pending, id)
 }
 
 // mustExist fails when a message would refer to bytes that are neither in

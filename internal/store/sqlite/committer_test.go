@@ -131,3 +131,30 @@ func TestDeliverMissingBlobRefused(t *testing.T) {
 		t.Fatalf("INBOX has %d messages", mb.Messages)
 	}
 }
+
+// A discarded blob leaves memory; a late delivery that refers to it fails
+// instead of storing a message without content.
+func TestDiscardedBlob(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if err := s.AddDomain(ctx, "example.test"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := s.Blobs().Create(ctx)
+	io.WriteString(w, "Subject: refused\r\n\r\nx\r\n")
+	id, size, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.blobs.Discard(id)
+	if len(s.blobs.pending) != 0 {
+		t.Fatalf("%d blobs still pending", len(s.blobs.pending))
+	}
+	if _, errs := s.Deliver(ctx, []store.NewMessage{{AccountID: a.ID, BlobID: id, Size: size}}); errs[0] == nil {
+		t.Fatal("delivery of discarded bytes succeeded")
+	}
+}
