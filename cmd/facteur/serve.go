@@ -131,6 +131,10 @@ func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, log 
 // startSMTP starts the MX, submission and LMTP listeners.
 func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
 	pipeline := delivery.New(s, log.With("part", "delivery"))
+	out, err := startOutbound(cfg, s, pipeline, log) // queue workers and control socket
+	if err != nil {
+		return out, err
+	}
 	base := smtpd.Options{
 		Hostname: cfg.Hostname, TLS: tlsConf, Pipeline: pipeline, Auth: authn,
 		PlaintextNetworks: cfg.PlaintextPrefixes(),
@@ -148,7 +152,6 @@ func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tls
 		{"submissions", cfg.Listen.Submissions, smtpd.Submission, true},
 		{"lmtp", cfg.Listen.LMTP, smtpd.LMTP, false},
 	}
-	var out servers
 	for _, sp := range specs {
 		if sp.addr == "" {
 			continue

@@ -18,15 +18,16 @@ import (
 // Config is the whole configuration. TOML key names are a contract relied on
 // by outside tests: add keys, never rename them.
 type Config struct {
-	Hostname string `toml:"hostname"`
-	DataDir  string `toml:"data_dir"`
-	Listen   Listen `toml:"listen"`
-	TLS      TLS    `toml:"tls"`
-	Auth     Auth   `toml:"auth"`
-	Limits   Limits `toml:"limits"`
-	Store    Store  `toml:"store"`
-	Log      Log    `toml:"log"`
-	POP3     POP3   `toml:"pop3"`
+	Hostname string   `toml:"hostname"`
+	DataDir  string   `toml:"data_dir"`
+	Listen   Listen   `toml:"listen"`
+	TLS      TLS      `toml:"tls"`
+	Auth     Auth     `toml:"auth"`
+	Limits   Limits   `toml:"limits"`
+	Store    Store    `toml:"store"`
+	Log      Log      `toml:"log"`
+	POP3     POP3     `toml:"pop3"`
+	Outbound Outbound `toml:"outbound"`
 
 	// Dev is true when no config file was given: the development instance.
 	Dev bool `toml:"-"`
@@ -148,9 +149,10 @@ func Default() *Config {
 			DefaultQuotaBytes:   0,                         // unlimited
 			ShutdownGrace:       Duration{10 * time.Second},
 		},
-		Store: Store{Backend: "sqlite", Fsync: true},
-		Log:   Log{Level: "info", Format: "text"},
-		POP3:  POP3{Delete: "expunge", IdleTimeout: Duration{10 * time.Minute}},
+		Store:    Store{Backend: "sqlite", Fsync: true},
+		Log:      Log{Level: "info", Format: "text"},
+		POP3:     POP3{Delete: "expunge", IdleTimeout: Duration{10 * time.Minute}},
+		Outbound: defaultOutbound(),
 	}
 }
 
@@ -243,6 +245,7 @@ func (c *Config) Validate() error {
 	if c.POP3.IdleTimeout.Duration < 10*time.Minute { // RFC 1939 §3
 		bad("pop3.idle_timeout", "must be at least 10m (RFC 1939 §3)")
 	}
+	c.validateOutbound(bad)
 	return errors.Join(errs...)
 }
 

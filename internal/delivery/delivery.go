@@ -25,8 +25,10 @@ const maxAliasDepth = 10
 
 // Pipeline delivers messages into a store.
 type Pipeline struct {
-	store store.Store
-	log   *slog.Logger
+	store    store.Store
+	log      *slog.Logger
+	signer   Signer // DKIM for queued submissions, nil for none (outbound.go)
+	onQueued func() // wakes the queue runner
 }
 
 // New returns a pipeline over s.
@@ -42,6 +44,8 @@ type Route struct {
 	Recipient string          // as given in RCPT TO
 	Local     []store.Account // accounts that get a copy
 	Remote    []string        // addresses outside our domains (alias targets or submission)
+	Notify    string          // RFC 3461 NOTIFY for Remote, "" for the default
+	ORcpt     string          // RFC 3461 ORCPT, "rfc822;addr"
 	disabled  bool            // an account was found but is disabled
 }
 
@@ -267,6 +271,11 @@ type Envelope struct {
 	Routes []Route // one per accepted recipient
 	EnvID  string
 	Ret    string
+	// MAIL parameters kept for the next hop: SMTPUTF8 (RFC 6531),
+	// BODY=8BITMIME (RFC 6152), REQUIRETLS (RFC 8689).
+	SMTPUTF8, Body8Bit, RequireTLS bool
+	// Sign asks for a DKIM signature on queued copies (submission).
+	Sign bool
 }
 
 // Deliver stores msg for every local account of env's routes, once per
@@ -327,30 +336,18 @@ func (p *Pipeline) clearPartialFailures(env Envelope, failed map[int]int, errs [
 }
 
 func (p *Pipeline) queueRemote(ctx context.Context, env Envelope, msg Received) error {
-	byDomain := map[string][]string{}
-	var order []string
-	for _, r := range env.Routes {
-		for _, a := range r.Remote {
-			d := strings.ToLower(a[strings.LastIndexByte(a, '@')+1:])
-			if _, ok := byDomain[d]; !ok {
-				order = append(order, d)
-			}
-			byDomain[d] = append(byDomain[d], a)
-		}
-	}
-	if len(order) == 0 {
+	q := p.outbound(ctx, env, msg)
+	if len(q) == 0 {
 		return nil
-	}
-	var q []store.QueuedMessage
-	for _, d := range order {
-		q = append(q, store.QueuedMessage{Sender: env.From, Recipients: byDomain[d], Domain: d, BlobID: msg.BlobID,
-			Size: msg.Size, EnvID: env.EnvID, Ret: env.Ret})
 	}
 	ids, err := p.store.Enqueue(ctx, q)
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
 	p.log.Info("queued", "ids", ids, "from", env.From)
+	if p.onQueued != nil {
+		p.onQueued()
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"io"
 	"net"
 	"strconv"
@@ -227,4 +228,8 @@ func (s *site) waitQueue(what string, cond func([]store.QueuedMessage) bool) []s
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func plain(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
 }

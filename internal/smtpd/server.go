@@ -77,6 +77,10 @@ func New(opts Options) *Server {
 	srv.ReadTimeout = opts.Timeout
 	srv.WriteTimeout = opts.Timeout
 	srv.EnableSMTPUTF8 = true
+	// Submission hands mail to the queue, which honours DSN (RFC 3461)
+	// and REQUIRETLS (RFC 8689).
+	srv.EnableDSN = opts.Mode == Submission
+	srv.EnableREQUIRETLS = opts.Mode == Submission
 	// AUTH is offered only over TLS, except from auth.plaintext_networks;
 	// the per-connection decision is made in AuthMechanisms and Auth.
 	srv.AllowInsecureAuth = len(opts.PlaintextNetworks) > 0

@@ -131,7 +131,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 
 // Rcpt implements smtp.Session: unknown local users and foreign domains are
 // refused here, before any data is sent.
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (s *session) Rcpt(to string, ro *smtp.RcptOptions) error {
 	if s.opts == nil {
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL first"}
 	}
@@ -150,7 +150,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		if s.srv.opts.Mode != Submission {
 			return toSMTP(mail.ErrRelayDenied)
 		}
-		s.routes = append(s.routes, delivery.Route{Recipient: to, Remote: []string{addr.String()}})
+		route := delivery.Route{Recipient: to, Remote: []string{addr.String()}}
+		rcptDSN(&route, ro)
+		s.routes = append(s.routes, route)
 		return nil
 	}
 	route, err := s.srv.opts.Pipeline.Resolve(s.ctx, addr)
@@ -161,6 +163,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return toSMTP(mail.ErrQuotaFull)
 	}
 	route.Recipient = to
+	rcptDSN(&route, ro)
 	s.routes = append(s.routes, route)
 	return nil
 }
@@ -231,7 +234,7 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 	}
 	env := delivery.Envelope{From: s.from, Routes: s.routes}
 	if s.opts != nil {
-		env.EnvID, env.Ret = s.opts.EnvelopeID, string(s.opts.Return)
+		s.mailParams(&env)
 	}
 	return p.Deliver(s.ctx, env, msg), nil
 }

@@ -126,6 +126,11 @@ func NewDecoder(r io.Reader, cont func() error, lim Limits) *Decoder {
 	return &Decoder{br: bufio.NewReader(r), cont: cont, lim: lim.withDefaults()}
 }
 
+// Buffered returns the number of bytes already read from the client and
+// not yet decoded: a session flushes its responses only when it is 0, so
+// pipelined commands get their responses in one write.
+func (d *Decoder) Buffered() int { return d.br.Buffered() }
+
 // Limits returns the limits in effect, defaults filled in.
 func (d *Decoder) Limits() Limits { return d.lim }
 
@@ -356,6 +361,26 @@ func (d *Decoder) expect(c byte, what string) error {
 // Peek returns the next byte without consuming it; at the end of a
 // command it returns '\r'.
 func (d *Decoder) Peek() (byte, error) { return d.peek() }
+
+// PeekAtom returns the atom that comes next, up to 16 bytes of it,
+// without consuming it ("" if none): a command can tell an optional
+// keyword (SEARCH's RETURN, CHARSET) from what may stand in its place.
+// It reads no further than the byte after the atom, which is part of the
+// same command.
+func (d *Decoder) PeekAtom() string {
+	if d.prep() != nil {
+		return ""
+	}
+	var b []byte
+	for n := 1; n <= 16; n++ {
+		p, err := d.br.Peek(n)
+		if err != nil || charClass[p[n-1]]&cAtom == 0 {
+			break
+		}
+		b = p
+	}
+	return string(b)
+}
 
 // AtEnd reports whether the next bytes are CRLF.
 func (d *Decoder) AtEnd() bool {

@@ -29,7 +29,7 @@ type Encoder struct {
 
 // NewEncoder returns an Encoder writing to w.
 func NewEncoder(w io.Writer) *Encoder {
-	return &Encoder{w: bufio.NewWriter(w)}
+	return &Encoder{w: bufio.NewWriterSize(w, 32<<10)}
 }
 
 // Raw writes s as it is.
@@ -43,6 +43,15 @@ func (e *Encoder) Raw(s string) *Encoder {
 func (e *Encoder) byte(b byte) *Encoder {
 	if e.err == nil {
 		e.err = e.w.WriteByte(b)
+	}
+	return e
+}
+
+// Bytes writes b as it is: a response the caller built with strconv's
+// Append functions.
+func (e *Encoder) Bytes(b []byte) *Encoder {
+	if e.err == nil {
+		_, e.err = e.w.Write(b)
 	}
 	return e
 }

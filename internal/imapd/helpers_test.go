@@ -1,0 +1,187 @@
+package imapd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/message"
+	"facteur.dev/facteur/internal/store"
+	"facteur.dev/facteur/internal/store/sqlite"
+	"facteur.dev/facteur/internal/testutil"
+)
+
+const password = "correct horse battery"
+
+// env is a store with example.test, alice and bob, and IMAP servers on
+// loopback.
+type env struct {
+	t         testing.TB
+	store     store.Store
+	auth      *auth.Authenticator
+	clientTLS *tls.Config
+	serverTLS *tls.Config
+	alice     store.Account
+}
+
+type lookup struct{ s store.Store }
+
+func (l lookup) LookupAccount(ctx context.Context, a string) (auth.Account, error) {
+	acc, err := l.s.LookupAccount(ctx, a)
+	if errors.Is(err, store.ErrNotFound) {
+		return auth.Account{}, auth.ErrNotFound
+	}
+	return auth.Account{ID: acc.ID, Address: acc.Address, PasswordHash: acc.PasswordHash, SCRAM: acc.SCRAM}, err
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{Fsync: false, Owner: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.AddDomain(ctx, "example.test"); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := auth.HashPassword(password, auth.Params{Memory: 1024, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scram, err := auth.NewSCRAMCredentials(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, store: s}
+	for _, u := range []string{"alice", "bob"} {
+		a, err := s.CreateAccount(ctx, store.Account{Address: u + "@example.test", PasswordHash: hash, SCRAM: scram})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u == "alice" {
+			e.alice = a
+		}
+	}
+	e.serverTLS, e.clientTLS = testutil.TLSConfigs(t)
+	e.auth = auth.New(lookup{s}, auth.Options{FailureDelay: time.Millisecond, MaxFailuresPerAccount: 3, MaxFailuresPerIP: 100,
+		HashParams: auth.Params{Memory: 1024, Time: 1, Threads: 1}})
+	return e
+}
+
+// loopback lets tests log in without TLS.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
+// start starts a server (STARTTLS offered, logins allowed from loopback
+// unless tweak changes it) and returns its address.
+func (e *env) start(tweak func(*Options)) string {
+	e.t.Helper()
+	o := Options{Hostname: "imap.example.test", TLS: e.serverTLS, Store: e.store, Auth: e.auth,
+		PlaintextNetworks: loopback}
+	if tweak != nil {
+		tweak(&o)
+	}
+	srv := New(o)
+	l := testutil.Listen(e.t)
+	go srv.Serve(l)
+	e.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return l.Addr().String()
+}
+
+// testMessage is a small message with a subject.
+func testMessage(n int) string {
+	return fmt.Sprintf("From: Bob <bob@remote.test>\r\nTo: alice@example.test\r\nSubject: message %d\r\nMessage-ID: <%d@remote.test>\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n\r\nbody %d\r\n", n, n, n)
+}
+
+// deliver stores raw messages in an account's mailbox, as the delivery
+// pipeline would.
+func (e *env) deliver(acct store.Account, mailbox string, msgs ...string) []store.Delivered {
+	e.t.Helper()
+	ctx := context.Background()
+	var nms []store.NewMessage
+	for _, raw := range msgs {
+		w, err := e.store.Blobs().Create(ctx)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		io.WriteString(w, raw)
+		id, size, err := w.Commit()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		p, err := message.Parse(strings.NewReader(raw))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		nms = append(nms, store.NewMessage{AccountID: acct.ID, Mailbox: mailbox, BlobID: id, Size: size, Parsed: p, InternalDate: time.Now()})
+	}
+	out, errs := e.store.Deliver(ctx, nms)
+	for _, err := range errs {
+		if err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// conn is a raw IMAP conversation.
+type conn struct {
+	*testutil.Conn
+	t testing.TB
+}
+
+func (e *env) dial(addr string) *conn {
+	c := &conn{Conn: testutil.Dial(e.t, addr), t: e.t}
+	if g := c.Line(); !strings.HasPrefix(g, "* OK ") {
+		e.t.Fatalf("greeting %q", g)
+	}
+	return c
+}
+
+// cmd sends "tag command" and returns the untagged lines and the tagged
+// line; it fails unless the tagged status is want.
+func (c *conn) cmd(tag, command, want string) ([]string, string) {
+	c.t.Helper()
+	c.Send(tag + " " + command)
+	return c.until(tag, want)
+}
+
+func (c *conn) until(tag, want string) ([]string, string) {
+	c.t.Helper()
+	var lines []string
+	for {
+		l := c.Line()
+		if strings.HasPrefix(l, tag+" ") {
+			if !strings.HasPrefix(l, tag+" "+want) {
+				c.t.Fatalf("tagged %q, want %s; untagged:\n%s", l, want, strings.Join(lines, "\n"))
+			}
+			return lines, l
+		}
+		lines = append(lines, l)
+	}
+}
+
+func (c *conn) login() {
+	c.t.Helper()
+	c.cmd("L", `LOGIN alice@example.test "`+password+`"`, "OK")
+}
+
+func has(lines []string, s string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}

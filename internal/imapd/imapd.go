@@ -1,0 +1,277 @@
+// Package imapd is Facteur's IMAP server: IMAP4rev1 (RFC 3501) by default
+// and IMAP4rev2 (RFC 9051) once a client sends ENABLE IMAP4rev2, over the
+// store interfaces (never a concrete backend). Commands are read with
+// package imapwire and FETCH data is rendered by package fetch.
+//
+// A session runs one command at a time: commands a client pipelines wait
+// in the socket, so the commands in flight per connection are bounded by
+// one, and the bytes of one command by imapwire.Limits. While a mailbox is
+// selected, the session keeps a compact view of it (UIDs, flags, MODSEQs:
+// see view.go) and brings it up to date from the store's change feed
+// (Watch, ChangedSince, Vanished) before and after each command and
+// during IDLE, reporting what changed as EXISTS, FETCH and EXPUNGE (or
+// VANISHED with QRESYNC) under the rules of RFC 9051 §7.5.1.
+//
+// \Recent is not kept: SELECT reports "* 0 RECENT" to IMAP4rev1 clients
+// and no message ever has \Recent, which RFC 3501 allows for a server
+// that cannot tell which session saw a message first; IMAP4rev2 dropped
+// the flag.
+//
+// One file per command group: session.go (reading commands, states,
+// responses), capability.go (CAPABILITY, ENABLE, ID, NAMESPACE, NOOP,
+// LOGOUT), login.go (STARTTLS, LOGIN, AUTHENTICATE), list.go (LIST, LSUB),
+// mailbox.go (CREATE, DELETE, RENAME, SUBSCRIBE, STATUS), select.go
+// (SELECT, EXAMINE, UNSELECT, CLOSE, QRESYNC), view.go (the selected
+// mailbox and its updates), fetch.go (FETCH), store.go (STORE), copy.go
+// (COPY, MOVE, EXPUNGE), append.go (APPEND), idle.go (IDLE), search.go
+// (SEARCH).
+package imapd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/imapd/imapwire"
+	"facteur.dev/facteur/internal/netlimit"
+	"facteur.dev/facteur/internal/store"
+)
+
+// Store is what IMAP needs from storage.
+type Store interface {
+	store.Mail
+	Blobs() store.BlobStore
+}
+
+// Options configure one listener's server. Zero values take defaults.
+type Options struct {
+	Hostname          string
+	TLS               *tls.Config // nil: no STARTTLS
+	ImplicitTLS       bool        // the listener is already TLS (port 993)
+	Store             Store
+	Auth              *auth.Authenticator
+	PlaintextNetworks []netip.Prefix // logins allowed without TLS from these
+	// IdleTimeout is the autologout timer; default and minimum 30
+	// minutes (RFC 9051 §5.4).
+	IdleTimeout time.Duration
+	// Limits bound each command; Limits.MaxLiteral is also APPENDLIMIT.
+	Limits imapwire.Limits
+	// MaxConnections and MaxConnsPerIP bound connections (netlimit);
+	// MaxSessionsPerAccount bounds logged-in sessions of one account.
+	MaxConnections        int
+	MaxConnsPerIP         int
+	MaxSessionsPerAccount int
+	// Sessions is shared by every listener of one process so that the
+	// per-account limit counts imap and imaps together; nil gives the
+	// server its own.
+	Sessions *Sessions
+	Log      *slog.Logger
+}
+
+// minIdle is RFC 9051 §5.4's minimum autologout timer.
+const minIdle = 30 * time.Minute
+
+func setDefaults(o *Options) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.IdleTimeout < minIdle {
+		o.IdleTimeout = minIdle
+	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = 1000
+	}
+	if o.MaxConnsPerIP == 0 {
+		o.MaxConnsPerIP = 50
+	}
+	if o.MaxSessionsPerAccount == 0 {
+		o.MaxSessionsPerAccount = 50
+	}
+	if o.Sessions == nil {
+		o.Sessions = NewSessions()
+	}
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+}
+
+// Server serves IMAP on the listeners given to Serve.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+
+	mu        sync.Mutex
+	listeners map[net.Listener]bool
+	sessions  map[*session]bool
+	closing   bool
+	done      sync.WaitGroup // running sessions
+}
+
+// New builds a server; call Serve with a listener.
+func New(opts Options) *Server {
+	setDefaults(&opts)
+	return &Server{opts: opts, log: opts.Log.With("listener", "imap"),
+		listeners: map[net.Listener]bool{}, sessions: map[*session]bool{}}
+}
+
+// ErrServerClosed is returned by Serve after Close or Shutdown.
+var ErrServerClosed = errors.New("imapd: server closed")
+
+// Serve accepts connections on l until Close or Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	l = netlimit.Listen(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP,
+		"* BYE [UNAVAILABLE] Too many connections, try again later\r\n", s.log) // RFC 9051 §7.1.5
+	if !s.track(l) {
+		l.Close()
+		return ErrServerClosed
+	}
+	defer s.untrack(l)
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		if s.opts.ImplicitTLS {
+			c = tls.Server(c, s.opts.TLS)
+		}
+		sess := newSession(s, c)
+		if !s.add(sess) {
+			c.Close()
+			continue
+		}
+		go func() {
+			defer s.remove(sess)
+			sess.serve()
+		}()
+	}
+}
+
+func (s *Server) track(l net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.listeners[l] = true
+	return true
+}
+
+func (s *Server) untrack(l net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.listeners, l)
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) add(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.sessions[sess] = true
+	s.done.Add(1)
+	return true
+}
+
+func (s *Server) remove(sess *session) {
+	s.mu.Lock()
+	delete(s.sessions, sess)
+	s.mu.Unlock()
+	s.done.Done()
+}
+
+// stop closes the listeners and, with all, every connection; otherwise it
+// wakes the sessions waiting for a command or in IDLE (their read ends at
+// once), which say BYE and close. Busy sessions end after their command.
+func (s *Server) stop(all bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for sess := range s.sessions {
+		switch {
+		case all:
+			sess.conn.Close()
+		case sess.idle:
+			sess.conn.SetReadDeadline(time.Now())
+		}
+	}
+}
+
+// Shutdown stops accepting, ends idle sessions with BYE and waits for busy
+// ones to finish their command, until ctx ends; then it closes what
+// remains.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stop(false)
+	done := make(chan struct{})
+	go func() {
+		s.done.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.stop(true)
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection at once, and waits for
+// the sessions to end.
+func (s *Server) Close() error {
+	s.stop(true)
+	s.done.Wait()
+	return nil
+}
+
+// Sessions counts logged-in sessions per account, for
+// Options.MaxSessionsPerAccount.
+type Sessions struct {
+	mu sync.Mutex
+	n  map[int64]int
+}
+
+// NewSessions returns an empty count.
+func NewSessions() *Sessions { return &Sessions{n: map[int64]int{}} }
+
+// acquire counts a session of account unless it already has max.
+func (c *Sessions) acquire(account int64, max int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[account] >= max {
+		return false
+	}
+	c.n[account]++
+	return true
+}
+
+func (c *Sessions) release(account int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[account]--; c.n[account] <= 0 {
+		delete(c.n, account)
+	}
+}

@@ -1,0 +1,341 @@
+package imapd
+
+import (
+	"errors"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"facteur.dev/facteur/internal/imapd/imapwire"
+	"facteur.dev/facteur/internal/store"
+)
+
+// view is a session's picture of its selected mailbox: what the client
+// has been told, with sequence number i+1 at index i. It holds 16 bytes
+// per message (UID, MODSEQ, an index into the distinct flag sets), so a
+// 100,000-message mailbox costs 1.6 MB per session that selects it.
+//
+// The view follows the store from cursor, the MODSEQ up to which it has
+// seen every change. sync reads the changes since (ChangedSince and
+// Vanished) when a Watch wake-up says the mailbox changed; update
+// reports them. Messages expunged in the store stay in the view (in
+// gone) until an EXPUNGE may be sent (RFC 9051 §7.5.1), so sequence
+// numbers never move under a command by sequence number.
+type view struct {
+	mb       store.Mailbox
+	readOnly bool
+
+	uids   []uint32
+	modseq []uint64
+	flags  []uint32 // index into sets
+
+	sets   []flagSet
+	setIdx map[string]uint32 // flags joined by " " → index in sets
+
+	cursor  uint64
+	gone    map[uint32]bool // expunged in the store, not yet reported
+	changed map[uint32]bool // flags (or MODSEQ) changed, FETCH not yet sent
+	known   int             // messages the client knows of (last EXISTS)
+	dirty   bool            // a wake-up arrived: sync must ask the store
+}
+
+// flagSet is one distinct set of flags and its wire form.
+type flagSet struct {
+	flags []string
+	wire  string // "(\Seen $Label1)"
+}
+
+func newView(mb store.Mailbox, states []store.MessageState, readOnly bool) *view {
+	n := len(states)
+	v := &view{mb: mb, readOnly: readOnly, uids: make([]uint32, n), modseq: make([]uint64, n),
+		flags: make([]uint32, n), sets: []flagSet{{wire: "()"}}, setIdx: map[string]uint32{"": 0},
+		cursor: mb.HighestModSeq, gone: map[uint32]bool{}, changed: map[uint32]bool{}, known: n, dirty: true}
+	byPtr := map[*string]uint32{} // the store shares equal flag slices
+	for i, st := range states {
+		v.uids[i], v.modseq[i] = st.UID, st.ModSeq
+		if len(st.Flags) == 0 {
+			continue
+		}
+		k, ok := byPtr[&st.Flags[0]]
+		if !ok {
+			k = v.intern(st.Flags)
+			byPtr[&st.Flags[0]] = k
+		}
+		v.flags[i] = k
+	}
+	return v
+}
+
+// intern returns the index of a flag set, adding it if new.
+func (v *view) intern(flags []string) uint32 {
+	key := strings.Join(flags, " ")
+	if k, ok := v.setIdx[key]; ok {
+		return k
+	}
+	k := uint32(len(v.sets))
+	v.sets = append(v.sets, flagSet{flags: slices.Clone(flags), wire: "(" + key + ")"})
+	v.setIdx[key] = k
+	return k
+}
+
+// index returns the index of uid in the view.
+func (v *view) index(uid uint32) (int, bool) { return slices.BinarySearch(v.uids, uid) }
+
+// has reports whether message i has flag (system flags are stored in
+// canonical case).
+func (v *view) has(i int, flag string) bool { return slices.Contains(v.sets[v.flags[i]].flags, flag) }
+
+// lastUID is the largest UID in the view, 0 if empty.
+func (v *view) lastUID() uint32 {
+	if len(v.uids) == 0 {
+		return 0
+	}
+	return v.uids[len(v.uids)-1]
+}
+
+// keywords returns the flags in use, system flags first, for FLAGS.
+func (v *view) keywords() []string {
+	out := slices.Clone(systemFlags)
+	for _, fs := range v.sets {
+		for _, f := range fs.flags {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// errMailboxGone: the selected mailbox was deleted by another session.
+var errMailboxGone = errors.New("imapd: selected mailbox deleted")
+
+// drainWake takes the pending wake-ups without waiting.
+func (s *session) drainWake() {
+	for {
+		select {
+		case id := <-s.wake:
+			if s.sel != nil && id == s.sel.mb.ID {
+				s.sel.dirty = true
+			}
+		default:
+			return
+		}
+	}
+}
+
+// sync brings the view up to date with the store, when a wake-up said it
+// changed. The mailbox's HIGHESTMODSEQ is read before the changes, so
+// every change at or below the new cursor is in what ChangedSince and
+// Vanished returned.
+func (s *session) sync() error {
+	s.drainWake()
+	v := s.sel
+	if v == nil || !v.dirty {
+		return nil
+	}
+	mb, err := s.currentMailbox()
+	if err != nil {
+		return err
+	}
+	st := s.srv.opts.Store
+	changed, err := st.ChangedSince(s.ctx, v.mb.ID, v.cursor)
+	if err != nil {
+		return err
+	}
+	vanished, err := st.Vanished(s.ctx, v.mb.ID, v.cursor)
+	if err != nil {
+		return err
+	}
+	v.dirty = false
+	cursor := max(v.cursor, mb.HighestModSeq)
+	for _, m := range changed {
+		cursor = max(cursor, m.ModSeq)
+		v.apply(m.UID, m.ModSeq, m.Flags, s.condstore)
+	}
+	for _, u := range vanished {
+		if _, ok := v.index(u); ok {
+			v.gone[u] = true
+		}
+	}
+	v.cursor, v.mb = cursor, mb
+	return nil
+}
+
+// currentMailbox reads the selected mailbox again, by ID: another session
+// may have renamed it.
+func (s *session) currentMailbox() (store.Mailbox, error) {
+	v := s.sel
+	mb, err := s.srv.opts.Store.GetMailbox(s.ctx, s.acct.ID, v.mb.Name)
+	if err == nil && mb.ID == v.mb.ID {
+		return mb, nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return mb, err
+	}
+	all, err := s.srv.opts.Store.ListMailboxes(s.ctx, s.acct.ID)
+	if err != nil {
+		return mb, err
+	}
+	for _, m := range all {
+		if m.ID == v.mb.ID {
+			return m, nil
+		}
+	}
+	return mb, errMailboxGone
+}
+
+// apply records a message's new state: a flag change, or a new message.
+func (v *view) apply(uid uint32, modseq uint64, flags []string, condstore bool) {
+	i, found := v.index(uid)
+	if !found {
+		if uid > v.lastUID() {
+			v.uids = append(v.uids, uid)
+			v.modseq = append(v.modseq, modseq)
+			v.flags = append(v.flags, v.intern(flags))
+		}
+		return
+	}
+	if v.modseq[i] == modseq {
+		return
+	}
+	v.modseq[i] = modseq
+	k := v.intern(flags)
+	if k != v.flags[i] || condstore {
+		v.changed[uid] = true
+	}
+	v.flags[i] = k
+}
+
+// refresh syncs the view and reports what changed.
+func (s *session) refresh(allowExpunge bool) error {
+	if s.sel == nil {
+		return nil
+	}
+	if err := s.sync(); err != nil {
+		if errors.Is(err, errMailboxGone) {
+			s.untagged("BYE Selected mailbox was deleted")
+			s.loggedOut = true
+			return nil
+		}
+		return err
+	}
+	s.update(allowExpunge)
+	return nil
+}
+
+// update reports expunges (when allowed), new messages and flag changes.
+func (s *session) update(allowExpunge bool) {
+	v := s.sel
+	if allowExpunge && len(v.gone) > 0 {
+		s.reportExpunges()
+	}
+	if len(v.uids) > v.known {
+		v.known = len(v.uids)
+		s.untagged(strconv.Itoa(v.known) + " EXISTS")
+	}
+	if len(v.changed) > 0 {
+		for _, uid := range slices.Sorted(maps.Keys(v.changed)) {
+			if i, ok := v.index(uid); ok {
+				s.writeFlagsFetch(i)
+			}
+		}
+		clear(v.changed)
+	}
+}
+
+// reportExpunges removes the gone messages from the view: one VANISHED
+// with QRESYNC (RFC 7162 §3.2.10), else an EXPUNGE per message from the
+// highest sequence number down, so that each number is right when the
+// client reads it (RFC 9051 §7.5.1).
+func (s *session) reportExpunges() {
+	v := s.sel
+	if s.qresync {
+		s.untagged("VANISHED " + imapwire.SeqSetOf(slices.Sorted(maps.Keys(v.gone))).String())
+	} else {
+		var b []byte
+		for i := len(v.uids) - 1; i >= 0; i-- {
+			if v.gone[v.uids[i]] {
+				b = append(b, "* "...)
+				b = strconv.AppendInt(b, int64(i+1), 10)
+				b = append(b, " EXPUNGE\r\n"...)
+			}
+		}
+		s.enc.Bytes(b)
+	}
+	j := 0
+	for i, uid := range v.uids {
+		if v.gone[uid] {
+			delete(v.changed, uid)
+			continue
+		}
+		v.uids[j], v.modseq[j], v.flags[j] = uid, v.modseq[i], v.flags[i]
+		j++
+	}
+	v.known -= len(v.uids) - j
+	v.uids, v.modseq, v.flags = v.uids[:j], v.modseq[:j], v.flags[:j]
+	clear(v.gone)
+}
+
+// writeFlagsFetch sends message i's flags as an unsolicited FETCH, with
+// its UID, and its MODSEQ once CONDSTORE is on (RFC 7162 §3.2.4).
+func (s *session) writeFlagsFetch(i int) {
+	v := s.sel
+	b := make([]byte, 0, 64)
+	b = append(b, "* "...)
+	b = strconv.AppendInt(b, int64(i+1), 10)
+	b = append(b, " FETCH (UID "...)
+	b = strconv.AppendUint(b, uint64(v.uids[i]), 10)
+	b = append(b, " FLAGS "...)
+	b = append(b, v.sets[v.flags[i]].wire...)
+	if s.condstore {
+		b = append(b, " MODSEQ ("...)
+		b = strconv.AppendUint(b, v.modseq[i], 10)
+		b = append(b, ')')
+	}
+	b = append(b, ")\r\n"...)
+	s.enc.Bytes(b)
+}
+
+// systemFlags are the flags of RFC 9051 §2.3.2 a client may set.
+var systemFlags = []string{`\Answered`, `\Flagged`, `\Deleted`, `\Seen`, `\Draft`}
+
+// resolve turns a sequence set (by number, or by UID) into view indexes,
+// ascending. "$" is the saved search result (RFC 5182).
+func (s *session) resolve(set imapwire.SeqSet, byUID bool) []int {
+	v := s.sel
+	if set.Dollar {
+		var out []int
+		for _, u := range s.saved {
+			if i, ok := v.index(u); ok {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	if !byUID {
+		nums := set.Numbers(uint32(len(v.uids)))
+		out := make([]int, len(nums))
+		for k, n := range nums {
+			out[k] = int(n) - 1
+		}
+		return out
+	}
+	last := v.lastUID()
+	var out []int
+	for i, u := range v.uids {
+		if set.Contains(u, last) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// uidsOf returns the UIDs of view indexes.
+func (v *view) uidsOf(idx []int) []uint32 {
+	out := make([]uint32, len(idx))
+	for k, i := range idx {
+		out[k] = v.uids[i]
+	}
+	return out
+}
