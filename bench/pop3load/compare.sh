@@ -7,6 +7,7 @@
 #   apt-get install -y dovecot-pop3d python3
 #   bench/pop3load/compare.sh                 # defaults below
 #   MESSAGES=500 ROUNDS=5 bench/pop3load/compare.sh
+#   PROFILE=/tmp/facteur.pprof bench/pop3load/compare.sh   # + CPU profile
 #
 # What it does, all under one mktemp directory in /tmp (removed at exit):
 #  1. builds facteur and pop3load;
@@ -25,6 +26,8 @@
 #     check), then ROUNDS measured runs alternating between the two, each
 #     downloading every mailbox ROUNDS… once over CONNS connections with
 #     PIPELINE RETR commands per write, without deleting.
+#  With PROFILE=FILE, Facteur is built with -tags cpuprofile and FILE gets
+#  the server's CPU profile over the measured rounds (go tool pprof FILE).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -33,6 +36,7 @@ MESSAGES=${MESSAGES:-2000}
 CONNS=${CONNS:-10}
 ROUNDS=${ROUNDS:-3}
 PIPELINE=${PIPELINE:-16}
+PROFILE=${PROFILE:-}
 PASS=benchpass
 
 [ "$(id -u)" = 0 ] || { echo "run as root (Dovecot)"; exit 2; }
@@ -52,7 +56,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open"; exit 1; }
 
 echo "building…"
-go build -o "$work/facteur" ./cmd/facteur
+if [ -n "$PROFILE" ]; then
+  go build -tags cpuprofile -o "$work/facteur" ./cmd/facteur
+  export FACTEUR_CPUPROFILE="$work/cpu.pprof"
+else
+  go build -o "$work/facteur" ./cmd/facteur
+fi
 go build -o "$work/pop3load" ./bench/pop3load
 
 # 1. One 4096-byte message, CRLF line endings.
@@ -174,7 +183,15 @@ echo "$(nproc) CPUs; $MAILBOXES mailboxes × $MESSAGES messages of $(wc -c < "$w
 echo "Facteur $("$work/facteur" version | head -1); $(dovecot --version | sed 's/^/Dovecot /')"
 load "$fpop" >/dev/null
 load "$dpop" >/dev/null
+[ -n "$PROFILE" ] && kill -USR1 "$fpid"
 for r in $(seq "$ROUNDS"); do
   echo "round $r Facteur: $(load "$fpop" | tr '\n' ' ')"
   echo "round $r Dovecot: $(load "$dpop" | tr '\n' ' ')"
 done
+if [ -n "$PROFILE" ]; then
+  kill -USR2 "$fpid"
+  for _ in $(seq 100); do [ -f "$work/cpu.pprof" ] && break; sleep 0.1; done
+  cp "$work/cpu.pprof" "$PROFILE"
+  cp "$work/facteur" "$PROFILE.bin"
+  echo "Facteur CPU profile of the measured rounds: go tool pprof $PROFILE.bin $PROFILE"
+fi

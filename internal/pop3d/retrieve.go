@@ -2,6 +2,7 @@ package pop3d
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -51,82 +52,100 @@ func (s *session) send(arg string, bodyLines int) error {
 	return nil
 }
 
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
+// chunkSize is how much of a message writeBody reads at a time.
+const chunkSize = 16 << 10
+
+var chunks = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
 // writeBody copies a message to w as the body of a multi-line response
 // (RFC 1939 §3): lines end in CRLF (a bare LF becomes CRLF), a line
 // starting with "." gets another, and the last line is terminated. With
 // bodyLines >= 0 it stops after that many lines following the header's
 // blank line (RFC 1939 §7 TOP).
+//
+// The message is read in chunks and the runs of lines that need no change
+// are written whole: a stored message normally has CRLF endings and few
+// lines starting with ".", so this is about one copy per chunk.
 func writeBody(w *bufio.Writer, r io.Reader, bodyLines int) error {
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(r)
-	defer func() { br.Reset(nil); readers.Put(br) }()
+	bp := chunks.Get().(*[]byte)
+	defer chunks.Put(bp)
+	buf := *bp
 	lw := lineWriter{w: w, startOfLine: true, inHeader: true, bodyLines: bodyLines}
+	carry := 0 // a CR held back from the previous chunk
 	for {
-		chunk, err := br.ReadSlice('\n')
-		if !lw.write(chunk) {
-			return nil
-		}
-		switch {
-		case err == nil, errors.Is(err, bufio.ErrBufferFull):
-		case errors.Is(err, io.EOF):
-			lw.finish()
-			return nil
-		default:
+		n, err := r.Read(buf[carry:])
+		eof := errors.Is(err, io.EOF)
+		if err != nil && !eof {
 			return err
 		}
+		p := buf[:carry+n]
+		carry = 0
+		// A chunk never ends in CR, so a CRLF is never split between two.
+		if len(p) > 0 && p[len(p)-1] == '\r' {
+			p, carry = p[:len(p)-1], 1
+		}
+		if !lw.write(p) {
+			return nil
+		}
+		if eof {
+			if carry > 0 {
+				lw.finalCR()
+			}
+			lw.finish()
+			return nil
+		}
+		buf[0] = '\r' // harmless when carry is 0: it is overwritten
 	}
 }
 
-// lineWriter is writeBody's state across chunks; a chunk is a whole line
-// (ending in LF) or, for lines longer than the reader's buffer, a piece.
+// lineWriter is writeBody's state across chunks.
 type lineWriter struct {
 	w           *bufio.Writer
 	startOfLine bool
-	pendingCR   bool // a piece ended in CR: it may be half of a CRLF
 	inHeader    bool
 	bodyLines   int // lines of body still to send; negative: all
 }
 
-// write sends one chunk; it returns false once TOP's line count is reached.
-func (lw *lineWriter) write(chunk []byte) bool {
-	if len(chunk) == 0 {
-		return true
-	}
-	if lw.startOfLine && !lw.startLine(chunk) {
-		return false
-	}
-	if lw.pendingCR {
-		lw.pendingCR = false
-		if chunk[0] != '\n' {
-			lw.w.WriteByte('\r')
+// write sends a chunk, which does not end in CR, writing unchanged runs of
+// it at once; it returns false once TOP's line count is reached.
+func (lw *lineWriter) write(p []byte) bool {
+	run := 0 // start of what is not yet written
+	for i := 0; i < len(p); {
+		if lw.startOfLine {
+			if !lw.startLine(p[i:]) {
+				lw.w.Write(p[run:i])
+				return false
+			}
+			if p[i] == '.' {
+				lw.w.Write(p[run:i])
+				lw.w.WriteByte('.')
+				run = i
+			}
+			lw.startOfLine = false
 		}
-	}
-	if chunk[len(chunk)-1] != '\n' {
-		if chunk[len(chunk)-1] == '\r' {
-			chunk, lw.pendingCR = chunk[:len(chunk)-1], true
+		nl := bytes.IndexByte(p[i:], '\n')
+		if nl < 0 {
+			break
 		}
-		lw.w.Write(chunk)
-		lw.startOfLine = false
-		return true
+		nl += i
+		if nl == 0 || p[nl-1] != '\r' { // a bare LF
+			lw.w.Write(p[run:nl])
+			lw.w.WriteString("\r\n")
+			run = nl + 1
+		}
+		lw.startOfLine = true
+		i = nl + 1
 	}
-	chunk = chunk[:len(chunk)-1]
-	if len(chunk) > 0 && chunk[len(chunk)-1] == '\r' {
-		chunk = chunk[:len(chunk)-1]
-	}
-	lw.w.Write(chunk)
-	lw.w.WriteString("\r\n")
-	lw.startOfLine = true
+	lw.w.Write(p[run:])
 	return true
 }
 
-// startLine handles the beginning of a line: TOP's count, the header's
-// end, and dot-stuffing. It returns false when the line is not to be sent.
-func (lw *lineWriter) startLine(chunk []byte) bool {
+// startLine looks at the beginning of a line: TOP's count and the header's
+// end. It returns false when the line is not to be sent.
+func (lw *lineWriter) startLine(line []byte) bool {
 	switch {
 	case lw.inHeader:
-		if chunk[0] == '\n' || (chunk[0] == '\r' && len(chunk) > 1 && chunk[1] == '\n') {
+		if line[0] == '\n' || (line[0] == '\r' && len(line) > 1 && line[1] == '\n') {
 			lw.inHeader = false // RFC 5322 §2.1: the blank line ends the header
 		}
 	case lw.bodyLines == 0:
@@ -134,16 +153,21 @@ func (lw *lineWriter) startLine(chunk []byte) bool {
 	case lw.bodyLines > 0:
 		lw.bodyLines--
 	}
-	if chunk[0] == '.' {
-		lw.w.WriteByte('.')
-	}
 	return true
+}
+
+// finalCR ends the message's last line, which ended in a CR and no LF.
+func (lw *lineWriter) finalCR() {
+	if lw.startOfLine && !lw.startLine([]byte{'\r'}) {
+		return
+	}
+	lw.w.WriteString("\r\n")
+	lw.startOfLine = true
 }
 
 // finish terminates a last line that had no line ending.
 func (lw *lineWriter) finish() {
-	if lw.pendingCR || !lw.startOfLine {
+	if !lw.startOfLine {
 		lw.w.WriteString("\r\n")
 	}
-	lw.pendingCR = false
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -81,6 +83,65 @@ func TestWriteBodyLongLines(t *testing.T) {
 			t.Errorf("writeBody(%.20q… %d bytes) = %.40q… (%d bytes), want %d bytes", tc.in, len(tc.in), out.String(), out.Len(), len(tc.want))
 		}
 	}
+}
+
+// referenceBody is writeBody's specification, line by line: every line
+// ends in CRLF (one CR before its LF, or a CR ending the message, is
+// dropped first), a line starting with "." gets another, and with
+// bodyLines >= 0 only that many lines follow the header's blank line.
+func referenceBody(in string, bodyLines int) string {
+	var b strings.Builder
+	inHeader := true
+	for _, line := range strings.SplitAfter(in, "\n") {
+		if line == "" {
+			continue
+		}
+		switch {
+		case inHeader:
+			inHeader = line != "\n" && line != "\r\n"
+		case bodyLines == 0:
+			return b.String()
+		case bodyLines > 0:
+			bodyLines--
+		}
+		if line[0] == '.' {
+			b.WriteByte('.')
+		}
+		b.WriteString(strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"))
+		b.WriteString("\r\n")
+	}
+	return b.String()
+}
+
+// FuzzWriteBody checks writeBody against referenceBody whatever the
+// message and however the reader splits it.
+func FuzzWriteBody(f *testing.F) {
+	f.Add("Subject: a\r\n\r\n.dot\r\nbody\r\n", 1)
+	f.Add("no header\n.\n\r\r\n.\r", -1)
+	f.Add("H: v\r\n\r\n\r\n\r", 0)
+	f.Add("\r\n\r\n.\r\n.", 2)
+	f.Fuzz(func(t *testing.T, in string, bodyLines int) {
+		if bodyLines < -1 {
+			bodyLines = -1
+		}
+		want := referenceBody(in, bodyLines)
+		for name, r := range map[string]io.Reader{
+			"whole":    strings.NewReader(in),
+			"one byte": iotest.OneByteReader(strings.NewReader(in)),
+			"halves":   iotest.HalfReader(strings.NewReader(in)),
+			"data+EOF": iotest.DataErrReader(strings.NewReader(in)),
+		} {
+			var out bytes.Buffer
+			w := bufio.NewWriter(&out)
+			if err := writeBody(w, r, bodyLines); err != nil {
+				t.Fatal(err)
+			}
+			w.Flush()
+			if out.String() != want {
+				t.Fatalf("%s: writeBody(%q, %d) = %q, want %q", name, in, bodyLines, out.String(), want)
+			}
+		}
+	})
 }
 
 // RETR of a message larger than the write buffer, read by a slow client,

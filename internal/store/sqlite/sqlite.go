@@ -140,6 +140,10 @@ func openDB(path string, fsync, writer bool) (*sql.DB, error) {
 		// upgrading read transactions.
 		q.Add("_txlock", "immediate")
 	} else {
+		// Readers map the index instead of pread-ing each page into a
+		// per-connection cache that a mailbox download overflows at once:
+		// BenchmarkBlobOpen, 4 KiB blobs, 30 µs of CPU an open instead of
+		// 43-48 µs (with a larger cache_size, or none).
 		q.Add("_pragma", "mmap_size(1073741824)")
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
