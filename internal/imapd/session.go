@@ -365,26 +365,46 @@ func (s *session) mailboxArg() (string, error) {
 	return s.decodeName(raw)
 }
 
+// decodeName decodes a mailbox name leniently, as Dovecot and go-imap
+// do: modified UTF-7 shift sequences ("&AOk-", "&-") are decoded and
+// UTF-8 is accepted as it is, in either revision (RFC 9051 §5.1.3, RFC
+// 6855 §3), so a client that sends UTF-8 before ENABLE still works.
 func (s *session) decodeName(raw string) (string, error) {
-	name := raw
-	if !s.utf8Mode() {
-		var err error
-		if name, err = imapwire.DecodeMUTF7(raw); err != nil {
-			return "", bad("Invalid mailbox name: %v", err)
-		}
-	} else if !utf8.ValidString(raw) {
+	if !utf8.ValidString(raw) {
 		return "", bad("Mailbox name is not UTF-8")
 	}
+	var b strings.Builder
+	for rest := raw; rest != ""; {
+		i := strings.IndexByte(rest, '&')
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:i])
+		j := strings.IndexByte(rest[i:], '-')
+		if j < 0 {
+			return "", bad("Invalid mailbox name: unterminated & sequence")
+		}
+		dec, err := imapwire.DecodeMUTF7(rest[i : i+j+1])
+		if err != nil {
+			return "", bad("Invalid mailbox name: %v", err)
+		}
+		b.WriteString(dec)
+		rest = rest[i+j+1:]
+	}
+	name := b.String()
 	if strings.EqualFold(name, "INBOX") {
 		return "INBOX", nil
 	}
 	return name, nil
 }
 
-// wireName is a mailbox name as this client reads it.
+// wireName is a mailbox name as this client reads it: modified UTF-7, or
+// UTF-8 with "&" still escaped as "&-" once UTF-8 is enabled, so that
+// decodeName reads back what was sent.
 func (s *session) wireName(name string) string {
 	if s.utf8Mode() {
-		return name
+		return strings.ReplaceAll(name, "&", "&-")
 	}
 	return imapwire.EncodeMUTF7(name)
 }
