@@ -47,14 +47,17 @@ func subUsage(name string, subs []string) error {
 }
 
 func runDomain(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "domain", "domain add DOMAIN | del DOMAIN | list")
+	fs := newFlags(e, "domain", "domain add DOMAIN | del DOMAIN | list | dns DOMAIN")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 || (pos[0] != "list" && len(pos) != 2) {
 		fs.Usage()
-		return subUsage("domain", []string{"add DOMAIN", "del DOMAIN", "list"})
+		return subUsage("domain", []string{"add DOMAIN", "del DOMAIN", "list", "dns DOMAIN"})
+	}
+	if pos[0] == "dns" {
+		return runDomainDNS(ctx, e, pos[1])
 	}
 	return withStore(ctx, e, func(s store.Store) error {
 		switch pos[0] {
@@ -67,6 +70,7 @@ func runDomain(ctx context.Context, e *env, args []string) error {
 				return explain(err, "domain "+d)
 			}
 			fmt.Fprintf(e.stdout, "domain %s added\n", d)
+			return addDKIMKeys(e, d)
 		case "del":
 			d, err := mail.NormalizeDomain(pos[1])
 			if err != nil {

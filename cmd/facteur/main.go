@@ -6,6 +6,7 @@
 //	facteur [--config FILE] user add|del|passwd|list ADDRESS
 //	facteur [--config FILE] alias add|del|list ADDRESS [TARGET…]
 //	facteur [--config FILE] mailbox status ADDRESS
+//	facteur [--config FILE] queue list|show|flush|hold|release|delete [ID]
 //	facteur version
 //
 // This is the only package that picks a storage backend and wires the
@@ -45,6 +46,7 @@ func commands() []command {
 		{"user", "add, delete, list users or change a password", runUser},
 		{"alias", "add, delete or list aliases (@domain is a catch-all)", runAlias},
 		{"mailbox", "show a user's mailboxes", runMailbox},
+		{"queue", "list, show, flush, hold, release or delete outbound mail (running server)", runQueue},
 		{"version", "print the version", runVersion},
 	}
 }
