@@ -1,284 +1,153 @@
 package imapd
 
 import (
-	"slices"
-	"strconv"
+	"errors"
 	"strings"
 
-	"facteur.dev/facteur/internal/imapd/imapwire"
+	"facteur.dev/facteur/internal/imapd/search"
+	"facteur.dev/facteur/internal/message"
+	"facteur.dev/facteur/internal/store"
 )
 
-// This file is the seam for package search (search keys, SORT, THREAD,
-// ESEARCH): SEARCH and UID SEARCH here evaluate the keys the selected
-// view can answer without reading messages — ALL, sequence sets, UID,
-// the flag keys, KEYWORD/UNKEYWORD, NEW/OLD/RECENT, NOT, OR and
-// parenthesised lists — and answer "* SEARCH" (IMAP4rev1) or "* ESEARCH"
-// (IMAP4rev2, RFC 9051 §7.3.4) with RETURN (MIN MAX COUNT ALL SAVE).
+// SEARCH, SORT and THREAD are parsed, evaluated and answered by package
+// search; this file gives it the selected view, the store's rows when
+// the criteria need dates or sizes, and the store's text index for BODY,
+// TEXT and the header keys. sort.go and thread.go register SORT and
+// THREAD.
 
-// searchResult options, RFC 9051 §6.4.4.
-type searchReturn struct {
-	min, max, count, all, save bool
-	explicit                   bool // RETURN was given
+func init() {
+	// RFC 4731, RFC 5182, RFC 5032. CONTEXT=SEARCH is not offered: its
+	// UPDATE notifications are not implemented.
+	extensions = append(extensions, "ESEARCH", "SEARCHRES", "WITHIN")
 }
 
 // search: SEARCH and UID SEARCH (RFC 9051 §6.4.4).
-func (s *session) search(c *cmd) error {
-	if err := s.dec.SP(); err != nil {
-		return err
+func (s *session) search(c *cmd) error { return s.runSearch(c, search.Search) }
+
+// runSearch runs SEARCH, SORT or THREAD over the selected mailbox.
+func (s *session) runSearch(c *cmd, kind search.Kind) error {
+	q, err := search.Parse(s.dec, kind, search.Options{Rev2: s.rev2})
+	if errors.Is(err, search.ErrBadCharset) {
+		return no(search.BadCharsetCode, "Supported charsets: UTF-8, US-ASCII")
 	}
-	ret, err := s.searchReturn()
 	if err != nil {
 		return err
-	}
-	if a, _ := s.peekAtom(); strings.EqualFold(a, "CHARSET") {
-		if _, err := s.dec.Atom(); err != nil {
-			return err
-		}
-		if err := s.dec.SP(); err != nil {
-			return err
-		}
-		cs, err := s.dec.AString()
-		if err != nil {
-			return err
-		}
-		if !strings.EqualFold(cs, "UTF-8") && !strings.EqualFold(cs, "US-ASCII") {
-			return no("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
-		}
-		if err := s.dec.SP(); err != nil {
-			return err
-		}
-	}
-	var keys []matcher
-	for {
-		m, err := s.searchKey()
-		if err != nil {
-			return err
-		}
-		keys = append(keys, m)
-		if !s.dec.Consume(' ') {
-			break
-		}
 	}
 	if err := s.dec.CRLF(); err != nil {
 		return err
 	}
+	if r := q.Return; r != nil && (r.Update || r.Context) {
+		return bad("CONTEXT and UPDATE are not supported") // RFC 5267 is not advertised
+	}
 	if err := s.refresh(c.uid); err != nil {
 		return err
 	}
-	v := s.sel
-	var hits []uint32 // sequence numbers or UIDs
-	for i := range v.uids {
-		if allMatch(keys, v, i) {
-			if c.uid {
-				hits = append(hits, v.uids[i])
-			} else {
-				hits = append(hits, uint32(i+1))
-			}
-		}
+	if s.sel == nil {
+		return nil // the mailbox went away: BYE was sent
 	}
-	if ret.save {
-		s.saved = s.saved[:0]
-		for _, h := range hits {
-			if c.uid {
-				s.saved = append(s.saved, h)
-			} else {
-				s.saved = append(s.saved, v.uids[h-1])
-			}
-		}
+	if q.UsesModSeq() {
+		s.condstore = true // RFC 7162 §3.1: MODSEQ in SEARCH enables CONDSTORE
 	}
-	s.writeSearch(c, ret, hits)
+	msgs, err := s.searchMsgs(q)
+	if err != nil {
+		return err
+	}
+	res, err := q.Run(msgs, search.Env{Text: s.textMatcher(msgs), Saved: s.saved})
+	if err != nil {
+		return err
+	}
+	if uids, ok := res.Save(); ok {
+		s.saved = uids
+	}
+	s.enc.Bytes(res.Append(nil, c.tag, c.uid, s.rev2))
 	return nil
 }
 
-// searchReturn reads "RETURN (" options ") SP" if present (RFC 4731,
-// RFC 9051 §6.4.4).
-func (s *session) searchReturn() (searchReturn, error) {
-	var r searchReturn
-	if a, _ := s.peekAtom(); !strings.EqualFold(a, "RETURN") {
-		return r, nil
+// searchMsgs describes the view's messages for package search, with the
+// store's rows (and their parsed data) only when the criteria need them.
+func (s *session) searchMsgs(q *search.Command) ([]search.Msg, error) {
+	v := s.sel
+	msgs := make([]search.Msg, len(v.uids))
+	for i, uid := range v.uids {
+		msgs[i] = search.Msg{Seq: uint32(i + 1), UID: uid, ModSeq: v.modseq[i], Flags: v.sets[v.flags[i]].flags}
 	}
-	s.dec.Atom()
-	r.explicit = true
-	if err := s.dec.SP(); err != nil {
-		return r, err
+	if !q.NeedsRow() && !q.NeedsParsed() {
+		return msgs, nil
 	}
-	err := s.dec.List(func() error {
-		a, err := s.dec.Atom()
+	rows, err := s.srv.opts.Store.Messages(s.ctx, v.mb.ID, q.NeedsParsed())
+	if err != nil {
+		return nil, err
+	}
+	for k := range rows {
+		m := &rows[k]
+		i, ok := v.index(m.UID)
+		if !ok {
+			continue
+		}
+		msgs[i].InternalDate, msgs[i].Size, msgs[i].EmailID = m.InternalDate, m.Size, emailID(m.BlobID)
+		msgs[i].Parsed = m.Parsed
+	}
+	return msgs, nil
+}
+
+// textMatcher answers text keys from the store's index, or, for a store
+// without one, by parsing each message.
+func (s *session) textMatcher(msgs []search.Msg) search.TextMatcher {
+	mb := s.sel.mb.ID
+	if ts, ok := s.srv.opts.Store.(store.TextSearch); ok {
+		return func(f store.TextField, needle string) ([]uint32, error) {
+			return ts.SearchText(s.ctx, mb, f, needle)
+		}
+	}
+	return func(f store.TextField, needle string) ([]uint32, error) {
+		return s.scanText(mb, msgs, f, needle)
+	}
+}
+
+// scanText is text search without an index: every message is read.
+func (s *session) scanText(mb int64, msgs []search.Msg, f store.TextField, needle string) ([]uint32, error) {
+	uids := make([]uint32, len(msgs))
+	for i := range msgs {
+		uids[i] = msgs[i].UID
+	}
+	rows, err := s.srv.opts.Store.MessagesByUID(s.ctx, mb, uids, false)
+	if err != nil {
+		return nil, err
+	}
+	needle = search.Fold(needle)
+	var out []uint32
+	for _, m := range rows {
+		blob, err := s.srv.opts.Store.Blobs().Open(s.ctx, m.BlobID)
 		if err != nil {
-			return err
-		}
-		switch strings.ToUpper(a) {
-		case "MIN":
-			r.min = true
-		case "MAX":
-			r.max = true
-		case "COUNT":
-			r.count = true
-		case "ALL":
-			r.all = true
-		case "SAVE":
-			r.save = true
-		default:
-			return bad("Unknown RETURN option %s", a)
-		}
-		return nil
-	})
-	if err != nil {
-		return r, err
-	}
-	if !r.min && !r.max && !r.count && !r.all && !r.save {
-		r.all = true // RFC 4731 §3.1: RETURN () means ALL
-	}
-	return r, s.dec.SP()
-}
-
-// peekAtom returns the next atom without consuming it, when the decoder
-// can see it; it only needs to tell RETURN and CHARSET from search keys.
-func (s *session) peekAtom() (string, bool) {
-	b, err := s.dec.Peek()
-	if err != nil || b != 'R' && b != 'r' && b != 'C' && b != 'c' {
-		return "", false
-	}
-	return s.dec.PeekAtom(), true
-}
-
-// matcher tests message i of the view.
-type matcher func(v *view, i int) bool
-
-func allMatch(keys []matcher, v *view, i int) bool {
-	for _, k := range keys {
-		if !k(v, i) {
-			return false
-		}
-	}
-	return true
-}
-
-// flagKeys map search keys to a flag and whether it must be set.
-var flagKeys = map[string]struct {
-	flag string
-	set  bool
-}{
-	"ANSWERED": {`\Answered`, true}, "UNANSWERED": {`\Answered`, false},
-	"DELETED": {`\Deleted`, true}, "UNDELETED": {`\Deleted`, false},
-	"DRAFT": {`\Draft`, true}, "UNDRAFT": {`\Draft`, false},
-	"FLAGGED": {`\Flagged`, true}, "UNFLAGGED": {`\Flagged`, false},
-	"SEEN": {`\Seen`, true}, "UNSEEN": {`\Seen`, false},
-	"OLD": {`\Recent`, false}, "NEW": {`\Recent`, true}, "RECENT": {`\Recent`, true},
-}
-
-// searchKey reads one search key.
-func (s *session) searchKey() (matcher, error) {
-	b, err := s.dec.Peek()
-	if err != nil {
-		return nil, err
-	}
-	if b == '(' {
-		var keys []matcher
-		err := s.dec.List(func() error {
-			k, err := s.searchKey()
-			keys = append(keys, k)
-			return err
-		})
-		return func(v *view, i int) bool { return allMatch(keys, v, i) }, err
-	}
-	if b >= '0' && b <= '9' || b == '*' || b == '$' {
-		set, err := s.dec.SeqSet()
-		return s.setMatcher(set, false), err
-	}
-	a, err := s.dec.Atom()
-	if err != nil {
-		return nil, err
-	}
-	return s.namedKey(strings.ToUpper(a))
-}
-
-func (s *session) namedKey(key string) (matcher, error) {
-	if f, ok := flagKeys[key]; ok {
-		return func(v *view, i int) bool { return v.has(i, f.flag) == f.set }, nil
-	}
-	switch key {
-	case "ALL":
-		return func(*view, int) bool { return true }, nil
-	case "UID":
-		if err := s.dec.SP(); err != nil {
 			return nil, err
 		}
-		set, err := s.dec.SeqSet()
-		return s.setMatcher(set, true), err
-	case "KEYWORD", "UNKEYWORD":
-		if err := s.dec.SP(); err != nil {
+		p, err := message.Parse(blob)
+		blob.Close()
+		if err != nil {
 			return nil, err
 		}
-		kw, err := s.dec.Atom()
-		want := key == "KEYWORD"
-		return func(v *view, i int) bool { return v.has(i, kw) == want }, err
-	case "NOT":
-		if err := s.dec.SP(); err != nil {
-			return nil, err
+		if textContains(p, f, needle) {
+			out = append(out, m.UID)
 		}
-		k, err := s.searchKey()
-		return func(v *view, i int) bool { return !k(v, i) }, err
-	case "OR":
-		var ks [2]matcher
-		for j := range ks {
-			if err := s.dec.SP(); err != nil {
-				return nil, err
-			}
-			var err error
-			if ks[j], err = s.searchKey(); err != nil {
-				return nil, err
+	}
+	return out, nil
+}
+
+// textContains matches a folded needle as store.TextSearch does.
+func textContains(p *message.Parsed, f store.TextField, needle string) bool {
+	if name, ok := f.HeaderName(); ok {
+		for _, h := range p.Headers {
+			if strings.EqualFold(h.Name, name) && strings.Contains(search.Fold(message.DecodeHeader(h.Value)), needle) {
+				return true
 			}
 		}
-		return func(v *view, i int) bool { return ks[0](v, i) || ks[1](v, i) }, nil
+		return false
 	}
-	return nil, bad("Search key %s is not supported", key)
-}
-
-// setMatcher matches sequence numbers or UIDs; "$" is the saved result.
-func (s *session) setMatcher(set imapwire.SeqSet, byUID bool) matcher {
-	if set.Dollar {
-		saved := slices.Clone(s.saved)
-		return func(v *view, i int) bool { _, ok := slices.BinarySearch(saved, v.uids[i]); return ok }
+	switch f {
+	case store.TextBody:
+		return strings.Contains(search.Fold(p.BodyText()), needle)
+	case store.TextHeaders:
+		return strings.Contains(search.Fold(p.HeaderText()), needle)
 	}
-	if byUID {
-		return func(v *view, i int) bool { return set.Contains(v.uids[i], v.lastUID()) }
-	}
-	return func(v *view, i int) bool { return set.Contains(uint32(i+1), uint32(len(v.uids))) }
-}
-
-// writeSearch answers with SEARCH (IMAP4rev1 without RETURN) or ESEARCH
-// (RFC 4731 §3.1, RFC 9051 §7.3.4).
-func (s *session) writeSearch(c *cmd, r searchReturn, hits []uint32) {
-	if !s.rev2 && !r.explicit {
-		b := []byte("* SEARCH")
-		for _, h := range hits {
-			b = append(b, ' ')
-			b = strconv.AppendUint(b, uint64(h), 10)
-		}
-		s.enc.Bytes(append(b, "\r\n"...))
-		return
-	}
-	if !r.explicit {
-		r.all = true
-	}
-	s.enc.Raw(`* ESEARCH (TAG `).String(c.tag).Raw(")")
-	if c.uid {
-		s.enc.Raw(" UID")
-	}
-	if len(hits) > 0 {
-		if r.min {
-			s.enc.Raw(" MIN ").Number(hits[0])
-		}
-		if r.max {
-			s.enc.Raw(" MAX ").Number(hits[len(hits)-1])
-		}
-		if r.all {
-			s.enc.Raw(" ALL " + imapwire.SeqSetOf(hits).String())
-		}
-	}
-	if r.count {
-		s.enc.Raw(" COUNT ").Number(uint32(len(hits)))
-	}
-	s.enc.CRLF()
+	return strings.Contains(search.Fold(p.HeaderText()), needle) || strings.Contains(search.Fold(p.BodyText()), needle)
 }

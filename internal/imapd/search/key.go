@@ -100,12 +100,21 @@ type Command struct {
 	Algo    string      // Thread: ORDEREDSUBJECT or REFERENCES
 	modseq  bool        // MODSEQ appears in the criteria
 	parsed  bool        // evaluation needs Msg.Parsed
+	row     bool        // evaluation needs dates, sizes or object IDs
 }
 
 // NeedsParsed reports whether Run needs Msg.Parsed filled: for SORT and
 // THREAD keys and SENT* dates. (Text keys need it too when Env.Text is
 // nil.)
 func (c *Command) NeedsParsed() bool { return c.parsed }
+
+// NeedsRow reports whether Run needs Msg.InternalDate, SaveDate, Size,
+// EmailID or ThreadID: what a session's view of the mailbox may not hold.
+func (c *Command) NeedsRow() bool { return c.row }
+
+// UsesModSeq reports whether the criteria have MODSEQ, which enables
+// CONDSTORE (RFC 7162 §3.1) and adds the MODSEQ to the response.
+func (c *Command) UsesModSeq() bool { return c.modseq }
 
 // UsesDollar reports whether the criteria refer to the saved result "$".
 func (c *Command) UsesDollar() bool { return usesDollar(c.Key) }

@@ -76,6 +76,7 @@ func (p *parser) atomKey(depth int, a string) (*Key, error) {
 		return flagKey(f.flag, f.not), nil
 	}
 	if op, ok := simpleKeys[a]; ok {
+		p.row = p.row || op == OpSaveDateSupported
 		return &Key{Op: op}, nil
 	}
 	if err := p.d.SP(); err != nil {
@@ -83,6 +84,7 @@ func (p *parser) atomKey(depth int, a string) (*Key, error) {
 	}
 	if op, ok := dateKeys[a]; ok {
 		date, err := p.d.Date()
+		p.row = true
 		p.parsed = p.parsed || op == OpSentBefore || op == OpSentOn || op == OpSentSince
 		return &Key{Op: op, Date: date}, err
 	}
@@ -112,6 +114,7 @@ func (p *parser) atomKey(depth int, a string) (*Key, error) {
 		f, err := p.d.Flag()
 		return flagKey(f, a == "UNKEYWORD"), err
 	case "LARGER", "SMALLER":
+		p.row = true
 		n, err := p.d.Number64()
 		op := OpLarger
 		if a == "SMALLER" {
@@ -119,6 +122,7 @@ func (p *parser) atomKey(depth int, a string) (*Key, error) {
 		}
 		return &Key{Op: op, Num: n}, err
 	case "OLDER", "YOUNGER":
+		p.row = true
 		n, err := p.d.NZNumber()
 		op := OpOlder
 		if a == "YOUNGER" {
@@ -136,6 +140,7 @@ func (p *parser) atomKey(depth int, a string) (*Key, error) {
 	case "MODSEQ":
 		return p.modSeq()
 	case "EMAILID", "THREADID":
+		p.row = true
 		return p.objectID(a)
 	}
 	return nil, syntax("unknown search key %q", a)

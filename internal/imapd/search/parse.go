@@ -70,7 +70,7 @@ func Parse(dec *imapwire.Decoder, kind Kind, opts Options) (*Command, error) {
 		}
 	}
 	c.Key = top
-	c.modseq, c.parsed = p.modseq, p.parsed || kind != Search
+	c.modseq, c.parsed, c.row = p.modseq, p.parsed || kind != Search, p.row || kind != Search
 	return c, nil
 }
 
@@ -79,6 +79,7 @@ type parser struct {
 	opts   Options
 	modseq bool // MODSEQ seen
 	parsed bool // a key needs Msg.Parsed
+	row    bool // a key needs dates, sizes or object IDs
 }
 
 func syntax(format string, args ...any) error {

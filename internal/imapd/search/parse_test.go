@@ -83,6 +83,31 @@ func TestParseReturn(t *testing.T) {
 	}
 }
 
+func TestNeeds(t *testing.T) {
+	tests := []struct {
+		line                    string
+		row, parsed, modseq, dl bool
+	}{
+		{"SEARCH SEEN 1:3 UID 4 NOT KEYWORD x BODY y FROM z", false, false, false, false},
+		{"SEARCH OR SEEN LARGER 5", true, false, false, false},
+		{"SEARCH SINCE 1-Jan-2020", true, false, false, false},
+		{"SEARCH SENTON 1-Jan-2020", true, true, false, false},
+		{"SEARCH YOUNGER 5", true, false, false, false},
+		{"SEARCH EMAILID M1", true, false, false, false},
+		{"SEARCH SAVEDATESUPPORTED", true, false, false, false},
+		{"SEARCH NOT (MODSEQ 5)", false, false, true, false},
+		{"SEARCH OR 1 (UID $)", false, false, false, true},
+		{"SORT (SIZE) UTF-8 ALL", true, true, false, false},
+		{"THREAD REFERENCES UTF-8 ALL", true, true, false, false},
+	}
+	for _, tc := range tests {
+		c := mustParse(t, "a "+tc.line+"\r\n")
+		if c.NeedsRow() != tc.row || c.NeedsParsed() != tc.parsed || c.UsesModSeq() != tc.modseq || c.UsesDollar() != tc.dl {
+			t.Errorf("%s: row %v parsed %v modseq %v dollar %v", tc.line, c.NeedsRow(), c.NeedsParsed(), c.UsesModSeq(), c.UsesDollar())
+		}
+	}
+}
+
 func TestParseSortThread(t *testing.T) {
 	c := mustParse(t, "a UID SORT (REVERSE ARRIVAL subject DISPLAYFROM) UTF-8 ALL\r\n")
 	want := []SortKey{{"ARRIVAL", true}, {"SUBJECT", false}, {"DISPLAYFROM", false}}

@@ -1,0 +1,88 @@
+package imapd
+
+import (
+	"strings"
+	"testing"
+)
+
+// threadMessage is a message with threading headers and a body.
+func threadMessage(id, refs, subject, date, body string) string {
+	h := "From: Carol <carol@remote.test>\r\nTo: alice@example.test\r\nSubject: " + subject +
+		"\r\nMessage-ID: <" + id + "@remote.test>\r\nDate: " + date + "\r\n"
+	if refs != "" {
+		h += "References: <" + refs + "@remote.test>\r\n"
+	}
+	return h + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + body + "\r\n"
+}
+
+func TestSearchSortThread(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.deliver(e.alice, "INBOX",
+		threadMessage("a", "", "Lunch", "Mon, 2 Nov 2026 10:00:00 +0000", "Le caf=C3=A9 est pr=C3=AAt, lunch at noon"),
+		threadMessage("b", "a", "Re: Lunch", "Mon, 2 Nov 2026 12:00:00 +0000", "Yes, see you at the caf=C3=A9"),
+		threadMessage("c", "", "Budget", "Sun, 1 Nov 2026 09:00:00 +0000", "Numbers attached"),
+		testMessage(4),
+	)
+	c := e.dial(e.start(nil))
+	c.login()
+	lines, _ := c.cmd("c1", "CAPABILITY", "OK")
+	for _, capa := range []string{"ESEARCH", "SEARCHRES", "WITHIN", "SORT", "SORT=DISPLAY", "ESORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT"} {
+		if !has(lines, " "+capa) {
+			t.Errorf("capability %s missing: %q", capa, lines)
+		}
+	}
+	c.cmd("s0", "SELECT INBOX", "OK")
+	expect := func(tag, command, want string) {
+		t.Helper()
+		lines, _ := c.cmd(tag, command, "OK")
+		if len(lines) != 1 || lines[0] != want {
+			t.Errorf("%s: got %q, want %q", command, lines, want)
+		}
+	}
+	expect("s1", `SEARCH BODY "CAFÉ"`, "* SEARCH 1 2") // decoded, case-insensitive, UTF-8 quoted
+	expect("s2", "SEARCH BODY lunch", "* SEARCH 1")    // not the Subject
+	expect("s3", "SEARCH TEXT lunch", "* SEARCH 1 2")
+	expect("s4", "SEARCH FROM carol NOT SUBJECT lunch", "* SEARCH 3")
+	expect("s5", "SEARCH CHARSET UTF-8 SUBJECT {3+}\r\nre:", "* SEARCH 2")
+	expect("s6", "UID SEARCH RETURN (MIN MAX COUNT ALL) OR BODY numbers BODY noon", `* ESEARCH (TAG "s6") UID MIN 1 MAX 3 ALL 1,3 COUNT 2`)
+	expect("s7", "SEARCH SENTBEFORE 2-Nov-2026", "* SEARCH 3")
+	expect("s8", "SEARCH LARGER 10 SINCE 1-Jan-2020 YOUNGER 3600", "* SEARCH 1 2 3 4")
+	expect("s9", "SEARCH HEADER Message-ID c@remote", "* SEARCH 3")
+	lines, tagged := c.cmd("s10", "SEARCH CHARSET KOI8-R BODY x", "NO")
+	if !strings.Contains(tagged, "[BADCHARSET (UTF-8 US-ASCII)]") || len(lines) != 0 {
+		t.Errorf("bad charset: %q %q", lines, tagged)
+	}
+	c.cmd("s11", "SEARCH BOGUS", "BAD")
+	// SEARCHRES: the saved result feeds the next command.
+	if lines, _ := c.cmd("r1", `SEARCH RETURN (SAVE) BODY "café"`, "OK"); len(lines) != 0 {
+		t.Errorf("SAVE alone answered %q", lines)
+	}
+	expect("r2", "SEARCH $ NOT 1", "* SEARCH 2")
+	lines, _ = c.cmd("r3", "FETCH $ (UID)", "OK")
+	if len(lines) != 2 || !has(lines, "* 2 FETCH (UID 2)") {
+		t.Errorf("FETCH $: %q", lines)
+	}
+	// SORT, ESORT, SORT=DISPLAY.
+	expect("o1", "SORT (SUBJECT) UTF-8 ALL", "* SORT 3 1 2 4")
+	expect("o2", "UID SORT (REVERSE DATE) UTF-8 ALL", "* SORT 2 1 4 3") // 1 and 4 tie: mailbox order
+	expect("o3", "SORT (DISPLAYFROM SUBJECT) UTF-8 NOT 4", "* SORT 3 1 2")
+	expect("o4", `SORT RETURN (MIN MAX COUNT ALL) (DATE) UTF-8 BODY "café"`, `* ESEARCH (TAG "o4") MIN 1 MAX 2 ALL 1,2 COUNT 2`)
+	c.cmd("o5", "SORT (NOPE) UTF-8 ALL", "BAD")
+	// THREAD.
+	expect("t1", "THREAD REFERENCES UTF-8 ALL", "* THREAD (3)(1 2)(4)")
+	expect("t2", "UID THREAD ORDEREDSUBJECT UTF-8 NOT 4", "* THREAD (3)(1 2)")
+	// IMAP4rev2: SEARCH answers ESEARCH; MODSEQ turns CONDSTORE on.
+	c2 := e.dial(e.start(nil))
+	c2.login()
+	c2.cmd("e1", "ENABLE IMAP4rev2", "OK")
+	c2.cmd("e2", "SELECT INBOX", "OK")
+	lines, _ = c2.cmd("e3", `SEARCH BODY "café"`, "OK")
+	if len(lines) != 1 || lines[0] != `* ESEARCH (TAG "e3") ALL 1:2` {
+		t.Errorf("rev2 SEARCH: %q", lines)
+	}
+	lines, _ = c2.cmd("e4", "SEARCH RETURN (ALL) MODSEQ 1", "OK")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], `* ESEARCH (TAG "e4") ALL 1:4 MODSEQ `) {
+		t.Errorf("MODSEQ: %q", lines)
+	}
+}
