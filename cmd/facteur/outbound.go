@@ -82,4 +82,3 @@ func startOutbound(cfg *config.Config, s store.Store, p *delivery.Pipeline, log 
 
 var _ server = (*queue.Runner)(nil)
 var _ server = (*http.Server)(nil)
-
