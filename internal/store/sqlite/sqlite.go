@@ -56,6 +56,7 @@ type Store struct {
 	hub     hub
 	stopGC  context.CancelFunc // nil unless Owner
 	gcDone  chan struct{}
+	text    textMarks // textindex.go
 }
 
 var _ store.Store = (*Store)(nil)

@@ -13,7 +13,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"facteur.dev/facteur/internal/message"
@@ -94,25 +96,48 @@ func (s *Store) SearchText(ctx context.Context, mailboxID int64, field store.Tex
 }
 
 // scanText answers needles too short for trigrams by reading the stored
-// text of every message of the mailbox.
+// text of every message of the mailbox: SQLite's LIKE (which folds ASCII
+// only) for an ASCII needle, Go's case folding otherwise.
 func (s *Store) scanText(ctx context.Context, mailboxID int64, col, name string, isField bool, needle string) ([]uint32, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT m.uid, t.header || char(0) || t.body FROM messages m
-		JOIN message_text t ON t.rowid = m.id WHERE m.mailbox_id = ? ORDER BY m.uid`, mailboxID)
+	text := "t.header || char(0) || t.body"
+	switch {
+	case isField:
+		text = "t.header"
+	case col == "body":
+		text = "t.body"
+	}
+	q := "SELECT m.uid, " + text + " FROM messages m JOIN message_text t ON t.rowid = m.id WHERE m.mailbox_id = ?"
+	args := []any{mailboxID}
+	if isASCII(needle) && !isField {
+		q = "SELECT m.uid, '' FROM messages m JOIN message_text t ON t.rowid = m.id WHERE m.mailbox_id = ? AND " +
+			text + " LIKE ? ESCAPE '\\'"
+		args = append(args, "%"+likeEscaper.Replace(needle)+"%")
+	}
+	rows, err := s.read.QueryContext(ctx, q+" ORDER BY m.uid", args...)
 	if err != nil {
 		return nil, err
 	}
 	folded := strings.ToLower(needle)
 	return collectText(rows, func(text string) bool {
-		header, body, _ := strings.Cut(text, "\x00")
 		switch {
 		case isField:
-			return headerHas(header, name, needle)
-		case col == "body":
-			return containsFold(body, folded)
-		default:
-			return containsFold(header, folded) || containsFold(body, folded)
+			return headerHas(text, name, needle)
+		case len(args) > 1:
+			return true // LIKE matched
 		}
+		return containsFold(text, folded)
 	})
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func collectText(rows *sql.Rows, keep func(string) bool) ([]uint32, error) {
@@ -151,6 +176,30 @@ func containsFold(s, folded string) bool {
 // indexBatch is how many messages one lazy indexing transaction takes.
 const indexBatch = 200
 
+// textMarks remembers, per mailbox, the message row ID up to which every
+// message of the mailbox is known to be indexed: rows are indexed when
+// they are inserted and lose their index only with the message, so only
+// rows above the mark need checking.
+type textMarks struct {
+	mu   sync.Mutex
+	upTo map[int64]int64 // mailbox ID → messages.id
+}
+
+func (t *textMarks) get(mailboxID int64) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.upTo[mailboxID]
+}
+
+func (t *textMarks) set(mailboxID, id int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.upTo == nil {
+		t.upTo = map[int64]int64{}
+	}
+	t.upTo[mailboxID] = max(t.upTo[mailboxID], id)
+}
+
 // indexMissing indexes the mailbox's messages that have no row yet (stored
 // before the index existed), parsing their blobs.
 func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
@@ -158,8 +207,18 @@ func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
 		id   int64
 		blob string
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id, blob_id FROM messages m WHERE mailbox_id = ?
-		AND NOT EXISTS (SELECT 1 FROM message_text_docsize d WHERE d.id = m.id)`, mailboxID)
+	mark := s.text.get(mailboxID)
+	var top int64
+	// The newest row of a mailbox (highest UID) has its highest row ID.
+	err := s.queryRow(ctx, "SELECT id FROM messages WHERE mailbox_id = ? ORDER BY uid DESC LIMIT 1", mailboxID).Scan(&top)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && top <= mark {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, blob_id FROM messages m WHERE mailbox_id = ? AND id > ?
+		AND NOT EXISTS (SELECT 1 FROM message_text_docsize d WHERE d.id = m.id)`, mailboxID, mark)
 	if err != nil {
 		return err
 	}
@@ -193,6 +252,7 @@ func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
 			return err
 		}
 	}
+	s.text.set(mailboxID, top)
 	return nil
 }
 
