@@ -250,12 +250,20 @@ func (r *Runner) domainSlot(d string) chan struct{} {
 	return v.(chan struct{})
 }
 
-// deliver sends entries for domain, reusing one connection.
+// deliver sends entries for domain, reusing one connection. Outcomes are
+// recorded in the background while the next message is sent, so that
+// the store's group commit takes many of them in one fsync; deliver
+// returns once all are recorded.
 func (r *Runner) deliver(ctx context.Context, domain string, entries []store.QueuedMessage) {
+	var settling sync.WaitGroup
+	defer settling.Wait()
+	settle := func(e *store.QueuedMessage, t *transaction, fail *Reply) {
+		settling.Go(func() { r.settle(ctx, e, t, fail) })
+	}
 	hops, err := r.hops(ctx, domain)
 	if err != nil {
 		for i := range entries {
-			r.settle(ctx, &entries[i], nil, asReply(err))
+			settle(&entries[i], nil, asReply(err))
 		}
 		return
 	}
@@ -273,7 +281,7 @@ func (r *Runner) deliver(ctx context.Context, domain string, entries []store.Que
 			if cl == nil {
 				if cl, err = r.connect(ctx, domain, hops, sts); err != nil {
 					for j := i; j < len(entries); j++ {
-						r.settle(ctx, &entries[j], nil, asReply(err))
+						settle(&entries[j], nil, asReply(err))
 					}
 					return
 				}
@@ -288,10 +296,10 @@ func (r *Runner) deliver(ctx context.Context, domain string, entries []store.Que
 			}
 		}
 		if err != nil {
-			r.settle(ctx, e, nil, asReply(err))
+			settle(e, nil, asReply(err))
 			continue
 		}
-		r.settle(ctx, e, t, nil)
+		settle(e, t, nil)
 	}
 	if cl != nil {
 		r.pool.put(domain, cl)
