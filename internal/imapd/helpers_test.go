@@ -185,3 +185,8 @@ func has(lines []string, s string) bool {
 	}
 	return false
 }
+
+// authAccount is alice as auth returns her.
+func authAccount(e *env) auth.Account {
+	return auth.Account{ID: e.alice.ID, Address: e.alice.Address}
+}
