@@ -25,7 +25,10 @@
 #     indexes and renames files for \Seen; Facteur caches the password
 #     check), then ROUNDS measured runs alternating between the two, each
 #     downloading every mailbox ROUNDS… once over CONNS connections with
-#     PIPELINE RETR commands per write, without deleting.
+#     PIPELINE RETR commands per write, without deleting. Each line also
+#     gives the server's CPU time over the round (Facteur's process;
+#     Dovecot's master, its live processes and the children they reaped),
+#     which the other load on a shared machine disturbs less than msg/s.
 #  With PROFILE=FILE, Facteur is built with -tags cpuprofile and FILE gets
 #  the server's CPU profile over the measured rounds (go tool pprof FILE).
 set -euo pipefail
@@ -183,10 +186,38 @@ echo "$(nproc) CPUs; $MAILBOXES mailboxes × $MESSAGES messages of $(wc -c < "$w
 echo "Facteur $("$work/facteur" version | head -1); $(dovecot --version | sed 's/^/Dovecot /')"
 load "$fpop" >/dev/null
 load "$dpop" >/dev/null
+# cpu PID: CPU seconds used so far by PID, its descendants and the children
+# they reaped (Dovecot's pop3 processes exit with their connection).
+cpu() { python3 - "$1" <<'EOF'
+import os, sys
+stats = {}
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        s = open("/proc/%s/stat" % p).read()
+    except (OSError, ValueError):
+        continue
+    f = s[s.rfind(")") + 2:].split()
+    stats[int(p)] = (int(f[1]), sum(int(x) for x in f[11:15]))
+tree, todo = set(), [int(sys.argv[1])]
+while todo:
+    p = todo.pop(); tree.add(p)
+    todo += [c for c, (pp, _) in stats.items() if pp == p and c not in tree]
+print(sum(stats[p][1] for p in tree if p in stats) / os.sysconf("SC_CLK_TCK"))
+EOF
+}
+# round NAME PORT PID: one measured download, with the server's CPU time.
+round() {
+  local c0 out c1
+  c0=$(cpu "$3"); out=$(load "$2" | tr '\n' ' '); c1=$(cpu "$3")
+  echo "round $r $1: $out server-cpu=$(python3 -c "import sys, re
+c = float(sys.argv[2]) - float(sys.argv[1]); n = int(re.search(r'messages=(\d+)', sys.argv[3]).group(1))
+print('%.2fs %.1fus/msg' % (c, 1e6 * c / max(n, 1)))" "$c0" "$c1" "$out")"
+}
+dpid=$(cat "$work/dovecot-run/master.pid")
 [ -n "$PROFILE" ] && kill -USR1 "$fpid"
 for r in $(seq "$ROUNDS"); do
-  echo "round $r Facteur: $(load "$fpop" | tr '\n' ' ')"
-  echo "round $r Dovecot: $(load "$dpop" | tr '\n' ' ')"
+  round Facteur "$fpop" "$fpid"
+  round Dovecot "$dpop" "$dpid"
 done
 if [ -n "$PROFILE" ]; then
   kill -USR2 "$fpid"
