@@ -236,3 +236,5 @@ func plain(user, pass string) string {
 }
 
 func bufioWriter(w io.Writer) *bufio.Writer { return bufio.NewWriter(w) }
+
+func listen(t *testing.T) net.Listener { return testutil.Listen(t) }

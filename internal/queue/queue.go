@@ -63,6 +63,7 @@ type Runner struct {
 	kick     chan struct{}
 	jobs     chan job
 	stop     chan struct{}
+	stopOnce sync.Once
 	wg       sync.WaitGroup
 	inflight atomic.Int64
 	stsCache stsCache
@@ -149,7 +150,7 @@ func (r *Runner) Kick() {
 // Shutdown stops claiming, lets running deliveries end until ctx ends,
 // then aborts them (their entries are retried after the restart).
 func (r *Runner) Shutdown(ctx context.Context) error {
-	close(r.stop)
+	r.stopOnce.Do(func() { close(r.stop) })
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {
