@@ -109,8 +109,8 @@ func (l storeLookup) LookupAccount(ctx context.Context, address string) (auth.Ac
 	return auth.Account{ID: a.ID, Address: a.Address, PasswordHash: a.PasswordHash, SCRAM: a.SCRAM, Disabled: a.Disabled}, err
 }
 
-// startListeners starts every SMTP-family and POP3 listener that is
-// configured. Listeners whose protocol is not built yet (IMAP, HTTP) are
+// startListeners starts every SMTP-family, POP3 and IMAP listener that
+// is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
 func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
 	authn := auth.New(storeLookup{s}, auth.Options{
@@ -125,7 +125,12 @@ func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, log 
 		return out, err
 	}
 	pop, err := startPOP3(cfg, s, authn, tlsConf, log)
-	return append(out, pop...), err
+	out = append(out, pop...)
+	if err != nil {
+		return out, err
+	}
+	imap, err := startIMAP(cfg, s, authn, tlsConf, log)
+	return append(out, imap...), err
 }
 
 // startSMTP starts the MX, submission and LMTP listeners.
@@ -246,6 +251,7 @@ func banner(w io.Writer, cfg *config.Config, srvs servers, selfSigned bool) {
   swaks --server 127.0.0.1:2525 --to alice@example.test
   go run ./cmd/facteur mailbox status alice@example.test
   curl --insecure --user alice@example.test pop3s://127.0.0.1:1995/   # the INBOX over POP3
+  curl --insecure --user alice@example.test imaps://127.0.0.1:1993/INBOX  # over IMAP
 `)
 	}
 }
