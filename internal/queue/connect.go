@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -21,6 +22,9 @@ func (r *Runner) connect(ctx context.Context, domain string, hops []mxHost, sts 
 		addrs, err := r.addrs(ctx, h)
 		if err != nil {
 			last = temporary(451, "4.4.4", fmt.Sprintf("no address for %s: %v", h.Name, err))
+			if h.Implicit && errors.Is(err, ErrNoRecords) {
+				last = errNoHost // no MX and no address: nowhere to deliver
+			}
 			continue
 		}
 		for _, a := range addrs {
@@ -41,12 +45,8 @@ func (r *Runner) connect(ctx context.Context, domain string, hops []mxHost, sts 
 // session dials addr, says EHLO and applies pol: STARTTLS when offered
 // (required unless opportunistic), then the certificate check.
 func (r *Runner) session(ctx context.Context, addr string, h mxHost, pol hostPolicy) (*client, error) {
-	cl, err := dial(ctx, addr, h, r.opts.Timeouts)
+	cl, err := r.open(ctx, addr, h)
 	if err != nil {
-		return nil, err
-	}
-	if err := cl.ehlo(r.opts.Hostname); err != nil {
-		cl.quit()
 		return nil, err
 	}
 	if !cl.has("STARTTLS") {
@@ -85,14 +85,23 @@ func (r *Runner) session(ctx context.Context, addr string, h mxHost, pol hostPol
 	return r.login(cl, h)
 }
 
-// plaintext reconnects without STARTTLS.
-func (r *Runner) plaintext(ctx context.Context, addr string, h mxHost) (*client, error) {
+// open dials addr and says EHLO.
+func (r *Runner) open(ctx context.Context, addr string, h mxHost) (*client, error) {
 	cl, err := dial(ctx, addr, h, r.opts.Timeouts)
 	if err != nil {
 		return nil, err
 	}
 	if err := cl.ehlo(r.opts.Hostname); err != nil {
 		cl.quit()
+		return nil, err
+	}
+	return cl, nil
+}
+
+// plaintext reconnects without STARTTLS.
+func (r *Runner) plaintext(ctx context.Context, addr string, h mxHost) (*client, error) {
+	cl, err := r.open(ctx, addr, h)
+	if err != nil {
 		return nil, err
 	}
 	delete(cl.ext, "STARTTLS")

@@ -14,9 +14,10 @@ import (
 // mxHost is one next hop: a host name (for TLS and TLSA) and a port, or a
 // fixed host:port from a route or the smarthost.
 type mxHost struct {
-	Name  string
-	Port  int
-	Route bool // from outbound.routes or outbound.smarthost: no MX, MTA-STS or DANE
+	Name     string
+	Port     int
+	Route    bool // from outbound.routes or outbound.smarthost: no MX, MTA-STS or DANE
+	Implicit bool // the domain itself, for want of MX records
 }
 
 // Permanent DNS outcomes, RFC 3463 and RFC 7505 §4.2.
@@ -41,7 +42,7 @@ func (r *Runner) hops(ctx context.Context, domain string) ([]mxHost, error) {
 	case errors.Is(err, ErrNXDomain):
 		return nil, errNoDomain
 	case errors.Is(err, ErrNoRecords):
-		return []mxHost{{Name: domain, Port: r.opts.Port}}, nil // implicit MX, RFC 5321 §5.1
+		return []mxHost{{Name: domain, Port: r.opts.Port, Implicit: true}}, nil // implicit MX, RFC 5321 §5.1
 	case err != nil:
 		return nil, temporary(451, "4.4.3", "MX lookup failed: "+err.Error())
 	}

@@ -22,6 +22,9 @@ func twoSites(t *testing.T) (a, b *site, dnsAddr string) {
 		"b.test.":    {MX: []net.MX{{Host: "mx.b.test.", Pref: 10}}},
 		"mx.b.test.": {A: []string{"127.0.0.1"}},
 		"null.test.": {MX: []net.MX{{Host: ".", Pref: 0}}},
+		// No MX: the domain's own address (implicit MX), or none at all.
+		"direct.test.": {A: []string{"127.0.0.1"}},
+		"noaddr.test.": {TXT: []string{"v=spf1 -all"}},
 	})
 	return a, b, dnsAddr
 }
@@ -99,5 +102,23 @@ func TestNoBounceToNullSender(t *testing.T) {
 	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
 	if got := a.inbox("alice"); len(got) != 0 {
 		t.Fatalf("bounce of a bounce: %q", got)
+	}
+}
+
+// Without MX records the domain's own address is the MX (RFC 5321 §5.1):
+// b's server is reached and refuses to relay (5.7.1); a domain with no
+// address at all bounces with 5.1.2.
+func TestImplicitMX(t *testing.T) {
+	t.Parallel()
+	a, b, dns := twoSites(t)
+	a.startRunner(dns, func(o *Options) { o.Port = b.port() })
+	a.send("alice@a.test", []string{"x@direct.test"}, testMessage("alice@a.test", "x@direct.test", "direct"), nil)
+	a.send("alice@a.test", []string{"y@noaddr.test"}, testMessage("alice@a.test", "y@noaddr.test", "noaddr"), nil)
+	got := strings.Join(a.waitInbox("alice", 2), "\n")
+	for _, want := range []string{"Final-Recipient: rfc822; x@direct.test", "Status: 5.7.1", "Remote-MTA: dns; direct.test",
+		"Final-Recipient: rfc822; y@noaddr.test", "Status: 5.1.2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("DSNs lack %q:\n%s", want, got)
+		}
 	}
 }
