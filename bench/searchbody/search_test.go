@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -225,3 +226,40 @@ func BenchmarkSearchBodyShort(b *testing.B) { bench(b, "a SEARCH BODY \"qu\"\r\n
 
 // A header key with a flag.
 func BenchmarkSearchFromUnseen(b *testing.B) { bench(b, "a SEARCH FROM \"user42@\" UNSEEN\r\n") }
+
+// benchKeys runs a SORT or THREAD over the whole mailbox, reading the
+// keys from the store as a session does (store.KeySource).
+func benchKeys(b *testing.B, kind search.Kind, line string) {
+	c := setup(b)
+	ctx := context.Background()
+	d := imapwire.NewDecoder(strings.NewReader(line), nil, imapwire.Limits{})
+	d.Tag()
+	d.Atom()
+	cmd, err := search.Parse(d, kind, search.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		keys, err := c.st.MessageKeys(ctx, c.mailbox)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs := slices.Clone(c.msgs)
+		for i, k := range keys {
+			msgs[i].InternalDate = k.InternalDate
+			msgs[i].Parsed = &message.Parsed{SentDate: k.SentDate, BaseSubject: k.BaseSubject,
+				SubjectIsReply: k.SubjectIsReply, MessageID: k.MessageID, InReplyTo: k.InReplyTo, References: k.References}
+		}
+		if _, err := cmd.Run(msgs, search.Env{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSortDate(b *testing.B) {
+	benchKeys(b, search.Sort, "a SORT (REVERSE DATE) UTF-8 ALL\r\n")
+}
+
+func BenchmarkThreadReferences(b *testing.B) {
+	benchKeys(b, search.Thread, "a THREAD REFERENCES UTF-8 ALL\r\n")
+}

@@ -74,6 +74,9 @@ func (s *session) searchMsgs(q *search.Command) ([]search.Msg, error) {
 	if !q.NeedsRow() && !q.NeedsParsed() {
 		return msgs, nil
 	}
+	if ks, ok := s.srv.opts.Store.(store.KeySource); ok && q.NeedsParsed() {
+		return s.keyedMsgs(ks, msgs)
+	}
 	rows, err := s.srv.opts.Store.Messages(s.ctx, v.mb.ID, q.NeedsParsed())
 	if err != nil {
 		return nil, err
@@ -86,6 +89,28 @@ func (s *session) searchMsgs(q *search.Command) ([]search.Msg, error) {
 		}
 		msgs[i].InternalDate, msgs[i].Size, msgs[i].EmailID = m.InternalDate, m.Size, emailID(m.BlobID)
 		msgs[i].Parsed = m.Parsed
+	}
+	return msgs, nil
+}
+
+// keyedMsgs fills msgs from the store's SORT and THREAD keys, which are
+// all that the parsed data is needed for.
+func (s *session) keyedMsgs(ks store.KeySource, msgs []search.Msg) ([]search.Msg, error) {
+	keys, err := ks.MessageKeys(s.ctx, s.sel.mb.ID)
+	if err != nil {
+		return nil, err
+	}
+	for k := range keys {
+		m := &keys[k]
+		i, ok := s.sel.index(m.UID)
+		if !ok {
+			continue
+		}
+		msgs[i].InternalDate, msgs[i].Size, msgs[i].EmailID = m.InternalDate, m.Size, emailID(m.BlobID)
+		msgs[i].Parsed = &message.Parsed{SentDate: m.SentDate, BaseSubject: m.BaseSubject,
+			SubjectIsReply: m.SubjectIsReply, SortFrom: m.SortFrom, SortTo: m.SortTo, SortCc: m.SortCc,
+			DisplayFrom: m.DisplayFrom, DisplayTo: m.DisplayTo, MessageID: m.MessageID,
+			InReplyTo: m.InReplyTo, References: m.References}
 	}
 	return msgs, nil
 }

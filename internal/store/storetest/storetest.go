@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"CopyAndMove", testCopyMove},
 		{"WatchAndChangedSince", testWatch},
 		{"TextSearch", testTextSearch},
+		{"MessageKeys", testMessageKeys},
 	}
 	tests = append(tests, mailboxTests...)
 	for _, tc := range tests {

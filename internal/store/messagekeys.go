@@ -1,0 +1,30 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// MessageKeys is what IMAP SORT, THREAD and the SENT* search keys need of
+// a message: its row and the keys package message computed at delivery,
+// without the rest of the parsed message.
+type MessageKeys struct {
+	UID          uint32
+	InternalDate time.Time
+	Size         int64
+	BlobID       string
+	// As in message.Parsed.
+	SentDate                                         time.Time
+	BaseSubject                                      string
+	SubjectIsReply                                   bool
+	SortFrom, SortTo, SortCc, DisplayFrom, DisplayTo string
+	MessageID                                        string
+	InReplyTo, References                            []string
+}
+
+// KeySource reads every message's keys of a mailbox at once, much faster
+// than Messages with parsed data.
+type KeySource interface {
+	// MessageKeys returns the keys of the mailbox's messages in UID order.
+	MessageKeys(ctx context.Context, mailboxID int64) ([]MessageKeys, error)
+}
