@@ -1,12 +1,19 @@
 package main
 
 import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 )
 
 // These tests drive the built binary's POP3 listeners with the real
@@ -28,22 +35,24 @@ func tool(t *testing.T, name string) string {
 	return path
 }
 
-// pop3Instance is an instance with POP3 listeners, a user alice with n
-// messages delivered over SMTP, and the path of its self-signed certificate.
+// pop3Instance is an instance with POP3 listeners and an IMAPS one, a user
+// alice with n messages delivered over SMTP, and the path of its
+// self-signed certificate.
 type pop3Instance struct {
 	*instance
-	pop3, pop3s, cert string
+	pop3, pop3s, imaps, cert string
 }
 
 func newPOP3Instance(t *testing.T, n int) *pop3Instance {
 	t.Helper()
-	in := &pop3Instance{instance: newInstance(t), pop3: freePort(t), pop3s: freePort(t)}
+	in := &pop3Instance{instance: newInstance(t), pop3: freePort(t), pop3s: freePort(t), imaps: freePort(t)}
 	cfg, err := os.ReadFile(in.config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := strings.Replace(string(cfg), `pop3 = ""`, fmt.Sprintf("pop3 = %q", in.pop3), 1)
 	text = strings.Replace(text, `pop3s = ""`, fmt.Sprintf("pop3s = %q", in.pop3s), 1)
+	text = strings.Replace(text, `imaps = ""`, fmt.Sprintf("imaps = %q", in.imaps), 1)
 	if err := os.WriteFile(in.config, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +165,78 @@ func TestCurlListsMaildropOverPOP3S(t *testing.T) {
 		"--user", "alice@example.test:secret password", "pop3s://"+in.pop3s+"/2").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Subject: message 1") {
 		t.Fatalf("curl pop3s RETR 2: %v\n%s", err, out)
+	}
+}
+
+// An IMAP client idling in INBOX (go-imap's imapclient) sees a POP3
+// session's deletion as an EXPUNGE once the POP3 QUIT has applied it
+// (RFC 1939 §6: DELE only marks).
+func TestIMAPSeesPOP3Deletion(t *testing.T) {
+	in := newPOP3Instance(t, 2)
+	pem, err := os.ReadFile(in.cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	tlsConf := &tls.Config{RootCAs: roots}
+	expunged := make(chan uint32, 4)
+	c, err := imapclient.DialTLS(in.imaps, &imapclient.Options{TLSConfig: tlsConf,
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{Expunge: func(seq uint32) { expunged <- seq }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("alice@example.test", "secret password").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if sel, err := c.Select("INBOX", nil).Wait(); err != nil || sel.NumMessages != 2 {
+		t.Fatalf("SELECT INBOX: %v %+v", err, sel)
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pop, err := tls.Dial("tcp", in.pop3s, tlsConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pop.Close()
+	pop.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(pop)
+	for _, cmd := range []string{"", "USER alice@example.test", "PASS secret password", "DELE 1", "QUIT"} {
+		if cmd == "QUIT" {
+			select {
+			case seq := <-expunged:
+				t.Fatalf("EXPUNGE %d before the POP3 session's QUIT", seq)
+			default:
+			}
+		}
+		if cmd != "" {
+			fmt.Fprintf(pop, "%s\r\n", cmd)
+		}
+		if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "+OK") {
+			t.Fatalf("POP3 %q: %q %v", cmd, l, err)
+		}
+	}
+
+	select {
+	case seq := <-expunged:
+		if seq != 1 {
+			t.Fatalf("IMAP saw EXPUNGE %d, want 1", seq)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("IMAP saw no EXPUNGE after the POP3 deletion")
+	}
+	if err := idle.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Envelope: true}).Collect()
+	if err != nil || len(msgs) != 1 || msgs[0].Envelope.Subject != "message 1" {
+		t.Fatalf("FETCH 1 after the expunge: %v %+v", err, msgs)
 	}
 }
