@@ -1,8 +1,9 @@
 package sqlite
 
 // The text index behind IMAP SEARCH BODY, TEXT and the header keys: an
-// FTS5 table with the trigram tokenizer (case-insensitive substring
-// matching for needles of three characters or more), one row per message
+// FTS5 table with the trigram tokenizer and no positions (it finds the
+// messages that contain every trigram of a needle of three characters or
+// more; their stored text confirms the match), one row per message
 // row, rowid = messages.id, holding the decoded header (one "Name: value"
 // line per field) and the decoded body text (message.Parsed.HeaderText
 // and BodyText). Rows are written by the delivery that inserts the
@@ -24,7 +25,7 @@ import (
 
 // migrationTextIndex creates the index (appended to migrations).
 const migrationTextIndex = `
-CREATE VIRTUAL TABLE message_text USING fts5(header, body, tokenize = 'trigram remove_diacritics 0');
+CREATE VIRTUAL TABLE message_text USING fts5(header, body, tokenize = 'trigram remove_diacritics 0', detail = none);
 CREATE TRIGGER message_text_delete AFTER DELETE ON messages BEGIN
 	DELETE FROM message_text WHERE rowid = old.id;
 END;
@@ -59,74 +60,61 @@ func (s *Store) copyText(ctx context.Context, tx *sql.Tx, src int64, uid uint32,
 	return err
 }
 
-// SearchText implements store.TextSearch.
+// SearchText implements store.TextSearch. The index has no positions
+// (detail=none, half the size and insert time of a full one), so it
+// gives the messages holding every trigram of the needle; their stored
+// text then decides.
 func (s *Store) SearchText(ctx context.Context, mailboxID int64, field store.TextField, needle string) ([]uint32, error) {
 	if err := s.indexMissing(ctx, mailboxID); err != nil {
 		return nil, err
 	}
-	col := "body"
-	switch field {
-	case store.TextBody:
-	case store.TextAll:
-		col = ""
-	default:
-		col = "header"
-	}
 	name, isField := field.HeaderName()
-	if utf8.RuneCountInString(needle) < 3 {
-		return s.scanText(ctx, mailboxID, col, name, isField, needle)
-	}
-	match := `"` + strings.ReplaceAll(needle, `"`, `""`) + `"`
-	if col != "" {
-		match = "{" + col + "}: " + match
-	}
-	q := `SELECT m.uid, t.header FROM message_text t JOIN messages m ON m.id = t.rowid
-		WHERE message_text MATCH ? AND m.mailbox_id = ? ORDER BY m.uid`
-	if !isField {
-		q = `SELECT m.uid, '' FROM message_text t JOIN messages m ON m.id = t.rowid
-		WHERE message_text MATCH ? AND m.mailbox_id = ? ORDER BY m.uid`
-	}
-	rows, err := s.read.QueryContext(ctx, q, match, mailboxID)
-	if err != nil {
-		return nil, err
-	}
-	return collectText(rows, func(header string) bool {
-		return !isField || headerHas(header, name, needle)
-	})
-}
-
-// scanText answers needles too short for trigrams by reading the stored
-// text of every message of the mailbox: SQLite's LIKE (which folds ASCII
-// only) for an ASCII needle, Go's case folding otherwise.
-func (s *Store) scanText(ctx context.Context, mailboxID int64, col, name string, isField bool, needle string) ([]uint32, error) {
-	text := "t.header || char(0) || t.body"
+	text := "t.header || char(0) || t.body" // NUL is in no needle
 	switch {
-	case isField:
-		text = "t.header"
-	case col == "body":
+	case field == store.TextBody:
 		text = "t.body"
+	case isField || field == store.TextHeaders:
+		text = "t.header"
 	}
-	q := "SELECT m.uid, " + text + " FROM messages m JOIN message_text t ON t.rowid = m.id WHERE m.mailbox_id = ?"
+	from := " FROM messages m JOIN message_text t ON t.rowid = m.id WHERE m.mailbox_id = ?"
 	args := []any{mailboxID}
-	if isASCII(needle) && !isField {
-		q = "SELECT m.uid, '' FROM messages m JOIN message_text t ON t.rowid = m.id WHERE m.mailbox_id = ? AND " +
-			text + " LIKE ? ESCAPE '\\'"
+	switch {
+	case utf8.RuneCountInString(needle) >= 3:
+		from += " AND message_text MATCH ?"
+		args = append(args, trigramQuery(needle))
+	case isASCII(needle) && !isField:
+		// Too short for trigrams: SQLite's LIKE folds ASCII, which is all
+		// an ASCII needle needs.
+		from += " AND " + text + " LIKE ? ESCAPE '\\'"
 		args = append(args, "%"+likeEscaper.Replace(needle)+"%")
 	}
-	rows, err := s.read.QueryContext(ctx, q+" ORDER BY m.uid", args...)
+	rows, err := s.read.QueryContext(ctx, "SELECT m.uid, "+text+from+" ORDER BY m.uid", args...)
 	if err != nil {
 		return nil, err
 	}
 	folded := strings.ToLower(needle)
 	return collectText(rows, func(text string) bool {
-		switch {
-		case isField:
+		if isField {
 			return headerHas(text, name, needle)
-		case len(args) > 1:
-			return true // LIKE matched
 		}
 		return containsFold(text, folded)
 	})
+}
+
+// trigramQuery is an FTS5 query for the rows that contain every distinct
+// three-character substring of needle.
+func trigramQuery(needle string) string {
+	r := []rune(needle)
+	seen := map[string]bool{}
+	var terms []string
+	for i := 0; i+3 <= len(r); i++ {
+		t := string(r[i : i+3])
+		if k := strings.ToLower(t); !seen[k] {
+			seen[k] = true
+			terms = append(terms, `"`+strings.ReplaceAll(t, `"`, `""`)+`"`)
+		}
+	}
+	return strings.Join(terms, " AND ")
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
