@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -108,10 +109,16 @@ func (r *Runner) plaintext(ctx context.Context, addr string, h mxHost) (*client,
 	return r.login(cl, h)
 }
 
-// login authenticates to the smarthost when credentials are set.
+// login authenticates to the smarthost when credentials are set: only
+// over TLS, or to a loopback address, so a password never crosses a
+// network in the clear.
 func (r *Runner) login(cl *client, h mxHost) (*client, error) {
-	if r.opts.SmartUser == "" || !h.Route || r.opts.Smarthost == "" {
+	if r.opts.SmartUser == "" || !h.Smart {
 		return cl, nil
+	}
+	if ip, err := netip.ParseAddrPort(cl.addr); !cl.tls && (err != nil || !ip.Addr().IsLoopback()) {
+		cl.quit()
+		return nil, temporary(451, "4.7.0", "smarthost "+cl.remote()+" offers no STARTTLS: credentials not sent")
 	}
 	if err := cl.auth(r.opts.SmartUser, r.opts.SmartPass); err != nil {
 		cl.quit()

@@ -238,3 +238,7 @@ func plain(user, pass string) string {
 func bufioWriter(w io.Writer) *bufio.Writer { return bufio.NewWriter(w) }
 
 func listen(t *testing.T) net.Listener { return testutil.Listen(t) }
+
+type mockdnsZone = mockdns.Zone
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }

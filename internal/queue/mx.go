@@ -18,6 +18,7 @@ type mxHost struct {
 	Port     int
 	Route    bool // from outbound.routes or outbound.smarthost: no MX, MTA-STS or DANE
 	Implicit bool // the domain itself, for want of MX records
+	Smart    bool // the smarthost: AUTH when credentials are set
 }
 
 // Permanent DNS outcomes, RFC 3463 and RFC 7505 §4.2.
@@ -35,7 +36,11 @@ func (r *Runner) hops(ctx context.Context, domain string) ([]mxHost, error) {
 		return fixedHop(hp)
 	}
 	if r.opts.Smarthost != "" {
-		return fixedHop(r.opts.Smarthost)
+		h, err := fixedHop(r.opts.Smarthost)
+		if err == nil {
+			h[0].Smart = true
+		}
+		return h, err
 	}
 	mxs, err := r.opts.Resolver.LookupMX(ctx, domain)
 	switch {
