@@ -102,10 +102,9 @@ func run(n, size int, sinkAddr string, workers, perDomain int, fsync bool, out i
 		return err
 	}
 	defer s.Close()
-	var sk *sink
 	if sinkAddr == "" {
 		var stop func()
-		if sk, sinkAddr, stop, err = startSink(); err != nil {
+		if _, sinkAddr, stop, err = startSink(); err != nil {
 			return err
 		}
 		defer stop()
@@ -122,14 +121,10 @@ func run(n, size int, sinkAddr string, workers, perDomain int, fsync bool, out i
 		return err
 	}
 	defer r.Shutdown(ctx)
-	// Listing the queue costs the store: with the in-process sink, wait
-	// for its count first; then poll until the last removals are durable.
-	poll := 250 * time.Millisecond
-	if sk != nil {
-		for sk.msgs.Load() < int64(n) && time.Since(start) < 10*time.Minute {
-			time.Sleep(5 * time.Millisecond)
-		}
-		poll = 5 * time.Millisecond
+	// Listing the queue costs the store: wait for the runner's count of
+	// removed entries, then check that the queue is empty.
+	for r.Removed() < int64(n) && time.Since(start) < 10*time.Minute {
+		time.Sleep(2 * time.Millisecond)
 	}
 	for {
 		q, err := s.ListQueue(ctx)
@@ -142,7 +137,7 @@ func run(n, size int, sinkAddr string, workers, perDomain int, fsync bool, out i
 		if time.Since(start) > 10*time.Minute {
 			return fmt.Errorf("%d messages still queued after 10 minutes (last error: %s)", len(q), q[0].LastError)
 		}
-		time.Sleep(poll)
+		time.Sleep(5 * time.Millisecond)
 	}
 	el := time.Since(start)
 	fmt.Fprintf(out, "relayed %d messages of %d bytes in %.2fs: %.0f msg/s (workers=%d per-domain=%d fsync=%v)\n",

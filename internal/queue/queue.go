@@ -66,6 +66,7 @@ type Runner struct {
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 	inflight atomic.Int64
+	removed  atomic.Int64 // entries done and removed, for Removed
 	stsCache stsCache
 	pool     connPool
 	domains  sync.Map // domain → chan struct{} (per-domain connection slots)
@@ -138,6 +139,10 @@ func (r *Runner) Start() error {
 	go r.loop()
 	return nil
 }
+
+// Removed returns how many entries this runner has finished (every
+// recipient delivered or failed) and removed from the queue.
+func (r *Runner) Removed() int64 { return r.removed.Load() }
 
 // Kick asks the dispatcher to look for due entries now.
 func (r *Runner) Kick() {

@@ -60,6 +60,8 @@ func (r *Runner) settle(ctx context.Context, e *store.QueuedMessage, t *transact
 	if pending == 0 {
 		if err := r.opts.Store.DeleteQueued(ctx, e.ID); err != nil {
 			r.log.Error("queue delete failed", "id", e.ID, "err", err)
+		} else {
+			r.removed.Add(1)
 		}
 		r.log.Info("queue entry done", "id", e.ID, "domain", e.Domain, "failed", len(failed))
 		return
