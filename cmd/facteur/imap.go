@@ -14,7 +14,8 @@ import (
 var _ server = (*imapd.Server)(nil)
 
 // startIMAP starts the imap (STARTTLS) and imaps (implicit TLS)
-// listeners, which share one count of sessions per account. APPENDLIMIT
+// listeners, which share the count of sessions per account and the
+// cache of mailbox views. APPENDLIMIT
 // is limits.max_message_bytes, as for SMTP.
 func startIMAP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
 	base := imapd.Options{
@@ -22,7 +23,7 @@ func startIMAP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tls
 		PlaintextNetworks: cfg.PlaintextPrefixes(),
 		Limits:            imapwire.Limits{MaxLiteral: cfg.Limits.MaxMessageBytes},
 		MaxConnections:    cfg.Limits.MaxConnections, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP,
-		Sessions: imapd.NewSessions(), Log: log,
+		Shared: imapd.NewShared(), Log: log,
 	}
 	var out servers
 	for _, sp := range []struct {

@@ -67,11 +67,11 @@ type Options struct {
 	MaxConnections        int
 	MaxConnsPerIP         int
 	MaxSessionsPerAccount int
-	// Sessions is shared by every listener of one process so that the
-	// per-account limit counts imap and imaps together; nil gives the
-	// server its own.
-	Sessions *Sessions
-	Log      *slog.Logger
+	// Shared is shared by every listener of one process: the per-account
+	// session count (imap and imaps together) and the cache of mailbox
+	// views; nil gives the server its own.
+	Shared *Shared
+	Log    *slog.Logger
 }
 
 // minIdle is RFC 9051 §5.4's minimum autologout timer.
@@ -93,8 +93,8 @@ func setDefaults(o *Options) {
 	if o.MaxSessionsPerAccount == 0 {
 		o.MaxSessionsPerAccount = 50
 	}
-	if o.Sessions == nil {
-		o.Sessions = NewSessions()
+	if o.Shared == nil {
+		o.Shared = NewShared()
 	}
 	if o.Hostname == "" {
 		o.Hostname = "localhost"
@@ -247,18 +247,22 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Sessions counts logged-in sessions per account, for
-// Options.MaxSessionsPerAccount.
-type Sessions struct {
-	mu sync.Mutex
-	n  map[int64]int
+// Shared is the state of a process's IMAP listeners: logged-in sessions
+// per account, for Options.MaxSessionsPerAccount, and the mailbox view
+// cache (views.go).
+type Shared struct {
+	mu    sync.Mutex
+	n     map[int64]int
+	views *viewCache
 }
 
-// NewSessions returns an empty count.
-func NewSessions() *Sessions { return &Sessions{n: map[int64]int{}} }
+// NewShared returns the state for one process.
+func NewShared() *Shared {
+	return &Shared{n: map[int64]int{}, views: newViewCache(defaultCacheMessages)}
+}
 
 // acquire counts a session of account unless it already has max.
-func (c *Sessions) acquire(account int64, max int) bool {
+func (c *Shared) acquire(account int64, max int) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.n[account] >= max {
@@ -268,7 +272,7 @@ func (c *Sessions) acquire(account int64, max int) bool {
 	return true
 }
 
-func (c *Sessions) release(account int64) {
+func (c *Shared) release(account int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.n[account]--; c.n[account] <= 0 {

@@ -80,12 +80,15 @@ func (s *session) open(c *cmd, name string, q *qresyncParams) error {
 	if err != nil {
 		return err
 	}
-	mb, states, err := s.srv.opts.Store.MessageStates(s.ctx, mb.ID)
+	readOnly := c.name == "EXAMINE"
+	v, err := s.srv.opts.Shared.views.open(s.ctx, s.srv.opts.Store, s.acct.ID, mb, readOnly)
+	if errors.Is(err, errMailboxGone) {
+		return no("NONEXISTENT", "No such mailbox")
+	}
 	if err != nil {
 		return err
 	}
-	readOnly := c.name == "EXAMINE"
-	v := newView(mb, states, readOnly)
+	mb = v.mb
 	s.sel, s.state = v, stateSelected
 	s.untagged("FLAGS (" + strings.Join(v.keywords(), " ") + ")")
 	s.untagged(strconv.Itoa(len(v.uids)) + " EXISTS")

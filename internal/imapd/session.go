@@ -183,7 +183,7 @@ func (s *session) release() {
 	if s.stopWatch != nil {
 		s.stopWatch()
 		s.stopWatch = nil
-		s.srv.opts.Sessions.release(s.acct.ID)
+		s.srv.opts.Shared.release(s.acct.ID)
 	}
 	s.sel = nil
 }

@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"context"
 	"errors"
 	"maps"
 	"slices"
@@ -125,25 +126,29 @@ func (s *session) drainWake() {
 }
 
 // sync brings the view up to date with the store, when a wake-up said it
-// changed. The mailbox's HIGHESTMODSEQ is read before the changes, so
-// every change at or below the new cursor is in what ChangedSince and
-// Vanished returned.
+// changed.
 func (s *session) sync() error {
 	s.drainWake()
 	v := s.sel
 	if v == nil || !v.dirty {
 		return nil
 	}
-	mb, err := s.currentMailbox()
+	return v.pull(s.ctx, s.srv.opts.Store, s.acct.ID, s.condstore)
+}
+
+// pull reads the changes since the cursor. The mailbox's HIGHESTMODSEQ
+// is read before the changes, so every change at or below the new cursor
+// is in what ChangedSince and Vanished returned.
+func (v *view) pull(ctx context.Context, st Store, accountID int64, condstore bool) error {
+	mb, err := v.current(ctx, st, accountID)
 	if err != nil {
 		return err
 	}
-	st := s.srv.opts.Store
-	changed, err := st.ChangedSince(s.ctx, v.mb.ID, v.cursor)
+	changed, err := st.ChangedSince(ctx, v.mb.ID, v.cursor)
 	if err != nil {
 		return err
 	}
-	vanished, err := st.Vanished(s.ctx, v.mb.ID, v.cursor)
+	vanished, err := st.Vanished(ctx, v.mb.ID, v.cursor)
 	if err != nil {
 		return err
 	}
@@ -151,7 +156,7 @@ func (s *session) sync() error {
 	cursor := max(v.cursor, mb.HighestModSeq)
 	for _, m := range changed {
 		cursor = max(cursor, m.ModSeq)
-		v.apply(m.UID, m.ModSeq, m.Flags, s.condstore)
+		v.apply(m.UID, m.ModSeq, m.Flags, condstore)
 	}
 	for _, u := range vanished {
 		if _, ok := v.index(u); ok {
@@ -162,18 +167,17 @@ func (s *session) sync() error {
 	return nil
 }
 
-// currentMailbox reads the selected mailbox again, by ID: another session
-// may have renamed it.
-func (s *session) currentMailbox() (store.Mailbox, error) {
-	v := s.sel
-	mb, err := s.srv.opts.Store.GetMailbox(s.ctx, s.acct.ID, v.mb.Name)
+// current reads the mailbox again, by ID: another session may have
+// renamed it.
+func (v *view) current(ctx context.Context, st Store, accountID int64) (store.Mailbox, error) {
+	mb, err := st.GetMailbox(ctx, accountID, v.mb.Name)
 	if err == nil && mb.ID == v.mb.ID {
 		return mb, nil
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return mb, err
 	}
-	all, err := s.srv.opts.Store.ListMailboxes(s.ctx, s.acct.ID)
+	all, err := st.ListMailboxes(ctx, accountID)
 	if err != nil {
 		return mb, err
 	}
@@ -263,6 +267,11 @@ func (s *session) reportExpunges() {
 		}
 		s.enc.Bytes(b)
 	}
+	v.known -= v.removeGone()
+}
+
+// removeGone drops the gone messages and returns how many there were.
+func (v *view) removeGone() int {
 	j := 0
 	for i, uid := range v.uids {
 		if v.gone[uid] {
@@ -272,9 +281,20 @@ func (s *session) reportExpunges() {
 		v.uids[j], v.modseq[j], v.flags[j] = uid, v.modseq[i], v.flags[i]
 		j++
 	}
-	v.known -= len(v.uids) - j
+	n := len(v.uids) - j
 	v.uids, v.modseq, v.flags = v.uids[:j], v.modseq[:j], v.flags[:j]
 	clear(v.gone)
+	return n
+}
+
+// clone copies the view for another session.
+func (v *view) clone(readOnly bool) *view {
+	c := *v
+	c.readOnly, c.dirty, c.known = readOnly, true, len(v.uids)
+	c.uids, c.modseq, c.flags = slices.Clone(v.uids), slices.Clone(v.modseq), slices.Clone(v.flags)
+	c.sets, c.setIdx = slices.Clone(v.sets), maps.Clone(v.setIdx)
+	c.gone, c.changed = map[uint32]bool{}, map[uint32]bool{}
+	return &c
 }
 
 // writeFlagsFetch sends message i's flags as an unsolicited FETCH, with
