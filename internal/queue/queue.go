@@ -278,8 +278,19 @@ func (r *Runner) deliver(ctx context.Context, domain string, entries []store.Que
 		sts = r.sts(ctx, domain)
 	}
 	cl := r.pool.get(domain)
+	start := time.Now()
 	for i := range entries {
 		e := &entries[i]
+		if time.Since(start) > r.opts.Lease/2 {
+			// A slow destination: hand the rest back before their lease
+			// ends, so no other worker claims them while we still might.
+			for j := i; j < len(entries); j++ {
+				if err := r.opts.Store.UpdateQueued(ctx, entries[j]); err != nil {
+					r.log.Error("queue release failed", "id", entries[j].ID, "err", err)
+				}
+			}
+			break
+		}
 		body := func() (io.ReadCloser, error) { return r.opts.Store.Blobs().Open(ctx, e.BlobID) }
 		var t *transaction
 		for try := 0; try < 2; try++ {

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -168,4 +169,43 @@ func TestGiveUpAfterMaxAge(t *testing.T) {
 		t.Fatalf("DSN:\n%s", dsn)
 	}
 	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
+}
+
+// slowSink takes 40 ms per message.
+type slowSink struct{ countingSink }
+
+func (s *slowSink) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	s.sessions.Add(1)
+	return &slowSession{countingSession{&s.countingSink}}, nil
+}
+
+type slowSession struct{ countingSession }
+
+func (s *slowSession) Data(r io.Reader) error {
+	time.Sleep(40 * time.Millisecond)
+	return s.countingSession.Data(r)
+}
+
+// A job that outlasts half its lease hands its remaining entries back:
+// each message is still sent exactly once.
+func TestSlowJobReleasesEntries(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice")
+	sk := &slowSink{}
+	srv := smtp.NewServer(sk)
+	srv.Domain = "slow.test"
+	l := listen(t)
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	for i := range 40 {
+		to := "u" + strconv.Itoa(i) + "@slow.test"
+		a.send("alice@a.test", []string{to}, testMessage("alice@a.test", to, "slow"), nil)
+	}
+	a.startRunner("127.0.0.1:1", func(o *Options) {
+		o.Routes, o.PerDomain, o.Workers, o.Lease = map[string]string{"slow.test": l.Addr().String()}, 1, 1, 2*time.Second
+	})
+	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
+	if sk.msgs.Load() != 40 {
+		t.Fatalf("%d messages sent for 40", sk.msgs.Load())
+	}
 }
