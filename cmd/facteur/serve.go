@@ -251,7 +251,7 @@ func banner(w io.Writer, cfg *config.Config, srvs servers, selfSigned bool) {
   swaks --server 127.0.0.1:2525 --to alice@example.test
   go run ./cmd/facteur mailbox status alice@example.test
   curl --insecure --user alice@example.test pop3s://127.0.0.1:1995/   # the INBOX over POP3
-  curl --insecure --user alice@example.test imaps://127.0.0.1:1993/INBOX  # over IMAP
+  curl --insecure --user alice@example.test 'imaps://127.0.0.1:1993/INBOX;UID=1'   # message 1 over IMAP
 `)
 	}
 }
