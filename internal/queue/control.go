@@ -3,6 +3,7 @@ package queue
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -67,8 +68,17 @@ func (r *Runner) Handler() http.Handler {
 		var err error
 		switch req.PathValue("op") {
 		case "flush":
-			_, err = q.FlushQueue(req.Context(), id, r.now())
-			r.Kick()
+			var m store.QueuedMessage
+			if m, err = q.GetQueued(req.Context(), id); err == nil && m.Held {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusConflict)
+				json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf("message %d is held: release it first", id)})
+				return
+			}
+			if err == nil {
+				_, err = q.FlushQueue(req.Context(), id, r.now())
+				r.Kick()
+			}
 		case "hold":
 			err = q.HoldQueued(req.Context(), id, true)
 		case "release":

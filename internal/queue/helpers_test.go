@@ -242,3 +242,5 @@ func listen(t *testing.T) net.Listener { return testutil.Listen(t) }
 type mockdnsZone = mockdns.Zone
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
