@@ -395,8 +395,10 @@ func (s *session) appendItem(b []byte, it fetchItem, m *store.Message) []byte {
 		b = append(b, `INTERNALDATE "`...)
 		b = m.InternalDate.AppendFormat(b, "_2-Jan-2006 15:04:05 -0700")
 		b = append(b, '"')
-	case itemSaveDate: // RFC 8514: NIL where the save date is not known
-		b = append(b, "SAVEDATE NIL"...)
+	case itemSaveDate: // RFC 8514 §4
+		b = append(b, `SAVEDATE "`...)
+		b = m.SaveDate.AppendFormat(b, "_2-Jan-2006 15:04:05 -0700")
+		b = append(b, '"')
 	case itemSize:
 		b = append(b, "RFC822.SIZE "...)
 		b = strconv.AppendInt(b, m.Size, 10)

@@ -125,6 +125,7 @@ type Message struct {
 	ModSeq       uint64
 	Flags        []string // system flags (\Seen …) and keywords
 	InternalDate time.Time
+	SaveDate     time.Time // when it was stored in this mailbox (RFC 8514)
 	Size         int64
 	BlobID       string
 	Parsed       *message.Parsed // nil unless asked for

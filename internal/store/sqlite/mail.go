@@ -259,9 +259,9 @@ func normFlags(flags []string) []string {
 
 // Messages lists a mailbox in UID order.
 func (s *Store) Messages(ctx context.Context, mailboxID int64, withParsed bool) ([]store.Message, error) {
-	cols := "id, uid, modseq, flags, internal_date, size, blob_id"
+	cols := "id, uid, modseq, flags, internal_date, size, blob_id, save_date"
 	if withParsed {
-		cols = "id, uid, modseq, flags, internal_date, size, blob_id, parsed"
+		cols = "id, uid, modseq, flags, internal_date, size, blob_id, save_date, parsed"
 	}
 	rows, err := s.read.QueryContext(ctx, "SELECT "+cols+" FROM messages WHERE mailbox_id = ? ORDER BY uid", mailboxID)
 	if err != nil {
@@ -271,15 +271,15 @@ func (s *Store) Messages(ctx context.Context, mailboxID int64, withParsed bool) 
 }
 
 // scanMessages reads rows of (id, uid, modseq, flags, internal_date, size,
-// blob_id[, parsed]) and closes them.
+// blob_id, save_date[, parsed]) and closes them.
 func scanMessages(rows *sql.Rows, mailboxID int64, withParsed bool) ([]store.Message, error) {
 	defer rows.Close()
 	var out []store.Message
 	for rows.Next() {
 		m := store.Message{MailboxID: mailboxID}
 		var flags, parsed string
-		var date int64
-		dest := []any{&m.ID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID}
+		var date, saved int64
+		dest := []any{&m.ID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID, &saved}
 		if withParsed {
 			dest = append(dest, &parsed)
 		}
@@ -287,7 +287,7 @@ func scanMessages(rows *sql.Rows, mailboxID int64, withParsed bool) ([]store.Mes
 			return nil, err
 		}
 		m.Flags = strings.Fields(flags)
-		m.InternalDate = time.Unix(date, 0)
+		m.InternalDate, m.SaveDate = time.Unix(date, 0), time.Unix(saved, 0)
 		if parsed != "" {
 			m.Parsed = new(message.Parsed)
 			if err := json.Unmarshal([]byte(parsed), m.Parsed); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"facteur.dev/facteur/internal/store"
 )
@@ -70,6 +71,11 @@ func testMessageStates(t *testing.T, s store.Store) {
 	}
 	if top != mb.HighestModSeq {
 		t.Fatalf("highest modseq %d, messages up to %d", mb.HighestModSeq, top)
+	}
+	msgs, err := s.Messages(ctx, d[0].MailboxID, false)
+	must(t, err)
+	if msgs[0].SaveDate.IsZero() || time.Since(msgs[0].SaveDate) > time.Hour {
+		t.Fatalf("SaveDate %v", msgs[0].SaveDate)
 	}
 	if _, _, err := s.MessageStates(ctx, 1<<40); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown mailbox: %v", err)
