@@ -1,17 +1,14 @@
 package queue
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"facteur.dev/facteur/internal/delivery"
+	"facteur.dev/facteur/internal/dsn"
 	"facteur.dev/facteur/internal/mail"
 	"facteur.dev/facteur/internal/store"
 )
@@ -77,92 +74,45 @@ func (r *Runner) sendDSN(ctx context.Context, to string, msg []byte) error {
 	return nil
 }
 
-var dsnSubjects = map[string]string{
-	"failed":  "Undelivered Mail Returned to Sender",
-	"delayed": "Delayed Mail (still being retried)",
-	"relayed": "Successful Mail Delivery Report",
-}
-
-// buildDSN writes the multipart/report (RFC 6522) with a human-readable
-// part, message/delivery-status (RFC 3464 §2) and the original headers,
-// or the whole message with RET=FULL.
+// buildDSN builds the report for the recipients idx of e.
 func (r *Runner) buildDSN(ctx context.Context, e *store.QueuedMessage, idx []int, action string) ([]byte, error) {
-	var b bytes.Buffer
-	now := r.now()
-	boundary := randomID()
-	host := r.opts.Hostname
-	fmt.Fprintf(&b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", host)
-	fmt.Fprintf(&b, "To: <%s>\r\n", e.Sender)
-	fmt.Fprintf(&b, "Subject: %s\r\n", dsnSubjects[action])
-	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
-	fmt.Fprintf(&b, "Message-ID: <%s@%s>\r\n", randomID(), host)
-	b.WriteString("Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n") // RFC 3834 §5
-	fmt.Fprintf(&b, "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n\r\n", boundary)
-	fmt.Fprintf(&b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n", boundary)
-	fmt.Fprintf(&b, "This is the mail system at %s.\r\n\r\n", host)
-	switch action {
-	case "failed":
-		b.WriteString("Your message could not be delivered to the following recipients:\r\n\r\n")
-	case "delayed":
-		fmt.Fprintf(&b, "Your message has not been delivered yet to the following recipients. It will be retried until %s.\r\n\r\n",
-			e.Created.Add(r.opts.MaxAge).UTC().Format(time.RFC1123Z))
-	case "relayed":
-		b.WriteString("Your message was relayed to the following recipients, whose servers will not send further reports:\r\n\r\n")
-	}
-	for _, i := range idx {
-		fmt.Fprintf(&b, "<%s>: %s\r\n", e.Recipients[i], e.Status[i].Reply)
-	}
-	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n", boundary)
-	fmt.Fprintf(&b, "Reporting-MTA: dns; %s\r\n", host)
-	if e.EnvID != "" {
-		fmt.Fprintf(&b, "Original-Envelope-Id: %s\r\n", e.EnvID)
-	}
-	fmt.Fprintf(&b, "Arrival-Date: %s\r\n", e.Created.Format(time.RFC1123Z))
-	for _, i := range idx {
-		r.writeRecipientFields(&b, e, i, action, now)
-	}
-	if err := r.writeOriginal(ctx, &b, e, boundary); err != nil {
+	blob, err := r.opts.Store.Blobs().Open(ctx, e.BlobID)
+	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(&b, "--%s--\r\n", boundary)
-	return b.Bytes(), nil
+	defer blob.Close()
+	rep := dsn.Report{ReportingMTA: r.opts.Hostname, To: e.Sender, EnvID: e.EnvID, Arrival: e.Created,
+		Date: r.now(), Full: strings.EqualFold(e.Ret, "FULL"),
+		Original: io.MultiReader(strings.NewReader(e.Headers), blob)}
+	for _, i := range idx {
+		rep.Recipients = append(rep.Recipients, r.dsnRecipient(e, i, action))
+	}
+	return dsn.Build(rep)
 }
 
-// writeRecipientFields writes one per-recipient block (RFC 3464 §2.3).
-func (r *Runner) writeRecipientFields(b *bytes.Buffer, e *store.QueuedMessage, i int, action string, now time.Time) {
+// dsnRecipient describes recipient i of e for a DSN.
+func (r *Runner) dsnRecipient(e *store.QueuedMessage, i int, action string) dsn.Recipient {
 	st := e.Status[i]
-	b.WriteString("\r\n")
-	if st.ORcpt != "" {
-		fmt.Fprintf(b, "Original-Recipient: %s\r\n", st.ORcpt)
-	}
-	fmt.Fprintf(b, "Final-Recipient: rfc822; %s\r\n", e.Recipients[i])
-	fmt.Fprintf(b, "Action: %s\r\n", action)
 	remote, reply := splitReply(st.Reply)
-	status := "5.0.0"
-	switch {
-	case action == "relayed":
-		status = "2.0.0"
-	case action == "delayed":
-		status = "4.0.0"
+	rc := dsn.Recipient{Final: e.Recipients[i], Original: st.ORcpt, Action: action, Diagnostic: reply, Human: st.Reply}
+	if remote != "" {
+		rc.RemoteMTA, _, _ = strings.Cut(remote, "[")
+	}
+	switch action {
+	case "relayed":
+		rc.Status = "2.0.0"
+	case "delayed":
+		rc.Status, rc.RetryUntil = "4.0.0", e.Created.Add(r.opts.MaxAge)
+	default:
+		rc.Status = "5.0.0"
 	}
 	if rep := parseReplyText(reply); rep != nil && action != "relayed" {
-		status = rep.Status()
-		if action == "failed" && strings.HasPrefix(status, "4") {
-			status = "5" + status[1:] // given up: the last temporary reply as final
+		rc.Status = rep.Status()
+		if action == "failed" && strings.HasPrefix(rc.Status, "4") {
+			rc.Status = "5" + rc.Status[1:] // given up: the last temporary reply as final
 		}
 	}
-	fmt.Fprintf(b, "Status: %s\r\n", status)
-	if remote != "" {
-		host, _, _ := strings.Cut(remote, "[")
-		fmt.Fprintf(b, "Remote-MTA: dns; %s\r\n", host)
-	}
-	if reply != "" {
-		fmt.Fprintf(b, "Diagnostic-Code: smtp; %s\r\n", reply)
-	}
-	fmt.Fprintf(b, "Last-Attempt-Date: %s\r\n", now.Format(time.RFC1123Z))
-	if action == "delayed" {
-		fmt.Fprintf(b, "Will-Retry-Until: %s\r\n", e.Created.Add(r.opts.MaxAge).Format(time.RFC1123Z))
-	}
+	return rc
 }
 
 // splitReply splits "mx.b.test[127.0.0.1]: 550 …" into host and reply.
@@ -185,44 +135,4 @@ func parseReplyText(s string) *Reply {
 		r.Enhanced = enh
 	}
 	return r
-}
-
-// writeOriginal appends the original message (RET=FULL) or its header.
-func (r *Runner) writeOriginal(ctx context.Context, b *bytes.Buffer, e *store.QueuedMessage, boundary string) error {
-	blob, err := r.opts.Store.Blobs().Open(ctx, e.BlobID)
-	if err != nil {
-		return err
-	}
-	defer blob.Close()
-	if strings.EqualFold(e.Ret, "FULL") {
-		fmt.Fprintf(b, "\r\n--%s\r\nContent-Type: message/rfc822\r\n\r\n%s", boundary, e.Headers)
-		if _, err := io.Copy(b, blob); err != nil {
-			return err
-		}
-		if !bytes.HasSuffix(b.Bytes(), []byte("\n")) {
-			b.WriteString("\r\n")
-		}
-		return nil
-	}
-	fmt.Fprintf(b, "\r\n--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n%s", boundary, e.Headers)
-	br := bufio.NewReader(blob)
-	for {
-		line, err := br.ReadString('\n')
-		if strings.TrimRight(line, "\r\n") == "" {
-			break
-		}
-		b.WriteString(line)
-		if err != nil {
-			b.WriteString("\r\n")
-			break
-		}
-	}
-	b.WriteString("\r\n")
-	return nil
-}
-
-func randomID() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
