@@ -240,7 +240,7 @@ func benchKeys(b *testing.B, kind search.Kind, line string) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		keys, err := c.st.MessageKeys(ctx, c.mailbox)
+		keys, err := c.st.MessageKeys(ctx, c.mailbox, kind == search.Thread)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -75,7 +75,7 @@ func (s *session) searchMsgs(q *search.Command) ([]search.Msg, error) {
 		return msgs, nil
 	}
 	if ks, ok := s.srv.opts.Store.(store.KeySource); ok && q.NeedsParsed() {
-		return s.keyedMsgs(ks, msgs)
+		return s.keyedMsgs(ks, msgs, q.Kind == search.Thread || q.UsesSentDay())
 	}
 	rows, err := s.srv.opts.Store.Messages(s.ctx, v.mb.ID, q.NeedsParsed())
 	if err != nil {
@@ -95,8 +95,8 @@ func (s *session) searchMsgs(q *search.Command) ([]search.Msg, error) {
 
 // keyedMsgs fills msgs from the store's SORT and THREAD keys, which are
 // all that the parsed data is needed for.
-func (s *session) keyedMsgs(ks store.KeySource, msgs []search.Msg) ([]search.Msg, error) {
-	keys, err := ks.MessageKeys(s.ctx, s.sel.mb.ID)
+func (s *session) keyedMsgs(ks store.KeySource, msgs []search.Msg, full bool) ([]search.Msg, error) {
+	keys, err := ks.MessageKeys(s.ctx, s.sel.mb.ID, full)
 	if err != nil {
 		return nil, err
 	}

@@ -26,5 +26,9 @@ type MessageKeys struct {
 // than Messages with parsed data.
 type KeySource interface {
 	// MessageKeys returns the keys of the mailbox's messages in UID order.
-	MessageKeys(ctx context.Context, mailboxID int64) ([]MessageKeys, error)
+	// Without full, InReplyTo, References and SubjectIsReply are left
+	// out and SentDate is the same instant in UTC (enough for SORT);
+	// with full they are there and SentDate keeps the Date header's zone
+	// (THREAD, SEARCH SENTON …).
+	MessageKeys(ctx context.Context, mailboxID int64, full bool) ([]MessageKeys, error)
 }

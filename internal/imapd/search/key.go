@@ -101,12 +101,19 @@ type Command struct {
 	modseq  bool        // MODSEQ appears in the criteria
 	parsed  bool        // evaluation needs Msg.Parsed
 	row     bool        // evaluation needs dates, sizes or object IDs
+	sent    bool        // SENTBEFORE, SENTON or SENTSINCE appear
 }
 
 // NeedsParsed reports whether Run needs Msg.Parsed filled: for SORT and
 // THREAD keys and SENT* dates. (Text keys need it too when Env.Text is
 // nil.)
 func (c *Command) NeedsParsed() bool { return c.parsed }
+
+// UsesSentDay reports whether the criteria compare the day of the Date
+// header as written (SENTBEFORE, SENTON, SENTSINCE), for which
+// Msg.Parsed.SentDate must keep the header's zone; SORT and THREAD only
+// compare instants.
+func (c *Command) UsesSentDay() bool { return c.sent }
 
 // NeedsRow reports whether Run needs Msg.InternalDate, SaveDate, Size,
 // EmailID or ThreadID: what a session's view of the mailbox may not hold.

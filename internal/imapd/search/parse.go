@@ -70,7 +70,7 @@ func Parse(dec *imapwire.Decoder, kind Kind, opts Options) (*Command, error) {
 		}
 	}
 	c.Key = top
-	c.modseq, c.parsed, c.row = p.modseq, p.parsed || kind != Search, p.row || kind != Search
+	c.modseq, c.parsed, c.row, c.sent = p.modseq, p.parsed || kind != Search, p.row || kind != Search, p.parsed
 	return c, nil
 }
 

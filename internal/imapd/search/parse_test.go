@@ -99,9 +99,13 @@ func TestNeeds(t *testing.T) {
 		{"SEARCH OR 1 (UID $)", false, false, false, true},
 		{"SORT (SIZE) UTF-8 ALL", true, true, false, false},
 		{"THREAD REFERENCES UTF-8 ALL", true, true, false, false},
+		{"SORT (DATE) UTF-8 SENTSINCE 1-Jan-2020", true, true, false, false},
 	}
 	for _, tc := range tests {
 		c := mustParse(t, "a "+tc.line+"\r\n")
+		if c.UsesSentDay() != strings.Contains(tc.line, "SENT") {
+			t.Errorf("%s: UsesSentDay %v", tc.line, c.UsesSentDay())
+		}
 		if c.NeedsRow() != tc.row || c.NeedsParsed() != tc.parsed || c.UsesModSeq() != tc.modseq || c.UsesDollar() != tc.dl {
 			t.Errorf("%s: row %v parsed %v modseq %v dollar %v", tc.line, c.NeedsRow(), c.NeedsParsed(), c.UsesModSeq(), c.UsesDollar())
 		}

@@ -10,24 +10,32 @@ import (
 
 var _ store.KeySource = (*Store)(nil)
 
-// qMessageKeys reads the SORT columns and, from the parsed JSON, what has
-// no column of its own.
-const qMessageKeys = `SELECT uid, internal_date, size, blob_id,
-	CASE parsed WHEN '' THEN NULL ELSE json_extract(parsed, '$.sent_date') END,
-	subject_base,
-	CASE parsed WHEN '' THEN NULL ELSE json_extract(parsed, '$.subject_is_reply') END,
+// qMessageKeys reads the SORT columns and, with full, from the parsed
+// JSON what has no column of its own.
+const (
+	qMessageKeys = `SELECT uid, internal_date, size, blob_id, sent_date, subject_base,
+	sort_from, sort_to, sort_cc, display_from, display_to, message_id
+	FROM messages WHERE mailbox_id = ? ORDER BY uid`
+	qMessageKeysFull = `SELECT uid, internal_date, size, blob_id, sent_date, subject_base,
 	sort_from, sort_to, sort_cc, display_from, display_to, message_id,
+	CASE parsed WHEN '' THEN NULL ELSE json_extract(parsed, '$.sent_date') END,
+	CASE parsed WHEN '' THEN NULL ELSE json_extract(parsed, '$.subject_is_reply') END,
 	CASE parsed WHEN '' THEN NULL ELSE json_extract(parsed, '$.in_reply_to') END,
 	CASE parsed WHEN '' THEN NULL ELSE json_extract(parsed, '$.references') END
 	FROM messages WHERE mailbox_id = ? ORDER BY uid`
+)
 
 // MessageKeys implements store.KeySource.
-func (s *Store) MessageKeys(ctx context.Context, mailboxID int64) ([]store.MessageKeys, error) {
+func (s *Store) MessageKeys(ctx context.Context, mailboxID int64, full bool) ([]store.MessageKeys, error) {
 	var n int
 	if err := s.queryRow(ctx, "SELECT messages FROM mailboxes WHERE id = ?", mailboxID).Scan(&n); err != nil {
 		return nil, notFound(err)
 	}
-	rows, err := s.query(ctx, qMessageKeys, mailboxID)
+	q := qMessageKeys
+	if full {
+		q = qMessageKeysFull
+	}
+	rows, err := s.query(ctx, q, mailboxID)
 	if err != nil {
 		return nil, err
 	}
@@ -35,13 +43,20 @@ func (s *Store) MessageKeys(ctx context.Context, mailboxID int64) ([]store.Messa
 	out := make([]store.MessageKeys, 0, n+16)
 	for rows.Next() {
 		var k store.MessageKeys
-		var date int64
+		var date, sentUnix int64
 		var sent, reply, inReplyTo, refs *string
-		if err := rows.Scan(&k.UID, &date, &k.Size, &k.BlobID, &sent, &k.BaseSubject, &reply, &k.SortFrom,
-			&k.SortTo, &k.SortCc, &k.DisplayFrom, &k.DisplayTo, &k.MessageID, &inReplyTo, &refs); err != nil {
+		dest := []any{&k.UID, &date, &k.Size, &k.BlobID, &sentUnix, &k.BaseSubject, &k.SortFrom,
+			&k.SortTo, &k.SortCc, &k.DisplayFrom, &k.DisplayTo, &k.MessageID}
+		if full {
+			dest = append(dest, &sent, &reply, &inReplyTo, &refs)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		k.InternalDate = time.Unix(date, 0)
+		if sentUnix != 0 {
+			k.SentDate = time.Unix(sentUnix, 0).UTC()
+		}
 		if sent != nil {
 			k.SentDate, _ = time.Parse(time.RFC3339Nano, *sent)
 		}

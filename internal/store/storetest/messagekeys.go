@@ -31,8 +31,14 @@ func testMessageKeys(t *testing.T, s store.Store) {
 	for _, err := range errs {
 		must(t, err)
 	}
-	keys, err := ks.MessageKeys(ctx, out[0].MailboxID)
+	keys, err := ks.MessageKeys(ctx, out[0].MailboxID, true)
 	must(t, err)
+	short, err := ks.MessageKeys(ctx, out[0].MailboxID, false)
+	must(t, err)
+	if len(short) != 2 || !short[0].SentDate.Equal(keys[0].SentDate) || short[0].BaseSubject != "Hello" ||
+		short[0].SortCc != "carol" || short[1].UID != out[1].UID || !short[1].SentDate.IsZero() {
+		t.Errorf("keys without full: %+v", short)
+	}
 	if len(keys) != 2 {
 		t.Fatalf("%d keys, want 2", len(keys))
 	}
