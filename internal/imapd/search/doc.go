@@ -27,7 +27,10 @@
 //	// err: errors.Is(err, search.ErrBadCharset) → NO [BADCHARSET (UTF-8 US-ASCII)];
 //	// otherwise BAD (the error wraps imapwire.ErrSyntax), then DiscardLine.
 //	dec.CRLF()
-//	msgs := ... // []search.Msg in sequence order; Msg.Parsed only if cmd.NeedsParsed()
+//	msgs := ... // []search.Msg in sequence order: the view's UIDs, flags and
+//	            // MODSEQs; InternalDate, Size, EmailID … if cmd.NeedsRow();
+//	            // Msg.Parsed's SORT/THREAD keys if cmd.NeedsParsed()
+//	            // (store.KeySource gives them without decoding JSON)
 //	res, err := cmd.Run(msgs, search.Env{
 //		Text:  func(f store.TextField, needle string) ([]uint32, error) {
 //			return st.SearchText(ctx, mailboxID, f, needle)
