@@ -30,7 +30,6 @@ package imapd
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -38,6 +37,7 @@ import (
 	"time"
 
 	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/connsrv"
 	"facteur.dev/facteur/internal/imapd/imapwire"
 	"facteur.dev/facteur/internal/netlimit"
 	"facteur.dev/facteur/internal/store"
@@ -103,149 +103,40 @@ func setDefaults(o *Options) {
 
 // Server serves IMAP on the listeners given to Serve.
 type Server struct {
-	opts Options
-	log  *slog.Logger
-
-	mu        sync.Mutex
-	listeners map[net.Listener]bool
-	sessions  map[*session]bool
-	closing   bool
-	done      sync.WaitGroup // running sessions
+	opts  Options
+	log   *slog.Logger
+	conns connsrv.Server
 }
 
 // New builds a server; call Serve with a listener.
 func New(opts Options) *Server {
 	setDefaults(&opts)
-	return &Server{opts: opts, log: opts.Log.With("listener", "imap"),
-		listeners: map[net.Listener]bool{}, sessions: map[*session]bool{}}
+	return &Server{opts: opts, log: opts.Log.With("listener", "imap")}
 }
 
 // ErrServerClosed is returned by Serve after Close or Shutdown.
-var ErrServerClosed = errors.New("imapd: server closed")
+var ErrServerClosed = connsrv.ErrServerClosed
 
 // Serve accepts connections on l until Close or Shutdown.
 func (s *Server) Serve(l net.Listener) error {
 	l = netlimit.Listen(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP,
 		"* BYE [UNAVAILABLE] Too many connections, try again later\r\n", s.log) // RFC 9051 §7.1.5
-	if !s.track(l) {
-		l.Close()
-		return ErrServerClosed
-	}
-	defer s.untrack(l)
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if s.isClosing() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
+	return s.conns.Serve(l, func(c net.Conn) connsrv.Conn {
 		if s.opts.ImplicitTLS {
 			c = tls.Server(c, s.opts.TLS)
 		}
-		sess := newSession(s, c)
-		if !s.add(sess) {
-			c.Close()
-			continue
-		}
-		go func() {
-			defer s.remove(sess)
-			sess.serve()
-		}()
-	}
+		return newSession(s, c)
+	})
 }
 
-func (s *Server) track(l net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.listeners[l] = true
-	return true
-}
-
-func (s *Server) untrack(l net.Listener) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.listeners, l)
-}
-
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
-
-func (s *Server) add(sess *session) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.sessions[sess] = true
-	s.done.Add(1)
-	return true
-}
-
-func (s *Server) remove(sess *session) {
-	s.mu.Lock()
-	delete(s.sessions, sess)
-	s.mu.Unlock()
-	s.done.Done()
-}
-
-// stop closes the listeners and, with all, every connection; otherwise it
-// wakes the sessions waiting for a command or in IDLE (their read ends at
-// once), which say BYE and close. Busy sessions end after their command.
-func (s *Server) stop(all bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closing = true
-	for l := range s.listeners {
-		l.Close()
-	}
-	for sess := range s.sessions {
-		switch {
-		case all:
-			sess.conn.Close()
-		case sess.idle:
-			sess.conn.SetReadDeadline(time.Now())
-		}
-	}
-}
-
-// Shutdown stops accepting, ends idle sessions with BYE and waits for busy
-// ones to finish their command, until ctx ends; then it closes what
-// remains.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.stop(false)
-	done := make(chan struct{})
-	go func() {
-		s.done.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.stop(true)
-		<-done
-		return ctx.Err()
-	}
-}
+// Shutdown stops accepting, ends the sessions waiting for their client
+// (between commands or in IDLE) with BYE, and waits for busy ones to
+// finish their command, until ctx ends; then it closes what remains.
+func (s *Server) Shutdown(ctx context.Context) error { return s.conns.Shutdown(ctx) }
 
 // Close closes the listeners and every connection at once, and waits for
 // the sessions to end.
-func (s *Server) Close() error {
-	s.stop(true)
-	s.done.Wait()
-	return nil
-}
+func (s *Server) Close() error { return s.conns.Close() }
 
 // Shared is the state of a process's IMAP listeners: logged-in sessions
 // per account, for Options.MaxSessionsPerAccount, and the mailbox view

@@ -46,9 +46,7 @@ func (s *session) starttls(c *cmd) error {
 		return errHandled
 	}
 	tc.SetDeadline(time.Time{})
-	s.srv.mu.Lock()
-	s.setConn(tc)
-	s.srv.mu.Unlock()
+	s.srv.conns.Locked(func() { s.setConn(tc) })
 	s.tls = true
 	return errHandled
 }

@@ -40,7 +40,6 @@ type session struct {
 	cancel context.CancelFunc
 	log    *slog.Logger
 
-	idle      bool // waiting for a command or in IDLE; guarded by srv.mu
 	state     state
 	tls       bool
 	loggedOut bool
@@ -142,7 +141,7 @@ func (s *session) fatal(err error) {
 	var ne net.Error
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed):
-	case s.srv.isClosing():
+	case s.srv.conns.Closing():
 		s.bye("Server shutting down")
 	case errors.As(err, &ne) && ne.Timeout():
 		s.bye("Autologout; idle for too long") // RFC 9051 §5.4
@@ -161,12 +160,16 @@ func (s *session) bye(text string) {
 
 // setIdle records whether the session waits for the client; it returns
 // false when the server is shutting down and the session should end.
-func (s *session) setIdle(idle bool) bool {
-	s.srv.mu.Lock()
-	defer s.srv.mu.Unlock()
-	s.idle = idle
-	return !(idle && s.srv.closing)
-}
+func (s *session) setIdle(idle bool) bool { return s.srv.conns.SetIdle(s, idle) }
+
+// Serve, Interrupt and Close make the session a connsrv.Conn.
+func (s *session) Serve() { s.serve() }
+
+// Interrupt ends the wait for the client's next command or DONE: the
+// read fails at once and the session says BYE.
+func (s *session) Interrupt() { s.conn.SetReadDeadline(time.Now()) }
+
+func (s *session) Close() error { return s.conn.Close() }
 
 // flushIfIdle sends buffered responses unless more pipelined commands are
 // already waiting: one write per batch of commands.

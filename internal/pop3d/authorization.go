@@ -65,9 +65,7 @@ func (s *session) stls(string) error {
 	if err := tc.HandshakeContext(s.ctx); err != nil {
 		return err
 	}
-	s.srv.mu.Lock()
-	s.conn = tc
-	s.srv.mu.Unlock()
+	s.srv.conns.Locked(func() { s.conn = tc })
 	s.r.Reset(tc)
 	s.w.Reset(tc)
 	s.tls, s.user = true, ""

@@ -50,7 +50,6 @@ type session struct {
 	cancel context.CancelFunc
 	log    *slog.Logger
 
-	idle  bool // waiting for a command; guarded by srv.mu
 	state state
 	tls   bool
 	utf8  bool      // RFC 6856 UTF8 command issued
@@ -103,12 +102,13 @@ func (s *session) serve() {
 
 // setIdle records whether the session waits for a command; it returns
 // false when the server is shutting down and the session should end.
-func (s *session) setIdle(idle bool) bool {
-	s.srv.mu.Lock()
-	defer s.srv.mu.Unlock()
-	s.idle = idle
-	return !(idle && s.srv.closing)
-}
+func (s *session) setIdle(idle bool) bool { return s.srv.conns.SetIdle(s, idle) }
+
+// Serve, Interrupt and Close make the session a connsrv.Conn; a session
+// interrupted while it waits for a command is closed.
+func (s *session) Serve()       { s.serve() }
+func (s *session) Interrupt()   { s.conn.Close() }
+func (s *session) Close() error { return s.conn.Close() }
 
 // flushIfIdle sends buffered replies unless more pipelined commands are
 // already waiting (RFC 2449 §6.6): one write per batch of commands.

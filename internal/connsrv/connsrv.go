@@ -1,0 +1,182 @@
+// Package connsrv is the accept loop, session tracking and graceful
+// shutdown shared by the protocol servers Facteur writes itself (IMAP,
+// POP3). Serve, Shutdown and Close mean what they mean for net/http:
+// Shutdown stops accepting, lets sessions that wait for their client end
+// at once and busy ones finish their command, and closes what is left
+// when its context ends.
+package connsrv
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+)
+
+// Conn is one session as the server tracks it.
+type Conn interface {
+	// Serve runs the session to its end; it closes the connection.
+	Serve()
+	// Interrupt makes a session that waits for its client end soon (by
+	// closing the connection, or by a read deadline in the past). It is
+	// called with the server's lock held, when the server shuts down.
+	Interrupt()
+	// Close closes the connection at once; also called with the lock held.
+	Close() error
+}
+
+// ErrServerClosed is returned by Serve after Close or Shutdown.
+var ErrServerClosed = errors.New("server closed")
+
+// Server tracks listeners and sessions. The zero value is ready to use.
+type Server struct {
+	mu        sync.Mutex
+	listeners map[net.Listener]bool
+	conns     map[Conn]bool // value: waiting for the client
+	closing   bool
+	done      sync.WaitGroup // running sessions
+}
+
+// Serve accepts connections on l and runs the session newConn makes of
+// each in its own goroutine, until Close or Shutdown.
+func (s *Server) Serve(l net.Listener, newConn func(net.Conn) Conn) error {
+	if !s.track(l) {
+		l.Close()
+		return ErrServerClosed
+	}
+	defer s.untrack(l)
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.Closing() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		sess := newConn(c)
+		if !s.add(sess) {
+			c.Close()
+			continue
+		}
+		go func() {
+			defer s.remove(sess)
+			sess.Serve()
+		}()
+	}
+}
+
+func (s *Server) track(l net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	if s.listeners == nil {
+		s.listeners, s.conns = map[net.Listener]bool{}, map[Conn]bool{}
+	}
+	s.listeners[l] = true
+	return true
+}
+
+func (s *Server) untrack(l net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.listeners, l)
+}
+
+// Closing reports whether Shutdown or Close was called.
+func (s *Server) Closing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) add(c Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = false
+	s.done.Add(1)
+	return true
+}
+
+func (s *Server) remove(c Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.done.Done()
+}
+
+// SetIdle records whether c waits for its client (between commands, or
+// in IMAP's IDLE). It returns false when the server is shutting down and
+// c, idle, should end.
+func (s *Server) SetIdle(c Conn, idle bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; ok {
+		s.conns[c] = idle
+	}
+	return !(idle && s.closing)
+}
+
+// Locked runs f with the server's lock held: a session that replaces its
+// connection (STARTTLS) does it in f, so that Interrupt and Close never
+// see it half done.
+func (s *Server) Locked(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f()
+}
+
+// stop closes the listeners and, with all, every connection; otherwise it
+// interrupts the sessions that wait for their client.
+func (s *Server) stop(all bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c, idle := range s.conns {
+		switch {
+		case all:
+			c.Close()
+		case idle:
+			c.Interrupt()
+		}
+	}
+}
+
+// Shutdown stops accepting, interrupts idle sessions and waits for busy
+// ones to finish their command, until ctx ends; then it closes what
+// remains.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stop(false)
+	done := make(chan struct{})
+	go func() {
+		s.done.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.stop(true)
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection at once, and waits for
+// the sessions to end.
+func (s *Server) Close() error {
+	s.stop(true)
+	s.done.Wait()
+	return nil
+}
