@@ -64,6 +64,7 @@ func startOutbound(cfg *config.Config, s store.Store, p *delivery.Pipeline, log 
 	}
 	p.OnQueued(r.Kick)
 	p.SetSigner(dkim.New(cfg.DataDir))
+	p.SetHostname(cfg.Hostname)
 	out := servers{{name: "queue", addr: "outbound", srv: r}}
 	sock := controlSocket(cfg)
 	os.Remove(sock)

@@ -28,6 +28,7 @@ type Pipeline struct {
 	store    store.Store
 	log      *slog.Logger
 	signer   Signer // DKIM for queued submissions, nil for none (outbound.go)
+	hostname string // names us in DSNs (outbound.go)
 	onQueued func() // wakes the queue runner
 }
 
@@ -321,6 +322,7 @@ func (p *Pipeline) Deliver(ctx context.Context, env Envelope, msg Received) []er
 			}
 		}
 	}
+	p.notifyDelivered(ctx, env, msg, errs)
 	return errs
 }
 

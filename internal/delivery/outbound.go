@@ -1,10 +1,14 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"strings"
+	"time"
 
+	"facteur.dev/facteur/internal/dsn"
+	"facteur.dev/facteur/internal/mail"
 	"facteur.dev/facteur/internal/store"
 )
 
@@ -69,4 +73,74 @@ func (p *Pipeline) sign(ctx context.Context, msg Received) string {
 		return ""
 	}
 	return h
+}
+
+// SetHostname names this server in the DSNs the pipeline sends.
+func (p *Pipeline) SetHostname(h string) { p.hostname = h }
+
+// notifyDelivered sends the sender a "delivered" DSN for local routes
+// delivered with NOTIFY=SUCCESS (RFC 3461 §4.1): submission advertises
+// DSN, so final delivery here reports success when asked. Remote routes
+// are reported by the queue.
+func (p *Pipeline) notifyDelivered(ctx context.Context, env Envelope, msg Received, errs []error) {
+	if env.From == "" {
+		return
+	}
+	var rcpts []dsn.Recipient
+	for i, r := range env.Routes {
+		if errs[i] != nil || len(r.Local) == 0 || !strings.Contains(strings.ToUpper(r.Notify), "SUCCESS") {
+			continue
+		}
+		rcpts = append(rcpts, dsn.Recipient{Final: r.Recipient, Original: r.ORcpt, Action: "delivered",
+			Status: "2.0.0", Human: "delivered to the mailbox"})
+	}
+	if len(rcpts) == 0 {
+		return
+	}
+	if err := p.sendReport(ctx, env, msg, rcpts); err != nil {
+		p.log.Warn("delivered DSN failed", "to", env.From, "err", err)
+	}
+}
+
+func (p *Pipeline) sendReport(ctx context.Context, env Envelope, msg Received, rcpts []dsn.Recipient) error {
+	b, err := p.store.Blobs().Open(ctx, msg.BlobID)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	now := time.Now()
+	report, err := dsn.Build(dsn.Report{ReportingMTA: p.hostname, To: env.From, EnvID: env.EnvID, Arrival: now,
+		Date: now, Recipients: rcpts, Original: b, Full: strings.EqualFold(env.Ret, "FULL")})
+	if err != nil {
+		return err
+	}
+	return p.SendReport(ctx, env.From, report)
+}
+
+// SendReport delivers a report (a DSN) to address to with the null
+// sender: into the mailbox of a local address, into the queue for a
+// remote one. The null sender means no report is ever sent about it.
+func (p *Pipeline) SendReport(ctx context.Context, to string, report []byte) error {
+	addr, err := mail.ParseAddress(to)
+	if err != nil {
+		return err
+	}
+	route := Route{Recipient: to, Remote: []string{to}}
+	if local, err := p.IsLocal(ctx, addr); err != nil {
+		return err
+	} else if local {
+		if route, err = p.Resolve(ctx, addr); err != nil {
+			return err
+		}
+	}
+	rec, err := p.Receive(ctx, bytes.NewReader(report))
+	if err != nil {
+		return err
+	}
+	for _, err := range p.Deliver(ctx, Envelope{Routes: []Route{route}}, rec) {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

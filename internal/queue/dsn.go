@@ -1,15 +1,12 @@
 package queue
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"strings"
 
-	"facteur.dev/facteur/internal/delivery"
 	"facteur.dev/facteur/internal/dsn"
-	"facteur.dev/facteur/internal/mail"
 	"facteur.dev/facteur/internal/store"
 )
 
@@ -46,32 +43,7 @@ func (r *Runner) notify(ctx context.Context, e *store.QueuedMessage, idx []int, 
 // sendDSN hands a DSN to the delivery pipeline with the null sender: to
 // the INBOX of a local sender, or into the queue for a remote one.
 func (r *Runner) sendDSN(ctx context.Context, to string, msg []byte) error {
-	p := r.opts.Pipeline
-	addr, err := mail.ParseAddress(to)
-	if err != nil {
-		return err
-	}
-	route := delivery.Route{Recipient: to, Remote: []string{to}}
-	if local, err := p.IsLocal(ctx, addr); err != nil {
-		return err
-	} else if local {
-		if route, err = p.Resolve(ctx, addr); err != nil {
-			return err
-		}
-	}
-	rec, err := p.Receive(ctx, bytes.NewReader(msg))
-	if err != nil {
-		return err
-	}
-	for _, err := range p.Deliver(ctx, delivery.Envelope{Routes: []delivery.Route{route}}, rec) {
-		if err != nil {
-			return err
-		}
-	}
-	if len(route.Remote) > 0 {
-		r.Kick()
-	}
-	return nil
+	return r.opts.Pipeline.SendReport(ctx, to, msg)
 }
 
 // buildDSN builds the report for the recipients idx of e.

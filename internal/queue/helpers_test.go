@@ -52,7 +52,9 @@ func newSite(t *testing.T, domain string, users ...string) *site {
 			t.Fatal(err)
 		}
 	}
-	return &site{t: t, domain: domain, store: s, pipeline: delivery.New(s, nil)}
+	p := delivery.New(s, nil)
+	p.SetHostname("mx." + domain)
+	return &site{t: t, domain: domain, store: s, pipeline: p}
 }
 
 // serveMX starts the MX listener on a free port.

@@ -144,3 +144,38 @@ func TestSubmissionDSNParameters(t *testing.T) {
 		t.Fatalf("entry %+v", e)
 	}
 }
+
+// NOTIFY=SUCCESS for a local recipient: the sender gets a "delivered"
+// DSN (RFC 3461 §4.1), and none without it.
+func TestDeliveredDSNForLocalRecipient(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice", "carol")
+	sub := a.serveSubmission("alice")
+	c := testutil.Dial(t, sub)
+	c.Expect("", "220")
+	c.Send("EHLO client.test")
+	c.Reply()
+	c.Send("AUTH PLAIN " + plain("alice@a.test", testPassword))
+	c.Expect("", "235")
+	for _, notify := range []string{" NOTIFY=SUCCESS,FAILURE", ""} {
+		c.Send("MAIL FROM:<alice@a.test> ENVID=e1")
+		c.Expect("", "250")
+		c.Send("RCPT TO:<carol@a.test>" + notify)
+		c.Expect("", "250")
+		c.Send("DATA")
+		c.Expect("", "354")
+		c.Send("From: <alice@a.test>\r\nSubject: local" + notify + "\r\n\r\nbody\r\n.")
+		c.Expect("", "250")
+	}
+	a.waitInbox("carol", 2)
+	got := a.inbox("alice")
+	if len(got) != 1 {
+		t.Fatalf("%d reports for alice", len(got))
+	}
+	for _, want := range []string{"Action: delivered", "Final-Recipient: rfc822; carol@a.test", "Status: 2.0.0",
+		"Original-Envelope-Id: e1", "Subject: local NOTIFY=SUCCESS,FAILURE"} {
+		if !strings.Contains(got[0], want) {
+			t.Errorf("report lacks %q:\n%s", want, got[0])
+		}
+	}
+}
