@@ -13,22 +13,25 @@ import (
 // new user would try: Python's imaplib and mbsync (isync). .ci/run
 // installs them.
 
-// imapInstance is an instance with IMAP listeners and a user alice with
-// n messages delivered over SMTP.
-type imapInstance struct {
+// mailInstance is an instance with the listeners mail clients use (pop3,
+// pop3s, imap, imaps), a user alice with n messages delivered over SMTP,
+// and the path of its self-signed certificate.
+type mailInstance struct {
 	*instance
-	imap, imaps, cert string
+	pop3, pop3s, imap, imaps, cert string
 }
 
-func newIMAPInstance(t *testing.T, n int) *imapInstance {
+func newMailInstance(t *testing.T, n int) *mailInstance {
 	t.Helper()
-	in := &imapInstance{instance: newInstance(t), imap: freePort(t), imaps: freePort(t)}
+	in := &mailInstance{instance: newInstance(t), pop3: freePort(t), pop3s: freePort(t), imap: freePort(t), imaps: freePort(t)}
 	cfg, err := os.ReadFile(in.config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := strings.Replace(string(cfg), `imap = ""`, fmt.Sprintf("imap = %q", in.imap), 1)
-	text = strings.Replace(text, `imaps = ""`, fmt.Sprintf("imaps = %q", in.imaps), 1)
+	text := string(cfg)
+	for key, addr := range map[string]string{"pop3": in.pop3, "pop3s": in.pop3s, "imap": in.imap, "imaps": in.imaps} {
+		text = strings.Replace(text, key+` = ""`, fmt.Sprintf("%s = %q", key, addr), 1)
+	}
 	if err := os.WriteFile(in.config, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +40,7 @@ func newIMAPInstance(t *testing.T, n int) *imapInstance {
 	in.admin("", "domain", "add", "example.test")
 	in.admin("secret password\n", "user", "add", "--password-stdin", "alice@example.test")
 	for i := range n {
-		msg := fmt.Sprintf("From: <bob@remote.test>\r\nTo: <alice@example.test>\r\nSubject: message %d\r\nMessage-ID: <m%d@remote.test>\r\n\r\nbody %d\r\n", i, i, i)
+		msg := fmt.Sprintf("From: <bob@remote.test>\r\nTo: <alice@example.test>\r\nSubject: message %d\r\nMessage-ID: <m%d@remote.test>\r\n\r\n.dot line\r\nbody %d\r\n", i, i, i)
 		if err := sendMX(in.smtp, "bob@remote.test", []string{"alice@example.test"}, []byte(msg)); err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +52,7 @@ func newIMAPInstance(t *testing.T, n int) *imapInstance {
 // over STARTTLS: LIST, SELECT, SEARCH, FETCH, STORE, COPY, MOVE, EXPUNGE.
 func TestImaplibSession(t *testing.T) {
 	python := tool(t, "python3")
-	in := newIMAPInstance(t, 3)
+	in := newMailInstance(t, 3)
 	script := `
 import imaplib, ssl, sys
 ctx = ssl.create_default_context(cafile=sys.argv[2])
@@ -96,7 +99,7 @@ print("ok")
 // with mbsync over IMAPS, several times: no errors, no duplicates.
 func TestMbsyncRoundTrip(t *testing.T) {
 	mbsync := tool(t, "mbsync")
-	in := newIMAPInstance(t, 3)
+	in := newMailInstance(t, 3)
 	home := t.TempDir()
 	maildir := filepath.Join(home, "Mail")
 	if err := os.Mkdir(maildir, 0o700); err != nil {

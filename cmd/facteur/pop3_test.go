@@ -35,47 +35,13 @@ func tool(t *testing.T, name string) string {
 	return path
 }
 
-// pop3Instance is an instance with POP3 listeners and an IMAPS one, a user
-// alice with n messages delivered over SMTP, and the path of its
-// self-signed certificate.
-type pop3Instance struct {
-	*instance
-	pop3, pop3s, imaps, cert string
-}
-
-func newPOP3Instance(t *testing.T, n int) *pop3Instance {
-	t.Helper()
-	in := &pop3Instance{instance: newInstance(t), pop3: freePort(t), pop3s: freePort(t), imaps: freePort(t)}
-	cfg, err := os.ReadFile(in.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Replace(string(cfg), `pop3 = ""`, fmt.Sprintf("pop3 = %q", in.pop3), 1)
-	text = strings.Replace(text, `pop3s = ""`, fmt.Sprintf("pop3s = %q", in.pop3s), 1)
-	text = strings.Replace(text, `imaps = ""`, fmt.Sprintf("imaps = %q", in.imaps), 1)
-	if err := os.WriteFile(in.config, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	in.start()
-	in.cert = filepath.Join(in.dir, "data", "selfsigned.crt")
-	in.admin("", "domain", "add", "example.test")
-	in.admin("secret password\n", "user", "add", "--password-stdin", "alice@example.test")
-	for i := range n {
-		msg := fmt.Sprintf("From: <bob@remote.test>\r\nTo: <alice@example.test>\r\nSubject: message %d\r\n\r\n.dot line\r\nbody %d\r\n", i, i)
-		if err := sendMX(in.smtp, "bob@remote.test", []string{"alice@example.test"}, []byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return in
-}
-
 // port returns the port of a host:port address.
 func port(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
 
 func TestFetchmailOverSTLS(t *testing.T) {
 	fetchmail := tool(t, "fetchmail")
 	python := tool(t, "python3")
-	in := newPOP3Instance(t, 3)
+	in := newMailInstance(t, 3)
 	home := t.TempDir()
 	mbox := filepath.Join(home, "mbox")
 	// The MDA appends each message to an mbox with Python's mailbox module.
@@ -120,7 +86,7 @@ poll localhost via 127.0.0.1 service %s protocol pop3
 
 func TestPoplibTopAndUidl(t *testing.T) {
 	python := tool(t, "python3")
-	in := newPOP3Instance(t, 2)
+	in := newMailInstance(t, 2)
 	script := `
 import poplib, ssl, sys
 ctx = ssl.create_default_context(cafile=sys.argv[3])
@@ -154,7 +120,7 @@ p.quit()
 
 func TestCurlListsMaildropOverPOP3S(t *testing.T) {
 	curl := tool(t, "curl")
-	in := newPOP3Instance(t, 2)
+	in := newMailInstance(t, 2)
 	out, err := exec.Command(curl, "--silent", "--show-error", "--cacert", in.cert,
 		"--user", "alice@example.test:secret password", "pop3s://"+in.pop3s+"/").CombinedOutput()
 	lines := strings.Fields(strings.ReplaceAll(string(out), "\r\n", " "))
@@ -172,7 +138,7 @@ func TestCurlListsMaildropOverPOP3S(t *testing.T) {
 // session's deletion as an EXPUNGE once the POP3 QUIT has applied it
 // (RFC 1939 §6: DELE only marks).
 func TestIMAPSeesPOP3Deletion(t *testing.T) {
-	in := newPOP3Instance(t, 2)
+	in := newMailInstance(t, 2)
 	pem, err := os.ReadFile(in.cert)
 	if err != nil {
 		t.Fatal(err)

@@ -14,21 +14,9 @@ import (
 // with COPYUID (RFC 4315 §3). A MOVE reports COPYUID in an untagged OK
 // before the expunges (RFC 6851 §4.3).
 func (s *session) copyCmd(c *cmd) error {
-	if err := s.dec.SP(); err != nil {
-		return err
-	}
-	set, err := s.dec.SeqSet()
-	if err != nil {
-		return err
-	}
-	if err := s.dec.SP(); err != nil {
-		return err
-	}
-	name, err := s.mailboxArg()
-	if err != nil {
-		return err
-	}
-	if err := s.dec.CRLF(); err != nil {
+	var set imapwire.SeqSet
+	var name string
+	if err := s.args(s.seqSet(&set), s.mailbox(&name)); err != nil {
 		return err
 	}
 	move := strings.HasSuffix(c.name, "MOVE")
@@ -89,17 +77,12 @@ func copyUID(uidValidity uint32, pairs []store.UIDPair) string {
 // The EXPUNGE (or VANISHED) responses are sent by finish, from the view.
 func (s *session) expunge(c *cmd) error {
 	var set *imapwire.SeqSet
+	var read []func() error
 	if c.uid {
-		if err := s.dec.SP(); err != nil {
-			return err
-		}
-		ss, err := s.dec.SeqSet()
-		if err != nil {
-			return err
-		}
-		set = &ss
+		set = &imapwire.SeqSet{}
+		read = append(read, s.seqSet(set))
 	}
-	if err := s.dec.CRLF(); err != nil {
+	if err := s.args(read...); err != nil {
 		return err
 	}
 	if err := s.refresh(true); err != nil {

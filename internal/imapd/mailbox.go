@@ -129,14 +129,8 @@ func nextSep(name string, i int) int {
 // (the RFC's SHOULD for servers that cannot keep a \Noselect level), nor
 // INBOX, nor the mailbox this session has selected.
 func (s *session) deleteCmd(c *cmd) error {
-	if err := s.dec.SP(); err != nil {
-		return err
-	}
-	name, err := s.mailboxArg()
-	if err != nil {
-		return err
-	}
-	if err := s.dec.CRLF(); err != nil {
+	var name string
+	if err := s.args(s.mailbox(&name)); err != nil {
 		return err
 	}
 	if name == "INBOX" {
@@ -162,21 +156,8 @@ func (s *session) deleteCmd(c *cmd) error {
 // rename: RFC 9051 §6.3.6. Inferiors are renamed too; RENAME INBOX moves
 // INBOX's messages to a new mailbox and leaves INBOX empty.
 func (s *session) rename(c *cmd) error {
-	if err := s.dec.SP(); err != nil {
-		return err
-	}
-	from, err := s.mailboxArg()
-	if err != nil {
-		return err
-	}
-	if err := s.dec.SP(); err != nil {
-		return err
-	}
-	to, err := s.mailboxArg()
-	if err != nil {
-		return err
-	}
-	if err := s.dec.CRLF(); err != nil {
+	var from, to string
+	if err := s.args(s.mailbox(&from), s.mailbox(&to)); err != nil {
 		return err
 	}
 	to = strings.TrimSuffix(to, "/")
@@ -235,17 +216,11 @@ func (s *session) renameInbox(inbox store.Mailbox, to string) error {
 
 // subscribe: SUBSCRIBE and UNSUBSCRIBE, RFC 9051 §6.3.7, §6.3.8.
 func (s *session) subscribe(c *cmd) error {
-	if err := s.dec.SP(); err != nil {
+	var name string
+	if err := s.args(s.mailbox(&name)); err != nil {
 		return err
 	}
-	name, err := s.mailboxArg()
-	if err != nil {
-		return err
-	}
-	if err := s.dec.CRLF(); err != nil {
-		return err
-	}
-	err = s.srv.opts.Store.SetSubscribed(s.ctx, s.acct.ID, name, c.name == "SUBSCRIBE")
+	err := s.srv.opts.Store.SetSubscribed(s.ctx, s.acct.ID, name, c.name == "SUBSCRIBE")
 	if errors.Is(err, store.ErrNotFound) {
 		return no("NONEXISTENT", "No such mailbox")
 	}
@@ -260,21 +235,13 @@ var statusNames = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELE
 
 // status: RFC 9051 §6.3.11.
 func (s *session) status(c *cmd) error {
-	if err := s.dec.SP(); err != nil {
+	var name string
+	var items []string
+	err := s.args(s.mailbox(&name), func() (err error) {
+		items, err = s.statusItems()
 		return err
-	}
-	name, err := s.mailboxArg()
+	})
 	if err != nil {
-		return err
-	}
-	if err := s.dec.SP(); err != nil {
-		return err
-	}
-	items, err := s.statusItems()
-	if err != nil {
-		return err
-	}
-	if err := s.dec.CRLF(); err != nil {
 		return err
 	}
 	mb, err := s.srv.opts.Store.GetMailbox(s.ctx, s.acct.ID, name)

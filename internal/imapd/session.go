@@ -357,6 +357,36 @@ func (s *session) untagged(line string) {
 	s.enc.Raw("* ").Raw(line).CRLF()
 }
 
+// args reads SP-separated arguments, each with one of the readers, then
+// the CRLF that ends the command.
+func (s *session) args(read ...func() error) error {
+	for _, r := range read {
+		if err := s.dec.SP(); err != nil {
+			return err
+		}
+		if err := r(); err != nil {
+			return err
+		}
+	}
+	return s.dec.CRLF()
+}
+
+// mailbox returns a reader of a mailbox argument into name, for args.
+func (s *session) mailbox(name *string) func() error {
+	return func() (err error) {
+		*name, err = s.mailboxArg()
+		return err
+	}
+}
+
+// seqSet returns a reader of a sequence set into set, for args.
+func (s *session) seqSet(set *imapwire.SeqSet) func() error {
+	return func() (err error) {
+		*set, err = s.dec.SeqSet()
+		return err
+	}
+}
+
 // mailboxArg reads a mailbox name and decodes it: modified UTF-7 for
 // IMAP4rev1 clients, UTF-8 once IMAP4rev2 or UTF8=ACCEPT is enabled
 // (RFC 9051 §5.1, RFC 6855 §3). INBOX is case-insensitive.
