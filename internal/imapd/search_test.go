@@ -49,6 +49,8 @@ func TestSearchSortThread(t *testing.T) {
 	expect("s7", "SEARCH SENTBEFORE 2-Nov-2026", "* SEARCH 3")
 	expect("s8", "SEARCH LARGER 10 SINCE 1-Jan-2020 YOUNGER 3600", "* SEARCH 1 2 3 4")
 	expect("s9", "SEARCH HEADER Message-ID c@remote", "* SEARCH 3")
+	expect("s9a", "SEARCH SAVEDATESUPPORTED SAVEDSINCE 1-Jan-2020 NOT SAVEDBEFORE 1-Jan-2020", "* SEARCH 1 2 3 4")
+	expect("s9b", "SORT (ARRIVAL) UTF-8 SAVEDBEFORE 1-Jan-2020", "* SORT")
 	lines, tagged := c.cmd("s10", "SEARCH CHARSET KOI8-R BODY x", "NO")
 	if !strings.Contains(tagged, "[BADCHARSET (UTF-8 US-ASCII)]") || len(lines) != 0 {
 		t.Errorf("bad charset: %q %q", lines, tagged)

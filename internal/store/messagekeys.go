@@ -11,6 +11,7 @@ import (
 type MessageKeys struct {
 	UID          uint32
 	InternalDate time.Time
+	SaveDate     time.Time // RFC 8514
 	Size         int64
 	BlobID       string
 	// As in message.Parsed.

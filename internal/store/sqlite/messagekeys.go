@@ -13,10 +13,10 @@ var _ store.KeySource = (*Store)(nil)
 // qMessageKeys reads the SORT columns and, with full, from the parsed
 // JSON what has no column of its own.
 const (
-	qMessageKeys = `SELECT uid, internal_date, size, blob_id, sent_date, subject_base,
+	qMessageKeys = `SELECT uid, internal_date, save_date, size, blob_id, sent_date, subject_base,
 	sort_from, sort_to, sort_cc, display_from, display_to, message_id
 	FROM messages WHERE mailbox_id = ? ORDER BY uid`
-	qMessageKeysFull = `SELECT uid, internal_date, size, blob_id, sent_date, subject_base,
+	qMessageKeysFull = `SELECT uid, internal_date, save_date, size, blob_id, sent_date, subject_base,
 	sort_from, sort_to, sort_cc, display_from, display_to, message_id,
 	CASE parsed WHEN '' THEN NULL ELSE json_extract(parsed, '$.sent_date') END,
 	CASE parsed WHEN '' THEN NULL ELSE json_extract(parsed, '$.subject_is_reply') END,
@@ -43,9 +43,9 @@ func (s *Store) MessageKeys(ctx context.Context, mailboxID int64, full bool) ([]
 	out := make([]store.MessageKeys, 0, n+16)
 	for rows.Next() {
 		var k store.MessageKeys
-		var date, sentUnix int64
+		var date, saved, sentUnix int64
 		var sent, reply, inReplyTo, refs *string
-		dest := []any{&k.UID, &date, &k.Size, &k.BlobID, &sentUnix, &k.BaseSubject, &k.SortFrom,
+		dest := []any{&k.UID, &date, &saved, &k.Size, &k.BlobID, &sentUnix, &k.BaseSubject, &k.SortFrom,
 			&k.SortTo, &k.SortCc, &k.DisplayFrom, &k.DisplayTo, &k.MessageID}
 		if full {
 			dest = append(dest, &sent, &reply, &inReplyTo, &refs)
@@ -53,7 +53,7 @@ func (s *Store) MessageKeys(ctx context.Context, mailboxID int64, full bool) ([]
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		k.InternalDate = time.Unix(date, 0)
+		k.InternalDate, k.SaveDate = time.Unix(date, 0), time.Unix(saved, 0)
 		if sentUnix != 0 {
 			k.SentDate = time.Unix(sentUnix, 0).UTC()
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"facteur.dev/facteur/internal/store"
 )
@@ -44,6 +45,9 @@ func testMessageKeys(t *testing.T, s store.Store) {
 	}
 	for i, k := range keys {
 		p, m := msgs[i].Parsed, msgs[i]
+		if k.SaveDate.IsZero() || time.Since(k.SaveDate) > time.Hour {
+			t.Errorf("message %d: save date %v", i, k.SaveDate)
+		}
 		if k.UID != out[i].UID || k.Size != m.Size || k.BlobID != m.BlobID || k.InternalDate.Unix() != m.InternalDate.Unix() ||
 			!k.SentDate.Equal(p.SentDate) || k.BaseSubject != p.BaseSubject || k.SubjectIsReply != p.SubjectIsReply ||
 			k.SortFrom != p.SortFrom || k.SortTo != p.SortTo || k.SortCc != p.SortCc || k.DisplayFrom != p.DisplayFrom ||
