@@ -12,11 +12,10 @@ import (
 
 // Message refusals decided before sending, RFC 3463.
 var (
-	errTooBig      = permanent(552, "5.3.4", "Message too big for the destination system")
-	errNeedsUTF8   = permanent(553, "5.6.7", "Destination does not support SMTPUTF8, which this message needs (RFC 6531)")
-	errNeeds8Bit   = permanent(554, "5.6.3", "Destination does not support 8BITMIME, which this message needs (RFC 6152)")
-	errRequireTLS  = permanent(550, "5.7.10", "REQUIRETLS: no verified TLS path that supports REQUIRETLS (RFC 8689)")
-	errNoValidRcpt = temporary(451, "4.3.0", "No recipient accepted")
+	errTooBig     = permanent(552, "5.3.4", "Message too big for the destination system")
+	errNeedsUTF8  = permanent(553, "5.6.7", "Destination does not support SMTPUTF8, which this message needs (RFC 6531)")
+	errNeeds8Bit  = permanent(554, "5.6.3", "Destination does not support 8BITMIME, which this message needs (RFC 6152)")
+	errRequireTLS = permanent(550, "5.7.10", "REQUIRETLS: no verified TLS path that supports REQUIRETLS (RFC 8689)")
 )
 
 // transaction is one message sent on a client: the pending recipients'
@@ -124,140 +123,141 @@ func (c *client) send(ctx context.Context, e *store.QueuedMessage, body func() (
 		return t, nil
 	}
 	defer rd.Close()
-	pipelined := c.has("PIPELINING")
-	chunking := c.has("CHUNKING")
-	size := e.Size + int64(len(e.Headers))
-
-	c.write("%s", c.mailCmd(e))
-	if !pipelined {
-		if err := c.flush(c.to.Mail); err != nil {
-			return t, err
-		}
-		r, err := c.readReply(c.to.Mail)
-		if err != nil {
-			return t, err
-		}
-		if r.Code != 250 {
-			t.all(r)
-			return t, c.rset()
-		}
+	if c.has("PIPELINING") {
+		return t, c.sendPipelined(t, rd)
 	}
-	for _, i := range t.idx {
-		c.write("%s", c.rcptCmd(e.Recipients[i], e.Status[i]))
-		if !pipelined {
-			if err := c.flush(c.to.Rcpt); err != nil {
-				return t, err
-			}
-			r, err := c.readReply(c.to.Rcpt)
-			if err != nil {
-				return t, err
-			}
-			t.replies = append(t.replies, r)
-		}
-	}
-	// RFC 2920 §3.1: DATA (or BDAT with RFC 3030) ends the pipelined group.
-	if pipelined && chunking {
-		fmt.Fprintf(c.w, "BDAT %d LAST\r\n%s", size, e.Headers)
-		if _, err := io.Copy(c.w, rd); err != nil {
-			c.broken = true
-			return t, err
-		}
-	} else if pipelined {
-		c.write("DATA")
-	}
-	if pipelined {
-		if err := c.flush(c.to.DataBlock); err != nil {
-			return t, err
-		}
-		r, err := c.readReply(c.to.Mail)
-		if err != nil {
-			return t, err
-		}
-		for range t.idx {
-			rr, err := c.readReply(c.to.Rcpt)
-			if err != nil {
-				return t, err
-			}
-			t.replies = append(t.replies, rr)
-		}
-		if r.Code != 250 {
-			t.replies = nil
-			t.all(r)
-			// The DATA or BDAT reply is still to come.
-			if _, err := c.readReply(c.to.DataTerm); err != nil {
-				return t, err
-			}
-			if !chunking {
-				return t, c.rset()
-			}
-			return t, nil
-		}
-	}
-	if !t.anyAccepted() {
-		if pipelined {
-			// Read the DATA/BDAT refusal (RFC 2920 §3.1).
-			if r, err := c.readReply(c.to.DataInit); err != nil {
-				return t, err
-			} else if r.Code == 354 {
-				c.w.WriteString(".\r\n")
-				if err := c.flush(c.to.DataTerm); err != nil {
-					return t, err
-				}
-				if _, err := c.readReply(c.to.DataTerm); err != nil {
-					return t, err
-				}
-			}
-		}
-		return t, c.rset()
-	}
-	var final *Reply
-	if pipelined && chunking {
-		final, err = c.readReply(c.to.DataTerm)
-	} else {
-		final, err = c.data(e, rd, pipelined, chunking, size)
-	}
-	if err != nil {
-		return t, err
-	}
-	t.final(final)
-	return t, nil
+	return t, c.sendStepwise(t, rd)
 }
 
-// data sends the body after the recipients: DATA (unless already
-// pipelined) or BDAT, and returns the final reply.
-func (c *client) data(e *store.QueuedMessage, rd io.Reader, pipelined, chunking bool, size int64) (*Reply, error) {
+// sendStepwise waits for each reply before the next command.
+func (c *client) sendStepwise(t *transaction, rd io.Reader) error {
+	r, err := c.cmd(c.to.Mail, "%s", c.mailCmd(t.e))
+	if err != nil {
+		return err
+	}
+	if r.Code != 250 {
+		t.all(r)
+		return c.rset()
+	}
+	for _, i := range t.idx {
+		r, err := c.cmd(c.to.Rcpt, "%s", c.rcptCmd(t.e.Recipients[i], t.e.Status[i]))
+		if err != nil {
+			return err
+		}
+		t.replies = append(t.replies, r)
+	}
+	if !t.anyAccepted() {
+		return c.rset()
+	}
+	if c.has("CHUNKING") {
+		return c.bdat(t, rd)
+	}
+	if r, err = c.cmd(c.to.DataInit, "DATA"); err != nil {
+		return err
+	}
+	if r.Code != 354 {
+		t.final(r)
+		return nil
+	}
+	return c.dotBody(t, rd)
+}
+
+// sendPipelined sends MAIL, every RCPT and DATA (or, with CHUNKING, the
+// whole message in one BDAT LAST) in one write, then reads the replies
+// in order (RFC 2920 §3.1, RFC 3030 §4).
+func (c *client) sendPipelined(t *transaction, rd io.Reader) error {
+	chunking := c.has("CHUNKING")
+	c.write("%s", c.mailCmd(t.e))
+	for _, i := range t.idx {
+		c.write("%s", c.rcptCmd(t.e.Recipients[i], t.e.Status[i]))
+	}
 	if chunking {
-		fmt.Fprintf(c.w, "BDAT %d LAST\r\n%s", size, e.Headers)
-		if _, err := io.Copy(c.w, rd); err != nil {
-			c.broken = true
-			return nil, err
+		if err := c.writeBDAT(t, rd); err != nil {
+			return err
 		}
 	} else {
-		if !pipelined {
-			c.write("DATA")
-			if err := c.flush(c.to.DataInit); err != nil {
-				return nil, err
-			}
-		}
-		r, err := c.readReply(c.to.DataInit)
-		if err != nil {
-			return nil, err
-		}
-		if r.Code != 354 {
-			return r, nil
-		}
-		dw := &dotWriter{w: c.w, bol: true}
-		io.WriteString(dw, e.Headers)
-		if _, err := io.Copy(dw, rd); err != nil {
-			c.broken = true
-			return nil, err
-		}
-		dw.Close()
+		c.write("DATA")
 	}
 	if err := c.flush(c.to.DataBlock); err != nil {
-		return nil, err
+		return err
 	}
-	return c.readReply(c.to.DataTerm)
+	mailReply, err := c.readReply(c.to.Mail)
+	if err != nil {
+		return err
+	}
+	for range t.idx {
+		r, err := c.readReply(c.to.Rcpt)
+		if err != nil {
+			return err
+		}
+		t.replies = append(t.replies, r)
+	}
+	end, err := c.readReply(c.to.DataTerm)
+	if err != nil {
+		return err
+	}
+	if mailReply.Code != 250 {
+		t.all(mailReply)
+	}
+	if mailReply.Code != 250 || !t.anyAccepted() {
+		if end.Code == 354 { // RFC 2920 §3.1: end the empty DATA
+			if _, err := c.cmd(c.to.DataTerm, "."); err != nil {
+				return err
+			}
+		}
+		return c.rset()
+	}
+	if chunking || end.Code != 354 {
+		t.final(end)
+		return nil
+	}
+	return c.dotBody(t, rd)
+}
+
+// writeBDAT writes "BDAT n LAST" and the exact message bytes (RFC 3030).
+func (c *client) writeBDAT(t *transaction, rd io.Reader) error {
+	fmt.Fprintf(c.w, "BDAT %d LAST\r\n%s", t.e.Size+int64(len(t.e.Headers)), t.e.Headers)
+	if _, err := io.Copy(c.w, rd); err != nil {
+		c.broken = true
+		return err
+	}
+	return nil
+}
+
+// bdat sends the message in one chunk and applies the reply.
+func (c *client) bdat(t *transaction, rd io.Reader) error {
+	if err := c.writeBDAT(t, rd); err != nil {
+		return err
+	}
+	if err := c.flush(c.to.DataBlock); err != nil {
+		return err
+	}
+	r, err := c.readReply(c.to.DataTerm)
+	if err != nil {
+		return err
+	}
+	t.final(r)
+	return nil
+}
+
+// dotBody sends the DATA body after a 354 and applies the final reply.
+func (c *client) dotBody(t *transaction, rd io.Reader) error {
+	dw := &dotWriter{w: c.w, bol: true}
+	io.WriteString(dw, t.e.Headers)
+	if _, err := io.Copy(dw, rd); err != nil {
+		c.broken = true
+		return err
+	}
+	dw.Close()
+	if err := c.flush(c.to.DataBlock); err != nil {
+		return err
+	}
+	r, err := c.readReply(c.to.DataTerm)
+	if err != nil {
+		return err
+	}
+	t.final(r)
+	return nil
 }
 
 func (c *client) rset() error {
