@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"testing"
@@ -62,5 +63,65 @@ func TestTextIndexLazy(t *testing.T) {
 	s.read.QueryRowContext(ctx, "SELECT count(*) FROM message_text").Scan(&n)
 	if n != 2 {
 		t.Fatalf("%d index rows, want 2", n)
+	}
+}
+
+// Index rows go with their messages: expunged, moved, or deleted with
+// their mailbox.
+func TestTextIndexFollowsMessages(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{Owner: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.AddDomain(ctx, "example.test")
+	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := s.CreateMailbox(ctx, a.ID, "Box", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []store.NewMessage
+	for i := range 3 {
+		body := fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i)
+		w, _ := s.Blobs().Create(ctx)
+		io.WriteString(w, body)
+		id, size, err := w.Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := message.Parse(bytes.NewReader([]byte(body)))
+		msgs = append(msgs, store.NewMessage{AccountID: a.ID, Mailbox: "Box", BlobID: id, Size: size, Parsed: p})
+	}
+	s.Deliver(ctx, msgs)
+	rows := func() int {
+		var n int
+		s.read.QueryRowContext(ctx, "SELECT count(*) FROM message_text").Scan(&n)
+		return n
+	}
+	if n := rows(); n != 3 {
+		t.Fatalf("%d rows after delivery, want 3", n)
+	}
+	if _, err := s.Expunge(ctx, box.ID, []uint32{1}); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n != 2 {
+		t.Fatalf("%d rows after expunge, want 2", n)
+	}
+	inbox, _ := s.GetMailbox(ctx, a.ID, "INBOX")
+	if _, err := s.CopyMessages(ctx, box.ID, []uint32{2}, inbox.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n != 2 {
+		t.Fatalf("%d rows after move, want 2", n)
+	}
+	if err := s.DeleteMailbox(ctx, a.ID, "Box"); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n != 1 {
+		t.Fatalf("%d rows after deleting the mailbox, want 1", n)
 	}
 }
