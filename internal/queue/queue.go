@@ -266,59 +266,81 @@ func (r *Runner) deliver(ctx context.Context, domain string, entries []store.Que
 	settle := func(e *store.QueuedMessage, t *transaction, fail *Reply) {
 		settling.Go(func() { r.settle(ctx, e, t, fail) })
 	}
-	hops, err := r.hops(ctx, domain)
-	if err != nil {
+	d := &destination{domain: domain}
+	var err error
+	if d.hops, err = r.hops(ctx, domain); err != nil {
 		for i := range entries {
 			settle(&entries[i], nil, asReply(err))
 		}
 		return
 	}
-	var sts *stsPolicy
-	if !hops[0].Route {
-		sts = r.sts(ctx, domain)
+	if !d.hops[0].Route {
+		d.sts = r.sts(ctx, domain)
 	}
 	cl := r.pool.get(domain)
 	start := time.Now()
 	for i := range entries {
-		e := &entries[i]
 		if time.Since(start) > r.opts.Lease/2 {
-			// A slow destination: hand the rest back before their lease
-			// ends, so no other worker claims them while we still might.
-			for j := i; j < len(entries); j++ {
-				if err := r.opts.Store.UpdateQueued(ctx, entries[j]); err != nil {
-					r.log.Error("queue release failed", "id", entries[j].ID, "err", err)
-				}
-			}
+			r.handBack(ctx, entries[i:])
 			break
 		}
-		body := func() (io.ReadCloser, error) { return r.opts.Store.Blobs().Open(ctx, e.BlobID) }
 		var t *transaction
-		for try := 0; try < 2; try++ {
-			reused := cl != nil
-			if cl == nil {
-				if cl, err = r.connect(ctx, domain, hops, sts); err != nil {
-					for j := i; j < len(entries); j++ {
-						settle(&entries[j], nil, asReply(err))
-					}
-					return
-				}
+		if cl, t, err = r.sendOne(ctx, d, cl, &entries[i]); cl == nil && t == nil {
+			// No next hop takes a session: the rest fails the same way.
+			for j := i; j < len(entries); j++ {
+				settle(&entries[j], nil, asReply(err))
 			}
-			t, err = cl.send(ctx, e, body)
-			if err != nil || cl.broken {
-				cl.quit()
-				cl = nil
-			}
-			if err == nil || !reused {
-				break // an idle pooled session may have been closed: retry once
-			}
+			return
 		}
 		if err != nil {
-			settle(e, nil, asReply(err))
+			settle(&entries[i], nil, asReply(err))
 			continue
 		}
-		settle(e, t, nil)
+		settle(&entries[i], t, nil)
 	}
 	if cl != nil {
 		r.pool.put(domain, cl)
+	}
+}
+
+// destination is a domain's next hops and MTA-STS policy for one job.
+type destination struct {
+	domain string
+	hops   []mxHost
+	sts    *stsPolicy
+}
+
+// sendOne sends e on cl, connecting first when cl is nil, and retries
+// once on a fresh session when a reused idle one turns out closed. It
+// returns the session to go on with (nil when it broke). A nil session
+// and transaction mean no session could be opened.
+func (r *Runner) sendOne(ctx context.Context, d *destination, cl *client, e *store.QueuedMessage) (*client, *transaction, error) {
+	body := func() (io.ReadCloser, error) { return r.opts.Store.Blobs().Open(ctx, e.BlobID) }
+	for try := 0; ; try++ {
+		reused := cl != nil
+		if cl == nil {
+			var err error
+			if cl, err = r.connect(ctx, d.domain, d.hops, d.sts); err != nil {
+				return nil, nil, err
+			}
+		}
+		t, err := cl.send(ctx, e, body)
+		if err != nil || cl.broken {
+			cl.quit()
+			cl = nil
+		}
+		if err == nil || !reused || try > 0 {
+			return cl, t, err
+		}
+	}
+}
+
+// handBack ends the lease of entries a slow job will not reach, so that
+// no other worker claims them while this one still might send them.
+func (r *Runner) handBack(ctx context.Context, entries []store.QueuedMessage) {
+	for _, e := range entries {
+		if err := r.opts.Store.UpdateQueued(ctx, e); err != nil {
+			r.log.Error("queue release failed", "id", e.ID, "err", err)
+		}
 	}
 }

@@ -14,36 +14,7 @@ import (
 // are rescheduled with backoff until MaxAge.
 func (r *Runner) settle(ctx context.Context, e *store.QueuedMessage, t *transaction, fail *Reply) {
 	now := r.now()
-	var failed, relayed []int
-	apply := func(i int, rep *Reply, remote string) {
-		st := &e.Status[i]
-		st.Reply = rep.Error()
-		if remote != "" && !rep.Local {
-			st.Reply = remote + ": " + st.Reply
-		}
-		switch {
-		case rep.Code/100 == 2:
-			st.State = store.RcptDelivered
-			if notifies(st.Notify, "SUCCESS") && (t == nil || !t.dsn) {
-				relayed = append(relayed, i)
-			}
-		case !rep.Temporary():
-			st.State = store.RcptFailed
-			failed = append(failed, i)
-		}
-		e.LastError = st.Reply
-	}
-	if t != nil {
-		for k, i := range t.idx {
-			apply(i, t.replies[k], t.remote)
-		}
-	} else {
-		for i, st := range e.Status {
-			if st.State == store.RcptPending {
-				apply(i, fail, "")
-			}
-		}
-	}
+	failed, relayed := record(e, t, fail)
 	pending := pendingCount(e)
 	if pending > 0 && now.Sub(e.Created) >= r.opts.MaxAge {
 		for i := range e.Status {
@@ -68,21 +39,64 @@ func (r *Runner) settle(ctx context.Context, e *store.QueuedMessage, t *transact
 	}
 	e.Attempts++
 	e.NextAttempt = now.Add(r.backoff(e.Attempts))
-	if r.opts.DelayWarning > 0 && !e.Warned && now.Sub(e.Created) >= r.opts.DelayWarning {
-		var delayed []int
-		for i, st := range e.Status {
-			if st.State == store.RcptPending && (st.Notify == "" || notifies(st.Notify, "DELAY")) {
-				delayed = append(delayed, i)
-			}
-		}
-		r.notify(ctx, e, delayed, "delayed")
-		e.Warned = true
-	}
+	r.warnDelayed(ctx, e, now)
 	if err := r.opts.Store.UpdateQueued(ctx, *e); err != nil {
 		r.log.Error("queue update failed", "id", e.ID, "err", err)
 	}
 	r.log.Info("queue entry deferred", "id", e.ID, "domain", e.Domain, "attempts", e.Attempts,
 		"next", e.NextAttempt.Format(time.RFC3339), "err", e.LastError)
+}
+
+// record writes t's replies (or fail, for every pending recipient) into
+// e's status. It returns the recipients that failed now, and those
+// delivered with NOTIFY=SUCCESS to a server that will not report (DSN
+// "relayed").
+func record(e *store.QueuedMessage, t *transaction, fail *Reply) (failed, relayed []int) {
+	apply := func(i int, rep *Reply, remote string) {
+		st := &e.Status[i]
+		st.Reply = rep.Error()
+		if remote != "" && !rep.Local {
+			st.Reply = remote + ": " + st.Reply
+		}
+		switch {
+		case rep.Code/100 == 2:
+			st.State = store.RcptDelivered
+			if notifies(st.Notify, "SUCCESS") && (t == nil || !t.dsn) {
+				relayed = append(relayed, i)
+			}
+		case !rep.Temporary():
+			st.State = store.RcptFailed
+			failed = append(failed, i)
+		}
+		e.LastError = st.Reply
+	}
+	if t != nil {
+		for k, i := range t.idx {
+			apply(i, t.replies[k], t.remote)
+		}
+		return failed, relayed
+	}
+	for i, st := range e.Status {
+		if st.State == store.RcptPending {
+			apply(i, fail, "")
+		}
+	}
+	return failed, relayed
+}
+
+// warnDelayed sends the one "delayed" DSN once e is delay_warning old.
+func (r *Runner) warnDelayed(ctx context.Context, e *store.QueuedMessage, now time.Time) {
+	if r.opts.DelayWarning <= 0 || e.Warned || now.Sub(e.Created) < r.opts.DelayWarning {
+		return
+	}
+	var delayed []int
+	for i, st := range e.Status {
+		if st.State == store.RcptPending && (st.Notify == "" || notifies(st.Notify, "DELAY")) {
+			delayed = append(delayed, i)
+		}
+	}
+	r.notify(ctx, e, delayed, "delayed")
+	e.Warned = true
 }
 
 func pendingCount(e *store.QueuedMessage) int {
