@@ -118,6 +118,9 @@ func canonicalName(name string) string {
 func (s *Store) Deliver(ctx context.Context, msgs []store.NewMessage) ([]store.Delivered, []error) {
 	out := make([]store.Delivered, len(msgs))
 	errs := make([]error, len(msgs))
+	if len(msgs) == 0 {
+		return out, errs
+	}
 	if len(msgs) == 1 { // the committer's savepoint is enough
 		err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
 			out[0], err = s.insertMessage(ctx, tx, &msgs[0])
