@@ -25,16 +25,16 @@ type fakeResolver struct {
 	err map[string]error
 }
 
-func (f fakeResolver) LookupMX(_ context.Context, d string) ([]*net.MX, error) {
+func (f fakeResolver) LookupMX(_ context.Context, d string) ([]*net.MX, bool, error) {
 	if err := f.err[d]; err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var out []*net.MX
 	for _, m := range f.mx[d] {
 		c := *m
 		out = append(out, &c)
 	}
-	return out, nil
+	return out, false, nil
 }
 func (fakeResolver) LookupIP(context.Context, string) ([]netip.Addr, error) { return nil, ErrNoRecords }
 func (fakeResolver) LookupTXT(context.Context, string) ([]string, error)    { return nil, ErrNoRecords }

@@ -19,6 +19,7 @@ type mxHost struct {
 	Route    bool // from outbound.routes or outbound.smarthost: no MX, MTA-STS or DANE
 	Implicit bool // the domain itself, for want of MX records
 	Smart    bool // the smarthost: AUTH when credentials are set
+	Secure   bool // from a DNSSEC-authenticated MX answer: DANE may apply
 }
 
 // Permanent DNS outcomes, RFC 3463 and RFC 7505 §4.2.
@@ -42,7 +43,7 @@ func (r *Runner) hops(ctx context.Context, domain string) ([]mxHost, error) {
 		}
 		return h, err
 	}
-	mxs, err := r.opts.Resolver.LookupMX(ctx, domain)
+	mxs, secure, err := r.opts.Resolver.LookupMX(ctx, domain)
 	switch {
 	case errors.Is(err, ErrNXDomain):
 		return nil, errNoDomain
@@ -62,7 +63,7 @@ func (r *Runner) hops(ctx context.Context, domain string) ([]mxHost, error) {
 		if name == "" {
 			continue
 		}
-		out = append(out, mxHost{Name: name, Port: r.opts.Port})
+		out = append(out, mxHost{Name: name, Port: r.opts.Port, Secure: secure})
 	}
 	return out, nil
 }

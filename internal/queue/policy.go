@@ -193,12 +193,14 @@ func (r *Runner) fetchSTS(ctx context.Context, domain string) (*stsPolicy, error
 // domain's MTA-STS policy (nil for none). ok is false when MTA-STS
 // enforce forbids the host.
 func (r *Runner) policyFor(ctx context.Context, domain string, h mxHost, sts *stsPolicy) (hostPolicy, bool) {
-	if !h.Route {
+	if h.Secure {
 		name := fmt.Sprintf("_%d._tcp.%s", h.Port, h.Name)
 		recs, secure, err := r.opts.Resolver.LookupTLSA(ctx, name)
 		if err == nil && secure && len(usableTLSA(recs)) > 0 {
 			return hostPolicy{need: tlsDANE, tlsa: usableTLSA(recs), why: "dane"}, true
 		}
+	}
+	if !h.Route {
 		if sts != nil && sts.Mode == "enforce" {
 			if !sts.allows(h.Name) {
 				return hostPolicy{}, false

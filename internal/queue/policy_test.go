@@ -123,16 +123,18 @@ func TestMTASTSEnforceVerifiedTLS(t *testing.T) {
 	}
 }
 
-// DANE (RFC 7672): a TLSA 3 1 1 record with the AD bit pins the MX's key
-// even when no CA vouches for it; a mismatching record refuses it; the
-// same record without the AD bit is ignored (opportunistic TLS).
+// DANE (RFC 7672): with a signed MX answer, a TLSA 3 1 1 record with the
+// AD bit pins the MX's key even when no CA vouches for it; a mismatching
+// record refuses it; the same record without the AD bit, or under an
+// unsigned MX answer, is ignored (opportunistic TLS).
 func TestDANE(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name      string
-		match, ad bool
-		delivered bool
-	}{{"match", true, true, true}, {"mismatch", false, true, false}, {"insecure", false, false, true}} {
+		name             string
+		match, ad, mxSig bool
+		delivered        bool
+	}{{"match", true, true, true, true}, {"mismatch", false, true, true, false}, {"insecure", false, false, true, true},
+		{"unsigned-mx", false, true, false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			a := newSite(t, "a.test", "alice")
@@ -147,7 +149,7 @@ func TestDANE(t *testing.T) {
 			tlsa := &dns.TLSA{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeTLSA, Class: dns.ClassINET, Ttl: 300},
 				Usage: 3, Selector: 1, MatchingType: 1, Certificate: hex.EncodeToString(sum[:])}
 			dnsAddr := dnsServer(t, map[string]mockdns.Zone{
-				"b.test.":    {MX: []net.MX{{Host: "mx.b.test.", Pref: 10}}},
+				"b.test.":    {AD: tc.mxSig, MX: []net.MX{{Host: "mx.b.test.", Pref: 10}}},
 				"mx.b.test.": {A: []string{"127.0.0.1"}},
 				name:         {AD: tc.ad, Misc: map[dns.Type][]dns.RR{dns.Type(dns.TypeTLSA): {tlsa}}},
 			})

@@ -15,7 +15,9 @@ import (
 // mean "the name has no such records" wrap ErrNoRecords (or ErrNXDomain);
 // anything else is temporary.
 type Resolver interface {
-	LookupMX(ctx context.Context, domain string) ([]*net.MX, error)
+	// LookupMX also reports whether the answer was authenticated (AD):
+	// DANE applies only to MX hosts from a signed answer (RFC 7672 §2.2.1).
+	LookupMX(ctx context.Context, domain string) ([]*net.MX, bool, error)
 	LookupIP(ctx context.Context, host string) ([]netip.Addr, error)
 	LookupTXT(ctx context.Context, name string) ([]string, error)
 	// LookupTLSA returns the TLSA records of name and whether the answer
@@ -75,10 +77,10 @@ func (r *DNSResolver) query(ctx context.Context, name string, qtype uint16) (*dn
 }
 
 // LookupMX implements Resolver.
-func (r *DNSResolver) LookupMX(ctx context.Context, domain string) ([]*net.MX, error) {
+func (r *DNSResolver) LookupMX(ctx context.Context, domain string) ([]*net.MX, bool, error) {
 	in, err := r.query(ctx, domain, dns.TypeMX)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var out []*net.MX
 	for _, rr := range in.Answer {
@@ -87,9 +89,9 @@ func (r *DNSResolver) LookupMX(ctx context.Context, domain string) ([]*net.MX, e
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("MX %s: %w", domain, ErrNoRecords)
+		return nil, in.AuthenticatedData, fmt.Errorf("MX %s: %w", domain, ErrNoRecords)
 	}
-	return out, nil
+	return out, in.AuthenticatedData, nil
 }
 
 // LookupIP implements Resolver: AAAA then A records.
