@@ -109,6 +109,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		s.gcDone = make(chan struct{})
 		go func() {
 			defer close(s.gcDone)
+			s.backfillText(gcCtx) // textindex.go
 			s.gcLoop(gcCtx)
 		}()
 	}

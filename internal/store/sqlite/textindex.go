@@ -161,6 +161,44 @@ func containsFold(s, folded string) bool {
 	return folded == "" || strings.Contains(strings.ToLower(s), folded)
 }
 
+// backfillText indexes the messages stored before the text index existed,
+// mailbox by mailbox, so that the first search of a large mailbox finds
+// the work done. A server that owns the data directory runs it at start,
+// until ctx ends.
+func (s *Store) backfillText(ctx context.Context) error {
+	var messages, indexed int64
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM messages").Scan(&messages); err != nil {
+		return err
+	}
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM message_text_docsize").Scan(&indexed); err != nil {
+		return err
+	}
+	if indexed >= messages {
+		return nil
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT DISTINCT mailbox_id FROM messages m
+		WHERE NOT EXISTS (SELECT 1 FROM message_text_docsize d WHERE d.id = m.id)`)
+	if err != nil {
+		return err
+	}
+	var boxes []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		boxes = append(boxes, id)
+	}
+	rows.Close()
+	for _, id := range boxes {
+		if err := s.indexMissing(ctx, id); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // indexBatch is how many messages one lazy indexing transaction takes.
 const indexBatch = 200
 
@@ -224,6 +262,9 @@ func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
 		return err
 	}
 	for len(todo) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		n := min(len(todo), indexBatch)
 		batch := make([]textRow, 0, n)
 		for _, m := range todo[:n] {
