@@ -193,3 +193,63 @@ func TestParseSTS(t *testing.T) {
 		}
 	}
 }
+
+// MTA-STS testing mode only reports: mail goes out over plaintext.
+// Enforce with an MX the policy does not list: the host is skipped.
+func TestMTASTSTestingAndUnlistedMX(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, policy string
+		delivered    bool
+	}{
+		{"testing", "version: STSv1\nmode: testing\nmx: *.b.test\nmax_age: 600\n", true},
+		{"unlisted", "version: STSv1\nmode: enforce\nmx: other.example\nmax_age: 600\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			a := newSite(t, "a.test", "alice")
+			b := newSite(t, "b.test", "bob")
+			b.serveMX(nil)
+			dnsAddr := dnsServer(t, stsZones())
+			a.startRunner(dnsAddr, func(o *Options) { o.Port = b.port(); o.HTTPClient = stsServer(t, "b.test", tc.policy) })
+			a.send("alice@a.test", []string{"bob@b.test"}, testMessage("alice@a.test", "bob@b.test", tc.name), nil)
+			if tc.delivered {
+				b.waitInbox("bob", 1)
+				return
+			}
+			q := a.waitQueue("deferred", func(q []store.QueuedMessage) bool { return len(q) == 1 && q[0].Attempts == 1 })
+			if !strings.Contains(q[0].LastError, "does not list MX mx.b.test") {
+				t.Fatalf("last error %q", q[0].LastError)
+			}
+		})
+	}
+}
+
+// outbound.require_tls: a listed domain gets mail only over verified TLS.
+func TestRequireTLSDomain(t *testing.T) {
+	t.Parallel()
+	for _, withTLS := range []bool{false, true} {
+		t.Run(strconv.FormatBool(withTLS), func(t *testing.T) {
+			t.Parallel()
+			a := newSite(t, "a.test", "alice")
+			b := newSite(t, "b.test", "bob")
+			conf, pool, _ := certFor(t, "127.0.0.1")
+			if !withTLS {
+				conf = nil
+			}
+			b.serveMX(conf)
+			a.startRunner("127.0.0.1:1", func(o *Options) {
+				o.Routes, o.RequireTLS, o.RootCAs = map[string]string{"b.test": b.addr}, map[string]bool{"b.test": true}, pool
+			})
+			a.send("alice@a.test", []string{"bob@b.test"}, testMessage("alice@a.test", "bob@b.test", "reqdomain"), nil)
+			if withTLS {
+				b.waitInbox("bob", 1)
+				return
+			}
+			q := a.waitQueue("deferred", func(q []store.QueuedMessage) bool { return len(q) == 1 && q[0].Attempts == 1 })
+			if !strings.Contains(q[0].LastError, "tls_required") {
+				t.Fatalf("last error %q", q[0].LastError)
+			}
+		})
+	}
+}
