@@ -57,6 +57,8 @@ func (s *session) runSearch(c *cmd, kind search.Kind) error {
 		return err
 	}
 	if uids, ok := res.Save(); ok {
+		// RFC 5182 §2.1: the saved result must also be emptied when a
+		// mailbox is selected, examined or closed (select.go).
 		s.saved = uids
 	}
 	s.enc.Bytes(res.Append(nil, c.tag, c.uid, s.rev2))

@@ -48,6 +48,18 @@ func (m *memBlobs) Open(ctx context.Context, id string) (store.Blob, error) {
 	return memBlob{bytes.NewReader(data)}, nil
 }
 
+func (m *memBlobs) OpenMany(ctx context.Context, ids []string) ([]store.Blob, error) {
+	out := make([]store.Blob, len(ids))
+	for i, id := range ids {
+		b, err := m.Open(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
 type memBlob struct{ *bytes.Reader }
 
 func (memBlob) Close() error { return nil }

@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"facteur.dev/facteur/internal/store"
 )
 
 // retr: RFC 1939 §5 RETR msg sends the whole message.
@@ -37,7 +40,7 @@ func (s *session) send(arg string, bodyLines int) error {
 		return nil
 	}
 	m := s.drop.msgs[i]
-	blob, err := s.srv.opts.Store.Blobs().Open(s.ctx, m.BlobID)
+	blob, err := s.openBlob(i)
 	if err != nil {
 		s.log.Warn("pop3 open blob", "blob", m.BlobID, "err", err)
 		s.reply("-ERR %sCannot read message, try again later", codeSysTemp)
@@ -50,6 +53,77 @@ func (s *session) send(arg string, bodyLines int) error {
 	}
 	s.w.WriteString(".\r\n")
 	return nil
+}
+
+// Limits of what a session opens ahead for pipelined RETRs.
+const (
+	aheadMax   = 32
+	aheadBytes = 1 << 20
+)
+
+// openBlob opens message i's blob. When the client has pipelined more
+// RETRs (RFC 2449 §6.6), their blobs are opened with it in one store call
+// and kept for them.
+func (s *session) openBlob(i int) (store.Blob, error) {
+	if b, ok := s.ahead[i]; ok {
+		delete(s.ahead, i)
+		return b, nil
+	}
+	idx := s.pipelinedRetrs(i)
+	if len(idx) == 1 {
+		return s.srv.opts.Store.Blobs().Open(s.ctx, s.drop.msgs[i].BlobID)
+	}
+	ids := make([]string, len(idx))
+	for k, j := range idx {
+		ids[k] = s.drop.msgs[j].BlobID
+	}
+	blobs, err := s.srv.opts.Store.Blobs().OpenMany(s.ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if s.ahead == nil {
+		s.ahead = map[int]store.Blob{}
+	}
+	for k, j := range idx[1:] {
+		s.ahead[j] = blobs[k+1]
+	}
+	return blobs[0], nil
+}
+
+// pipelinedRetrs returns i and the messages that the RETR commands
+// already received after this one ask for, up to the first other command
+// and within aheadMax and aheadBytes. It reads nothing from the
+// connection.
+func (s *session) pipelinedRetrs(i int) []int {
+	idx := []int{i}
+	size := s.drop.msgs[i].Size
+	buf, _ := s.r.Peek(s.r.Buffered())
+	for len(idx) < aheadMax && size < aheadBytes {
+		line, rest, ok := bytes.Cut(buf, []byte("\n"))
+		if !ok {
+			break
+		}
+		buf = rest
+		keyword, arg, _ := strings.Cut(strings.TrimSuffix(string(line), "\r"), " ")
+		if !strings.EqualFold(keyword, "RETR") {
+			break
+		}
+		j, bad := s.drop.get(strings.TrimSpace(arg))
+		if _, dup := s.ahead[j]; bad != "" || dup || slices.Contains(idx, j) {
+			continue
+		}
+		idx = append(idx, j)
+		size += s.drop.msgs[j].Size
+	}
+	return idx
+}
+
+// closeAhead closes the blobs opened for RETRs that never came.
+func (s *session) closeAhead() {
+	for i, b := range s.ahead {
+		b.Close()
+		delete(s.ahead, i)
+	}
 }
 
 // chunkSize is how much of a message writeBody reads at a time.

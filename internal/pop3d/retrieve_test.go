@@ -162,3 +162,34 @@ func TestRetrLargeMessage(t *testing.T) {
 		t.Fatalf("large RETR: got %d bytes, want %d", len(got), b.Len()+3)
 	}
 }
+
+// Pipelined RETRs (RFC 2449 §6.6), whose blobs the session opens together,
+// are still answered one by one, in order: with an unknown, a repeated and
+// a deleted message, a DELE and a TOP between them.
+func TestPipelinedRetr(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, subject := range []string{"one", "two", "three"} {
+		e.deliver("alice@example.test", msg(subject))
+	}
+	c := e.login(e.serve(), "alice@example.test")
+	c.Raw().Write([]byte("RETR 1\r\nRETR 3\r\nRETR 9\r\nRETR 1\r\nDELE 2\r\nRETR 2\r\nTOP 3 0\r\nRETR 3\r\nRETR x\r\nRETR 2\r\n"))
+	retr := func(subject string) {
+		t.Helper()
+		c.ok("")
+		if body := strings.Join(c.body(), "\n"); !strings.Contains(body, "Subject: "+subject+"\n") {
+			t.Fatalf("RETR of %q sent %q", subject, body)
+		}
+	}
+	retr("one")
+	retr("three")
+	c.expect("", "-ERR No such message")
+	retr("one")
+	c.ok("")
+	c.expect("", "-ERR Message already deleted")
+	retr("three") // TOP 3 0
+	retr("three")
+	c.expect("", "-ERR Invalid message number")
+	c.expect("", "-ERR Message already deleted")
+	c.ok("QUIT")
+}

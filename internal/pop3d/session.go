@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"facteur.dev/facteur/internal/netlimit"
+	"facteur.dev/facteur/internal/store"
 )
 
 // state is a POP3 session state (RFC 1939 §3). UPDATE is not a resting
@@ -52,9 +53,10 @@ type session struct {
 
 	state state
 	tls   bool
-	utf8  bool      // RFC 6856 UTF8 command issued
-	user  string    // USER argument, until PASS
-	drop  *maildrop // TRANSACTION state only
+	utf8  bool               // RFC 6856 UTF8 command issued
+	user  string             // USER argument, until PASS
+	drop  *maildrop          // TRANSACTION state only
+	ahead map[int]store.Blob // blobs opened for pipelined RETRs, by message index
 }
 
 func newSession(s *Server, c net.Conn) *session {
@@ -224,6 +226,7 @@ func (s *session) noop(string) error {
 
 // release unlocks the maildrop when the session ends, whatever the reason.
 func (s *session) release() {
+	s.closeAhead()
 	if s.drop != nil {
 		s.drop.close()
 		s.drop = nil

@@ -300,6 +300,11 @@ type BlobStore interface {
 	Create(ctx context.Context) (BlobWriter, error)
 	// Open opens a committed blob.
 	Open(ctx context.Context, id string) (Blob, error)
+	// OpenMany opens committed blobs: blobs[i] is ids[i], and an ID may
+	// appear more than once. It fails as Open would for any of them,
+	// leaving none open. A backend may read them together: for a client
+	// that asks for many messages at once (POP3 RETRs pipelined).
+	OpenMany(ctx context.Context, ids []string) (blobs []Blob, err error)
 }
 
 // BlobWriter receives a blob's bytes.

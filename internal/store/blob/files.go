@@ -110,6 +110,22 @@ func (f *Files) Open(ctx context.Context, id string) (store.Blob, error) {
 	return &file{File: fh, size: st.Size()}, nil
 }
 
+// OpenMany opens blobs[i] = ids[i], one file each.
+func (f *Files) OpenMany(ctx context.Context, ids []string) ([]store.Blob, error) {
+	out := make([]store.Blob, 0, len(ids))
+	for _, id := range ids {
+		b, err := f.Open(ctx, id)
+		if err != nil {
+			for _, o := range out {
+				o.Close()
+			}
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
 // Remove deletes a blob no message refers to any more.
 func (f *Files) Remove(id string) error {
 	p, err := f.Path(id)

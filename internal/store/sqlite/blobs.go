@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,6 +76,86 @@ func (b *blobStore) Open(ctx context.Context, id string) (store.Blob, error) {
 		return nil, err
 	}
 	return b.files.Open(ctx, id)
+}
+
+// openBatch is how many blobs OpenMany reads with one query (a statement
+// with that many placeholders, prepared once). Per query, SQLite begins
+// and ends a read transaction (two fcntl locks on the WAL index) and
+// database/sql takes a connection and a statement: measured under POP3
+// RETR, that was about a third of the cost of reading a 4 KiB blob.
+const openBatch = 16
+
+var qOpenMany = "SELECT id, data FROM blob_data WHERE id IN (?" + strings.Repeat(", ?", openBatch-1) + ")"
+
+// OpenMany opens blobs[i] = ids[i], reading the inline ones openBatch at a
+// time.
+func (b *blobStore) OpenMany(ctx context.Context, ids []string) ([]store.Blob, error) {
+	out := make([]store.Blob, len(ids))
+	var todo []int // indexes of ids neither pending nor read yet
+	b.mu.Lock()
+	for i, id := range ids {
+		if p := b.pending[id]; p != nil {
+			out[i] = &memBlob{Reader: bytes.NewReader(p.data)}
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	b.mu.Unlock()
+	for len(todo) > 0 {
+		n := min(openBatch, len(todo))
+		if err := b.readInline(ctx, ids, todo[:n], out); err != nil {
+			closeBlobs(out)
+			return nil, err
+		}
+		todo = todo[n:]
+	}
+	for i, id := range ids {
+		if out[i] != nil {
+			continue
+		}
+		f, err := b.files.Open(ctx, id)
+		if err != nil {
+			closeBlobs(out)
+			return nil, err
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+// readInline fills out[i] for the indexes idx (at most openBatch) whose
+// blob is in blob_data, in one query; the others stay nil.
+func (b *blobStore) readInline(ctx context.Context, ids []string, idx []int, out []store.Blob) error {
+	args := make([]any, openBatch)
+	for j := range args {
+		args[j] = ids[idx[min(j, len(idx)-1)]] // unused places repeat the last ID
+	}
+	rows, err := b.s.query(ctx, qOpenMany, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id sql.RawBytes
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			return err
+		}
+		for _, i := range idx {
+			if ids[i] == string(id) {
+				out[i] = &memBlob{Reader: bytes.NewReader(data)}
+			}
+		}
+	}
+	return rows.Err()
+}
+
+func closeBlobs(blobs []store.Blob) {
+	for _, b := range blobs {
+		if b != nil {
+			b.Close()
+		}
+	}
 }
 
 // tieredWriter buffers up to InlineMax in memory and spills to a file

@@ -93,3 +93,41 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkBlobOpenMany is BenchmarkBlobOpen with the blobs opened 16 at
+// a time, as a POP3 session does for pipelined RETRs.
+func BenchmarkBlobOpenMany(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, b.TempDir(), Options{Owner: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ids := storeBlobs(b, s, 20000, 4096)
+	b.SetBytes(4096)
+	b.SetParallelism(5)
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") }()
+	var next atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		buf := make([]byte, 8<<10)
+		batch := make([]string, 0, 16)
+		for pb.Next() {
+			batch = append(batch, ids[next.Add(7919)%uint64(len(ids))])
+			if len(batch) < 16 {
+				continue
+			}
+			bls, err := s.blobs.OpenMany(ctx, batch)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			for _, bl := range bls {
+				io.CopyBuffer(io.Discard, struct{ io.Reader }{bl}, buf)
+				bl.Close()
+			}
+			batch = batch[:0]
+		}
+	})
+}

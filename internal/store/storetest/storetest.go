@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"Aliases", testAliases},
 		{"Blobs", testBlobs},
 		{"LargeBlobDelivered", testLargeBlob},
+		{"OpenMany", testOpenMany},
 		{"DeliverAndCounters", testDeliver},
 		{"Quota", testQuota},
 		{"ConcurrentDeliveries", testConcurrent},
