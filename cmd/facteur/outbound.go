@@ -52,8 +52,9 @@ func startOutbound(cfg *config.Config, s store.Store, p *delivery.Pipeline, log 
 		Smarthost: o.Smarthost, SmartUser: o.SmarthostUser, SmartPass: o.SmarthostPassword,
 		Routes: routes, RequireTLS: reqTLS, MaxAge: o.MaxAge.Duration, DelayWarning: o.DelayWarning.Duration,
 		Workers: o.Workers, PerDomain: o.ConnectionsPerDomain, RootCAs: roots,
-		HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}},
-		Log:        log.With("part", "queue"),
+		HTTPClient:  &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}},
+		STSCacheDir: cfg.Path("mta-sts"),
+		Log:         log.With("part", "queue"),
 	}
 	for _, d := range o.Retry {
 		opts.Retry = append(opts.Retry, d.Duration)

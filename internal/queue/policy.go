@@ -8,10 +8,13 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,7 +46,7 @@ type stsPolicy struct {
 	Mode    string // enforce, testing, none
 	MX      []string
 	MaxAge  time.Duration
-	expires time.Time
+	Expires time.Time
 }
 
 // stsCache keeps fetched policies until max_age (RFC 8461 §5.1).
@@ -139,10 +142,8 @@ func (r *Runner) stsID(ctx context.Context, domain string) (string, error) {
 // changed, nil when the domain has none.
 func (r *Runner) sts(ctx context.Context, domain string) *stsPolicy {
 	now := r.now()
-	r.stsCache.mu.Lock()
-	cached := r.stsCache.m[domain]
-	r.stsCache.mu.Unlock()
-	if cached != nil && now.After(cached.expires) {
+	cached := r.cachedSTS(domain)
+	if cached != nil && now.After(cached.Expires) {
 		cached = nil
 	}
 	id, err := r.stsID(ctx, domain)
@@ -157,11 +158,44 @@ func (r *Runner) sts(ctx context.Context, domain string) *stsPolicy {
 		r.log.Warn("mta-sts fetch failed", "domain", domain, "err", err)
 		return cached
 	}
-	p.ID, p.expires = id, now.Add(p.MaxAge)
-	r.stsCache.mu.Lock()
-	r.stsCache.m[domain] = p
-	r.stsCache.mu.Unlock()
+	p.ID, p.Expires = id, now.Add(p.MaxAge)
+	r.storeSTS(domain, p)
 	return p
+}
+
+// cachedSTS returns domain's cached policy: from memory, else from the
+// cache directory, so a restart does not forget an enforce policy
+// (RFC 8461 §5.1, §10.1).
+func (r *Runner) cachedSTS(domain string) *stsPolicy {
+	r.stsCache.mu.Lock()
+	defer r.stsCache.mu.Unlock()
+	if p, ok := r.stsCache.m[domain]; ok || r.opts.STSCacheDir == "" {
+		return p
+	}
+	data, err := os.ReadFile(filepath.Join(r.opts.STSCacheDir, domain+".json"))
+	if err != nil {
+		return nil
+	}
+	p := &stsPolicy{}
+	if json.Unmarshal(data, p) != nil {
+		return nil
+	}
+	r.stsCache.m[domain] = p
+	return p
+}
+
+func (r *Runner) storeSTS(domain string, p *stsPolicy) {
+	r.stsCache.mu.Lock()
+	defer r.stsCache.mu.Unlock()
+	r.stsCache.m[domain] = p
+	if r.opts.STSCacheDir == "" {
+		return
+	}
+	data, _ := json.Marshal(p)
+	tmp := filepath.Join(r.opts.STSCacheDir, domain+".json.tmp")
+	if err := os.MkdirAll(r.opts.STSCacheDir, 0o700); err == nil && os.WriteFile(tmp, data, 0o600) == nil {
+		os.Rename(tmp, filepath.Join(r.opts.STSCacheDir, domain+".json"))
+	}
 }
 
 // fetchSTS fetches https://mta-sts.DOMAIN/.well-known/mta-sts.txt,

@@ -253,3 +253,29 @@ func TestRequireTLSDomain(t *testing.T) {
 		})
 	}
 }
+
+// An enforce policy outlives a restart and the loss of its TXT record:
+// the cached policy still keeps mail off plaintext (RFC 8461 §5.1).
+func TestMTASTSCacheSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice")
+	b := newSite(t, "b.test", "bob")
+	b.serveMX(nil)
+	cache := t.TempDir()
+	zones := stsZones()
+	dnsAddr := dnsServer(t, zones)
+	r1 := a.startRunner(dnsAddr, func(o *Options) {
+		o.Port, o.HTTPClient, o.STSCacheDir = b.port(), stsServer(t, "b.test", enforce), cache
+	})
+	if p := r1.sts(context.Background(), "b.test"); p == nil || p.Mode != "enforce" {
+		t.Fatalf("policy %+v", p)
+	}
+	r1.Shutdown(context.Background())
+	// A new runner, no TXT record, no policy server: the cache decides.
+	delete(zones, "_mta-sts.b.test.")
+	dns2 := dnsServer(t, zones)
+	r2 := a.startRunner(dns2, func(o *Options) { o.Port, o.STSCacheDir = b.port(), cache })
+	if p := r2.sts(context.Background(), "b.test"); p == nil || p.Mode != "enforce" || !p.allows("mx.b.test") {
+		t.Fatalf("policy after restart %+v", p)
+	}
+}

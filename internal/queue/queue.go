@@ -51,6 +51,7 @@ type Options struct {
 	Poll         time.Duration // how often due entries are looked for (1s)
 	RootCAs      *x509.CertPool
 	HTTPClient   *http.Client // MTA-STS policy fetches
+	STSCacheDir  string       // MTA-STS policies kept across restarts, "" for memory only
 	Timeouts     Timeouts
 	Now          func() time.Time
 	Log          *slog.Logger
