@@ -69,32 +69,43 @@ func (s *Store) SearchText(ctx context.Context, mailboxID int64, field store.Tex
 		return nil, err
 	}
 	name, isField := field.HeaderName()
-	text := "t.header || char(0) || t.body" // NUL is in no needle
-	switch {
-	case field == store.TextBody:
-		text = "t.body"
-	case isField || field == store.TextHeaders:
-		text = "t.header"
-	}
+	header, body := "t.header", "t.body"
 	from := " FROM messages m JOIN message_text t ON t.rowid = m.id WHERE m.mailbox_id = ?"
 	args := []any{mailboxID}
-	switch {
-	case utf8.RuneCountInString(needle) >= 3:
+	short := utf8.RuneCountInString(needle) < 3
+	if short {
+		// Too short for trigrams: every row is read, from FTS5's content
+		// table, which is cheaper than going through the FTS5 cursor.
+		header, body = "t.c0", "t.c1"
+		from = " FROM messages m JOIN message_text_content t ON t.id = m.id WHERE m.mailbox_id = ?"
+	} else {
 		from += " AND message_text MATCH ?"
 		args = append(args, trigramQuery(needle))
-	case isASCII(needle) && !isField:
-		// Too short for trigrams: SQLite's LIKE folds ASCII, which is all
-		// an ASCII needle needs.
+	}
+	text := header + " || char(0) || " + body // NUL is in no needle
+	switch {
+	case field == store.TextBody:
+		text = body
+	case isField || field == store.TextHeaders:
+		text = header
+	}
+	sel, like := text, short && isASCII(needle) && !isField
+	if like {
+		// SQLite's LIKE folds ASCII, which is all an ASCII needle needs.
 		from += " AND " + text + " LIKE ? ESCAPE '\\'"
 		args = append(args, "%"+likeEscaper.Replace(needle)+"%")
+		sel = "''"
 	}
-	rows, err := s.read.QueryContext(ctx, "SELECT m.uid, "+text+from+" ORDER BY m.uid", args...)
+	rows, err := s.read.QueryContext(ctx, "SELECT m.uid, "+sel+from+" ORDER BY m.uid", args...)
 	if err != nil {
 		return nil, err
 	}
 	folded := strings.ToLower(needle)
 	return collectText(rows, func(text string) bool {
-		if isField {
+		switch {
+		case like:
+			return true
+		case isField:
 			return headerHas(text, name, needle)
 		}
 		return containsFold(text, folded)
