@@ -24,10 +24,7 @@ func controlSocket(cfg *config.Config) string { return cfg.Path("control.sock") 
 // and to sign with DKIM, and serves the control API on a 0600 unix socket.
 func startOutbound(cfg *config.Config, s store.Store, p *delivery.Pipeline, log *slog.Logger) (servers, error) {
 	o := cfg.Outbound
-	res, err := queue.NewResolver(o.Resolver)
-	if err != nil {
-		return nil, err
-	}
+	res := queue.NewResolver(o.Resolver)
 	var roots *x509.CertPool
 	if o.TLSRoots != "" {
 		pem, err := os.ReadFile(o.TLSRoots)

@@ -184,3 +184,31 @@ func TestDotWriter(t *testing.T) {
 		t.Fatalf("%q, want %q", b.String(), want)
 	}
 }
+
+// SIZE is checked before sending: a message over the server's limit
+// bounces at once (552 5.3.4) and is never transmitted.
+func TestSizeCheckedFirst(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice")
+	sk, addr := startSink(t, func(s *smtp.Server) { s.MaxMessageBytes = 100 })
+	a.startRunner("127.0.0.1:1", func(o *Options) { o.Routes = map[string]string{"sink.test": addr} })
+	a.send("alice@a.test", []string{"x@sink.test"}, testMessage("alice@a.test", "x@sink.test", strings.Repeat("big", 50)), nil)
+	dsn := a.waitInbox("alice", 1)[0]
+	if !strings.Contains(dsn, "Status: 5.3.4") || sk.msgs.Load() != 0 {
+		t.Fatalf("sent %d; DSN:\n%s", sk.msgs.Load(), dsn)
+	}
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	if len(sk.mailParams) != 0 {
+		t.Fatalf("MAIL sent: %q", sk.mailParams)
+	}
+}
+
+func TestNewResolver(t *testing.T) {
+	if r := NewResolver("10.0.0.1:5353"); r.Server != "10.0.0.1:5353" {
+		t.Fatal(r.Server)
+	}
+	if r := NewResolver(""); r.Server == "" {
+		t.Fatal("no system resolver address")
+	}
+}

@@ -40,16 +40,16 @@ type DNSResolver struct {
 }
 
 // NewResolver returns a resolver asking addr, or the first nameserver of
-// /etc/resolv.conf when addr is "".
-func NewResolver(addr string) (*DNSResolver, error) {
+// /etc/resolv.conf when addr is "" (127.0.0.1:53 without one, as the C
+// library does).
+func NewResolver(addr string) *DNSResolver {
 	if addr == "" {
-		cc, err := dns.ClientConfigFromFile("/etc/resolv.conf")
-		if err != nil || len(cc.Servers) == 0 {
-			return nil, fmt.Errorf("outbound.resolver: no system resolver: %v", err)
+		addr = "127.0.0.1:53"
+		if cc, err := dns.ClientConfigFromFile("/etc/resolv.conf"); err == nil && len(cc.Servers) > 0 {
+			addr = net.JoinHostPort(cc.Servers[0], cc.Port)
 		}
-		addr = net.JoinHostPort(cc.Servers[0], cc.Port)
 	}
-	return &DNSResolver{Server: addr, Timeout: 10 * time.Second}, nil
+	return &DNSResolver{Server: addr, Timeout: 10 * time.Second}
 }
 
 func (r *DNSResolver) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
