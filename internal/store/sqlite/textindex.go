@@ -63,7 +63,8 @@ func (s *Store) copyText(ctx context.Context, tx *sql.Tx, src int64, uid uint32,
 // SearchText implements store.TextSearch. The index has no positions
 // (detail=none, half the size and insert time of a full one), so it
 // gives the messages holding every trigram of the needle; their stored
-// text then decides.
+// text then decides: LIKE for an ASCII needle, Go's case folding
+// otherwise.
 func (s *Store) SearchText(ctx context.Context, mailboxID int64, field store.TextField, needle string) ([]uint32, error) {
 	if err := s.indexMissing(ctx, mailboxID); err != nil {
 		return nil, err
@@ -89,11 +90,19 @@ func (s *Store) SearchText(ctx context.Context, mailboxID int64, field store.Tex
 	case isField || field == store.TextHeaders:
 		text = header
 	}
-	sel, like := text, short && isASCII(needle) && !isField
+	sel, like := text, isASCII(needle) && !isField
 	if like {
-		// SQLite's LIKE folds ASCII, which is all an ASCII needle needs.
-		from += " AND " + text + " LIKE ? ESCAPE '\\'"
-		args = append(args, "%"+likeEscaper.Replace(needle)+"%")
+		// SQLite's LIKE folds ASCII, which is all an ASCII needle needs;
+		// it confirms in SQLite what the trigrams suggested. (LIKE stops
+		// at a NUL: each column is matched on its own.)
+		pattern := "%" + likeEscaper.Replace(needle) + "%"
+		if field == store.TextAll {
+			from += " AND (" + header + " LIKE ? ESCAPE '\\' OR " + body + " LIKE ? ESCAPE '\\')"
+			args = append(args, pattern, pattern)
+		} else {
+			from += " AND " + text + " LIKE ? ESCAPE '\\'"
+			args = append(args, pattern)
+		}
 		sel = "''"
 	}
 	rows, err := s.read.QueryContext(ctx, "SELECT m.uid, "+sel+from+" ORDER BY m.uid", args...)

@@ -66,6 +66,8 @@ func testTextSearch(t *testing.T, s store.Store) {
 	check(inbox, store.TextHeaders, "x-tracker: alp", 1)
 	check(inbox, store.TextBody, "xy", 3) // shorter than a trigram
 	check(inbox, store.TextBody, "Y", 3)  // one letter, case-insensitive
+	check(inbox, store.TextAll, "xy", 3)  // short, header or body
+	check(inbox, store.TextAll, "É", 1)   // short, not ASCII: in the From name and the body
 	check(inbox, store.TextHeader("subject"), "OK", 3)
 	check(inbox, store.TextBody, "", 1, 2, 3) // empty matches all
 	check(inbox, store.TextBody, `"quoted"`)  // FTS syntax is not interpreted
