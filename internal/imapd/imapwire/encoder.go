@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -23,26 +24,40 @@ type Encoder struct {
 	// Otherwise such strings are sent as literals.
 	UTF8 bool
 
-	w   *bufio.Writer
+	dst io.Writer
+	w   *bufio.Writer // from writers while responses are buffered, else nil
 	err error
+}
+
+// writers holds the Encoders' buffers between responses: a connection
+// waiting for its client (thousands of them in IDLE) holds none.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
+
+// buf returns the buffer, taking one from the pool if needed.
+func (e *Encoder) buf() *bufio.Writer {
+	if e.w == nil {
+		e.w = writers.Get().(*bufio.Writer)
+		e.w.Reset(e.dst)
+	}
+	return e.w
 }
 
 // NewEncoder returns an Encoder writing to w.
 func NewEncoder(w io.Writer) *Encoder {
-	return &Encoder{w: bufio.NewWriterSize(w, 32<<10)}
+	return &Encoder{dst: w}
 }
 
 // Raw writes s as it is.
 func (e *Encoder) Raw(s string) *Encoder {
 	if e.err == nil {
-		_, e.err = e.w.WriteString(s)
+		_, e.err = e.buf().WriteString(s)
 	}
 	return e
 }
 
 func (e *Encoder) byte(b byte) *Encoder {
 	if e.err == nil {
-		e.err = e.w.WriteByte(b)
+		e.err = e.buf().WriteByte(b)
 	}
 	return e
 }
@@ -51,7 +66,7 @@ func (e *Encoder) byte(b byte) *Encoder {
 // Append functions.
 func (e *Encoder) Bytes(b []byte) *Encoder {
 	if e.err == nil {
-		_, e.err = e.w.Write(b)
+		_, e.err = e.buf().Write(b)
 	}
 	return e
 }
@@ -70,7 +85,7 @@ func (e *Encoder) Number(n uint32) *Encoder { return e.Number64(uint64(n)) }
 func (e *Encoder) Number64(n uint64) *Encoder {
 	var buf [20]byte
 	if e.err == nil {
-		_, e.err = e.w.Write(strconv.AppendUint(buf[:0], n, 10))
+		_, e.err = e.buf().Write(strconv.AppendUint(buf[:0], n, 10))
 	}
 	return e
 }
@@ -149,7 +164,7 @@ func (e *Encoder) Literal(size int64, r io.Reader, binary bool) error {
 	if e.err != nil {
 		return e.err
 	}
-	n, err := io.CopyN(e.w, r, size)
+	n, err := io.CopyN(e.buf(), r, size)
 	if err != nil {
 		if err == io.EOF {
 			err = fmt.Errorf("imapwire: literal of %d bytes: %w after %d", size, io.ErrUnexpectedEOF, n)
@@ -177,7 +192,13 @@ func (e *Encoder) CRLF() *Encoder { return e.Raw("\r\n") }
 // Flush sends what was written.
 func (e *Encoder) Flush() error {
 	if e.err == nil {
-		e.err = e.w.Flush()
+		if e.w != nil {
+			if e.err = e.w.Flush(); e.err == nil {
+				e.w.Reset(nil)
+				writers.Put(e.w)
+				e.w = nil
+			}
+		}
 	}
 	return e.err
 }

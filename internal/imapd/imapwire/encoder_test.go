@@ -101,7 +101,7 @@ func (failWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe
 func TestEncoderError(t *testing.T) {
 	t.Parallel()
 	e := NewEncoder(failWriter{})
-	e.Raw(strings.Repeat("x", 8192)).Number(1).String("a")
+	e.Raw(strings.Repeat("x", 64<<10)).Number(1).String("a") // more than the buffer
 	if e.Err() == nil {
 		t.Fatal("no error")
 	}
