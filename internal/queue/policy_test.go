@@ -272,6 +272,7 @@ func TestMTASTSCacheSurvivesRestart(t *testing.T) {
 	}
 	r1.Shutdown(context.Background())
 	// A new runner, no TXT record, no policy server: the cache decides.
+	zones = stsZones()
 	delete(zones, "_mta-sts.b.test.")
 	dns2 := dnsServer(t, zones)
 	r2 := a.startRunner(dns2, func(o *Options) { o.Port, o.STSCacheDir = b.port(), cache })

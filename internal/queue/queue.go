@@ -68,6 +68,7 @@ type Runner struct {
 	wg       sync.WaitGroup
 	inflight atomic.Int64
 	removed  atomic.Int64 // entries done and removed, for Removed
+	active   sync.Map     // IDs of entries in this runner's hands
 	stsCache stsCache
 	pool     connPool
 	domains  sync.Map // domain → chan struct{} (per-domain connection slots)
@@ -211,16 +212,22 @@ func (r *Runner) dispatch() bool {
 		r.log.Error("queue claim failed", "err", err)
 		return false
 	}
+	claimed := len(entries)
 	byDomain := map[string][]store.QueuedMessage{}
 	var order []string
 	for _, e := range entries {
+		if _, busy := r.active.LoadOrStore(e.ID, true); busy {
+			continue // still being sent by a slow job whose lease ran out
+		}
 		d := strings.ToLower(e.Domain)
 		if _, ok := byDomain[d]; !ok {
 			order = append(order, d)
 		}
 		byDomain[d] = append(byDomain[d], e)
 	}
-	r.inflight.Add(int64(len(entries)))
+	for _, d := range order {
+		r.inflight.Add(int64(len(byDomain[d])))
+	}
 	for _, d := range order {
 		es := byDomain[d]
 		// Spread a domain's entries over its connections.
@@ -237,7 +244,7 @@ func (r *Runner) dispatch() bool {
 			}
 		}
 	}
-	return int64(len(entries)) == free
+	return int64(claimed) == free
 }
 
 func (r *Runner) worker() {
@@ -247,6 +254,9 @@ func (r *Runner) worker() {
 		slot <- struct{}{}
 		r.deliver(r.ctx, j.domain, j.entries)
 		<-slot
+		for _, e := range j.entries {
+			r.active.Delete(e.ID)
+		}
 		r.inflight.Add(-int64(len(j.entries)))
 		r.Kick()
 	}

@@ -171,7 +171,7 @@ func TestGiveUpAfterMaxAge(t *testing.T) {
 	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
 }
 
-// slowSink takes 40 ms per message.
+// slowSink takes 80 ms per message.
 type slowSink struct{ countingSink }
 
 func (s *slowSink) NewSession(c *smtp.Conn) (smtp.Session, error) {
@@ -182,7 +182,7 @@ func (s *slowSink) NewSession(c *smtp.Conn) (smtp.Session, error) {
 type slowSession struct{ countingSession }
 
 func (s *slowSession) Data(r io.Reader) error {
-	time.Sleep(40 * time.Millisecond)
+	time.Sleep(80 * time.Millisecond)
 	return s.countingSession.Data(r)
 }
 

@@ -143,13 +143,18 @@ func (s *Store) GetQueued(ctx context.Context, id int64) (store.QueuedMessage, e
 	return m, err
 }
 
-// ClaimQueued leases due entries to the caller until until.
+// ClaimQueued leases due entries to the caller until until, rounded up
+// to the second so that a lease is never shorter than asked.
 func (s *Store) ClaimQueued(ctx context.Context, now, until time.Time, limit int) ([]store.QueuedMessage, error) {
 	var out []store.QueuedMessage
+	end := until.Unix()
+	if until.Nanosecond() > 0 {
+		end++
+	}
 	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE queue SET claimed_until = ? WHERE id IN (SELECT id FROM queue
 			WHERE held = 0 AND claimed_until <= ? AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?)
-			RETURNING `+queueCols, until.Unix(), now.Unix(), now.Unix(), limit)
+			RETURNING `+queueCols, end, now.Unix(), now.Unix(), limit)
 		if err != nil {
 			return err
 		}
