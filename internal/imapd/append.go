@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"facteur.dev/facteur/internal/imapd/imapwire"
@@ -82,6 +83,17 @@ func (s *session) appendOne(mbErr error) (store.NewMessage, error) {
 			return m, err
 		}
 	}
+	// RFC 6855 §4: with UTF8=ACCEPT, "UTF8 (" literal8 ")".
+	utf8 := strings.EqualFold(s.dec.PeekAtom(), "UTF8")
+	if utf8 {
+		s.dec.Atom()
+		if err := s.dec.SP(); err != nil {
+			return m, err
+		}
+		if !s.dec.Consume('(') {
+			return m, bad("Expected ( after UTF8")
+		}
+	}
 	info, err := s.dec.Literal()
 	if err != nil {
 		return m, err
@@ -106,6 +118,9 @@ func (s *session) appendOne(mbErr error) (store.NewMessage, error) {
 		m.InternalDate = time.Now()
 	}
 	m.BlobID, m.Size, m.Parsed, err = s.receive(r)
+	if err == nil && utf8 && !s.dec.Consume(')') {
+		err = bad("Expected ) after the UTF8 literal")
+	}
 	return m, err
 }
 

@@ -34,8 +34,12 @@ func (s *session) copyCmd(c *cmd) error {
 	if err != nil {
 		return err
 	}
+	idx, err := s.resolve(set, c.uid)
+	if err != nil {
+		return err
+	}
 	var uids []uint32
-	for _, i := range s.resolve(set, c.uid) {
+	for _, i := range idx {
 		if !v.gone[v.uids[i]] {
 			uids = append(uids, v.uids[i])
 		}

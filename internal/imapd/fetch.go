@@ -52,7 +52,10 @@ func (s *session) fetchCmd(c *cmd) error {
 		return err
 	}
 	v := s.sel
-	idx := s.resolve(set, c.uid)
+	idx, err := s.resolve(set, c.uid)
+	if err != nil {
+		return err
+	}
 	if since != nil {
 		idx = slices.DeleteFunc(idx, func(i int) bool { return v.modseq[i] <= *since })
 		if vanished {

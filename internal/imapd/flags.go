@@ -25,8 +25,12 @@ func (s *session) storeCmd(c *cmd) error {
 	if v.readOnly {
 		return no("READ-ONLY", "Mailbox is read-only")
 	}
+	idx, err := s.resolve(a.set, c.uid)
+	if err != nil {
+		return err
+	}
 	var uids, modified []uint32
-	for _, i := range s.resolve(a.set, c.uid) {
+	for _, i := range idx {
 		switch {
 		case v.gone[v.uids[i]]:
 		case a.unchangedSince != nil && v.modseq[i] > *a.unchangedSince:

@@ -64,5 +64,14 @@ func TestRawSession(t *testing.T) {
 	if !strings.Contains(tagged, "[APPENDUID ") || !has(lines, "* 2 EXISTS") {
 		t.Fatalf("APPEND %q %q", lines, tagged)
 	}
-	c.cmd("b2", "LOGOUT", "OK")
+	c.cmd("b2", "FETCH 99 FLAGS", "BAD") // RFC 9051 §9: a number the client cannot know
+	c.cmd("b3", "UNSELECT", "OK")
+	c.cmd("b4", "ENABLE UTF8=ACCEPT", "OK")
+	c.Send("b5 APPEND Archive UTF8 (~{7+}")
+	c.Send("Subj: x)")
+	_, tagged = c.until("b5", "OK")
+	if !strings.Contains(tagged, "[APPENDUID ") {
+		t.Fatalf("APPEND UTF8: %q", tagged)
+	}
+	c.cmd("b6", "LOGOUT", "OK")
 }

@@ -321,8 +321,11 @@ func (s *session) writeFlagsFetch(i int) {
 var systemFlags = []string{`\Answered`, `\Flagged`, `\Deleted`, `\Seen`, `\Draft`}
 
 // resolve turns a sequence set (by number, or by UID) into view indexes,
-// ascending. "$" is the saved search result (RFC 5182).
-func (s *session) resolve(set imapwire.SeqSet, byUID bool) []int {
+// ascending. "$" is the saved search result (RFC 5182). A message
+// sequence number the client cannot know (above EXISTS, or "*" in an
+// empty mailbox) is an error (RFC 9051 §9, seq-number); UIDs that do not
+// exist are skipped (RFC 9051 §6.4.9).
+func (s *session) resolve(set imapwire.SeqSet, byUID bool) ([]int, error) {
 	v := s.sel
 	if set.Dollar {
 		var out []int
@@ -331,15 +334,21 @@ func (s *session) resolve(set imapwire.SeqSet, byUID bool) []int {
 				out = append(out, i)
 			}
 		}
-		return out
+		return out, nil
 	}
 	if !byUID {
-		nums := set.Numbers(uint32(len(v.uids)))
-		out := make([]int, len(nums))
-		for k, n := range nums {
-			out[k] = int(n) - 1
+		n := uint32(len(v.uids))
+		for _, r := range set.Ranges {
+			if r.Start > n || r.Stop > n || n == 0 {
+				return nil, bad("Invalid message sequence number (%d messages)", n)
+			}
 		}
-		return out
+		nums := set.Numbers(n)
+		out := make([]int, len(nums))
+		for k, m := range nums {
+			out[k] = int(m) - 1
+		}
+		return out, nil
 	}
 	last := v.lastUID()
 	var out []int
@@ -348,7 +357,7 @@ func (s *session) resolve(set imapwire.SeqSet, byUID bool) []int {
 			out = append(out, i)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // uidsOf returns the UIDs of view indexes.
