@@ -8,8 +8,8 @@ import (
 )
 
 // storeCmd: STORE and UID STORE, RFC 9051 §6.4.6, with UNCHANGEDSINCE
-// (RFC 7162 §3.1.3). UNCHANGEDSINCE is checked against the view, brought
-// up to date just before the change.
+// (RFC 7162 §3.1.3), which the store checks in the transaction that
+// changes the flags.
 func (s *session) storeCmd(c *cmd) error {
 	a, err := s.storeArgs()
 	if err != nil {
@@ -29,40 +29,56 @@ func (s *session) storeCmd(c *cmd) error {
 	if err != nil {
 		return err
 	}
-	var uids, modified []uint32
+	var uids []uint32
 	for _, i := range idx {
-		switch {
-		case v.gone[v.uids[i]]:
-		case a.unchangedSince != nil && v.modseq[i] > *a.unchangedSince:
-			if c.uid {
-				modified = append(modified, v.uids[i])
-			} else {
-				modified = append(modified, uint32(i+1))
-			}
-		default:
+		if !v.gone[v.uids[i]] {
 			uids = append(uids, v.uids[i])
 		}
 	}
-	if len(uids) > 0 {
-		if _, err := s.srv.opts.Store.SetFlags(s.ctx, v.mb.ID, uids, a.flags, a.op); err != nil {
-			return err
-		}
-		v.dirty = true
-		if err := s.sync(); err != nil {
-			return err
-		}
+	modified, err := s.setFlags(uids, a)
+	if err != nil {
+		return err
 	}
 	for _, u := range uids { // finish sends these FETCH responses
-		if a.silent && !s.condstore {
+		switch {
+		case slices.Contains(modified, u):
+		case a.silent && !s.condstore:
 			delete(v.changed, u)
-		} else {
+		default:
 			v.changed[u] = true
 		}
 	}
-	if len(modified) > 0 {
-		return ok("MODIFIED "+imapwire.SeqSetOf(modified).String(), "Conditional STORE failed for some messages")
+	if len(modified) == 0 {
+		return nil
 	}
-	return nil
+	if !c.uid { // MODIFIED lists what the command named: sequence numbers
+		for k, u := range modified {
+			i, _ := v.index(u)
+			modified[k] = uint32(i + 1)
+		}
+	}
+	return ok("MODIFIED "+imapwire.SeqSetOf(modified).String(), "Conditional STORE failed for some messages")
+}
+
+// setFlags changes the flags in the store and brings the view up to date;
+// it returns the UIDs UNCHANGEDSINCE left alone.
+func (s *session) setFlags(uids []uint32, a storeArgs) ([]uint32, error) {
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	v, st := s.sel, s.srv.opts.Store
+	var modified []uint32
+	var err error
+	if a.unchangedSince != nil {
+		_, modified, err = st.SetFlagsUnchangedSince(s.ctx, v.mb.ID, uids, a.flags, a.op, *a.unchangedSince)
+	} else {
+		_, err = st.SetFlags(s.ctx, v.mb.ID, uids, a.flags, a.op)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.dirty = true
+	return modified, s.sync()
 }
 
 // storeArgs are STORE's arguments.

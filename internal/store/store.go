@@ -205,6 +205,11 @@ type Mail interface {
 	// if old does not exist. INBOX cannot be renamed this way: IMAP's
 	// RENAME INBOX moves its messages instead.
 	RenameMailbox(ctx context.Context, accountID int64, oldName, newName string) error
+	// SetFlagsUnchangedSince is SetFlags for the messages whose MODSEQ
+	// is at most unchangedSince, checked in the transaction that changes
+	// them (RFC 7162 §3.1.3, UNCHANGEDSINCE); it also returns the UIDs it
+	// left alone because they changed since.
+	SetFlagsUnchangedSince(ctx context.Context, mailboxID int64, uids []uint32, flags []string, op int, unchangedSince uint64) (uint64, []uint32, error)
 	// SetSubscribed records whether a mailbox is subscribed (RFC 9051
 	// §6.3.7, §6.3.8); ErrNotFound if there is no such mailbox.
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error

@@ -305,18 +305,32 @@ func scanMessages(rows *sql.Rows, mailboxID int64, withParsed bool) ([]store.Mes
 // SetFlags changes flags on some UIDs; each changed message gets a new
 // MODSEQ (RFC 7162 §3.1.1).
 func (s *Store) SetFlags(ctx context.Context, mailboxID int64, uids []uint32, flags []string, op int) (uint64, error) {
+	top, _, err := s.setFlags(ctx, mailboxID, uids, flags, op, math.MaxInt64)
+	return top, err
+}
+
+// setFlags changes flags on the UIDs whose MODSEQ is at most
+// unchangedSince and returns the others (RFC 7162 §3.1.3).
+func (s *Store) setFlags(ctx context.Context, mailboxID int64, uids []uint32, flags []string, op int, unchangedSince uint64) (uint64, []uint32, error) {
 	var top uint64
+	var modified []uint32
 	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		modified = modified[:0]
 		for _, uid := range uids {
 			var cur string
 			var wasSeen bool
-			err := tx.QueryRowContext(ctx, "SELECT flags, seen FROM messages WHERE mailbox_id = ? AND uid = ?",
-				mailboxID, uid).Scan(&cur, &wasSeen)
+			var modseq uint64
+			err := tx.QueryRowContext(ctx, "SELECT flags, seen, modseq FROM messages WHERE mailbox_id = ? AND uid = ?",
+				mailboxID, uid).Scan(&cur, &wasSeen, &modseq)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
 			if err != nil {
 				return err
+			}
+			if modseq > unchangedSince {
+				modified = append(modified, uid)
+				continue
 			}
 			next := applyFlags(strings.Fields(cur), normFlags(flags), op)
 			if strings.Join(next, " ") == cur {
@@ -340,7 +354,7 @@ func (s *Store) SetFlags(ctx context.Context, mailboxID int64, uids []uint32, fl
 		s.touchMailbox(ctx, tx, mailboxID)
 		return tx.QueryRowContext(ctx, "SELECT highestmodseq FROM mailboxes WHERE id = ?", mailboxID).Scan(&top)
 	})
-	return top, err
+	return top, modified, err
 }
 
 func applyFlags(cur, flags []string, op int) []string {

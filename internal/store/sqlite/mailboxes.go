@@ -130,3 +130,8 @@ func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string,
 			subscribed, accountID, canonicalName(name)))
 	})
 }
+
+// SetFlagsUnchangedSince implements store.Mail.
+func (s *Store) SetFlagsUnchangedSince(ctx context.Context, mailboxID int64, uids []uint32, flags []string, op int, unchangedSince uint64) (uint64, []uint32, error) {
+	return s.setFlags(ctx, mailboxID, uids, flags, op, unchangedSince)
+}

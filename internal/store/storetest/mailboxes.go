@@ -21,6 +21,7 @@ var mailboxTests = []struct {
 	{"DeleteMailbox", testDeleteMailbox},
 	{"RenameMailbox", testRenameMailbox},
 	{"Subscriptions", testSubscriptions},
+	{"SetFlagsUnchangedSince", testUnchangedSince},
 }
 
 func mailboxNames(t *testing.T, s store.Store, a store.Account) []string {
@@ -161,5 +162,24 @@ func testSubscriptions(t *testing.T, s store.Store) {
 	}
 	if err := s.SetSubscribed(ctx, a.ID, "Nope", true); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("subscribe missing: %v", err)
+	}
+}
+
+func testUnchangedSince(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "cond")
+	d := deliverTo(t, s, a, "INBOX", 2)
+	mb := d[0].MailboxID
+	before := d[1].ModSeq
+	_, err := s.SetFlags(ctx, mb, []uint32{2}, []string{`\Seen`}, 1)
+	must(t, err)
+	_, modified, err := s.SetFlagsUnchangedSince(ctx, mb, []uint32{1, 2}, []string{`\Flagged`}, 1, before)
+	must(t, err)
+	if !slices.Equal(modified, []uint32{2}) {
+		t.Fatalf("modified %v, want [2]", modified)
+	}
+	msgs, _ := s.Messages(ctx, mb, false)
+	if !slices.Equal(msgs[0].Flags, []string{`\Flagged`}) || slices.Contains(msgs[1].Flags, `\Flagged`) {
+		t.Fatalf("flags %v %v", msgs[0].Flags, msgs[1].Flags)
 	}
 }
