@@ -63,7 +63,7 @@ func startOutbound(cfg *config.Config, s store.Store, p *delivery.Pipeline, log 
 	p.OnQueued(r.Kick)
 	p.SetSigner(dkim.New(cfg.DataDir))
 	p.SetHostname(cfg.Hostname)
-	out := servers{{name: "queue", addr: "outbound", srv: r}}
+	out := servers{{name: "queue", addr: describeOutbound(o), srv: r}}
 	sock := controlSocket(cfg)
 	os.Remove(sock)
 	l, err := net.Listen("unix", sock)
@@ -77,6 +77,18 @@ func startOutbound(cfg *config.Config, s store.Store, p *delivery.Pipeline, log 
 	hs := &http.Server{Handler: r.Handler()}
 	go hs.Serve(l)
 	return append(out, running{name: "control", addr: sock, srv: hs}), nil
+}
+
+// describeOutbound says where mail for other domains goes, for the banner.
+func describeOutbound(o config.Outbound) string {
+	s := fmt.Sprintf("outbound to MX port %d", o.Port)
+	if o.Smarthost != "" {
+		s = "outbound via smarthost " + o.Smarthost
+	}
+	if len(o.Routes) > 0 {
+		s += fmt.Sprintf(" (%d routes)", len(o.Routes))
+	}
+	return s
 }
 
 var _ server = (*queue.Runner)(nil)
