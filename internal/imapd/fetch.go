@@ -169,6 +169,9 @@ func (s *session) fetchItem() ([]fetchItem, error) {
 		return []fetchItem{it}, err
 	}
 	if k, ok := simpleItems[up]; ok {
+		if k == itemPreview && string(s.dec.PeekBytes(2)) == " (" {
+			return []fetchItem{{kind: k}}, s.previewModifiers()
+		}
 		return []fetchItem{{kind: k}}, nil
 	}
 	if m, ok := macros[up]; ok {
@@ -187,6 +190,19 @@ func (s *session) fetchItem() ([]fetchItem, error) {
 		return []fetchItem{{kind: itemSection, name: up, section: fetch.Section{Specifier: fetch.SpecText}}}, nil
 	}
 	return nil, bad("Unknown FETCH item %s", a)
+}
+
+// previewModifiers reads PREVIEW's " (LAZY)" (RFC 8970 §3). The preview
+// is computed at delivery, so LAZY changes nothing.
+func (s *session) previewModifiers() error {
+	s.dec.SP()
+	return s.dec.List(func() error {
+		m, err := s.dec.Atom()
+		if err == nil && !strings.EqualFold(m, "LAZY") {
+			err = bad("Unknown PREVIEW modifier %s", m)
+		}
+		return err
+	})
 }
 
 // sectionItem reads the rest of BODY[...]<partial>, BODY.PEEK, BINARY,

@@ -35,7 +35,7 @@ func TestRawSession(t *testing.T) {
 	if !has(lines, "FLAGS (\\Seen)") {
 		t.Fatalf("BODY[] did not set \\Seen: %q", lines)
 	}
-	lines, _ = c.cmd("o", "FETCH 1 (SAVEDATE EMAILID THREADID PREVIEW)", "OK")
+	lines, _ = c.cmd("o", "FETCH 1 (SAVEDATE EMAILID THREADID PREVIEW (LAZY))", "OK")
 	if len(lines) != 1 || !regexp.MustCompile(`^\* 1 FETCH \(SAVEDATE "[ 0-9]\d-\w{3}-\d{4} [0-9:]{8} [-+]\d{4}" EMAILID \(M[0-9a-f]{24}\) THREADID NIL PREVIEW "body 1"\)$`).MatchString(lines[0]) {
 		t.Fatalf("FETCH SAVEDATE EMAILID THREADID PREVIEW: %q", lines)
 	}

@@ -382,6 +382,17 @@ func (d *Decoder) PeekAtom() string {
 	return string(b)
 }
 
+// PeekBytes returns the next n bytes (fewer at the end of input) without
+// consuming them. Every command ends with CRLF, so peeking 2 bytes inside
+// a command never waits for the next one.
+func (d *Decoder) PeekBytes(n int) []byte {
+	if d.prep() != nil {
+		return nil
+	}
+	b, _ := d.br.Peek(n)
+	return b
+}
+
 // AtEnd reports whether the next bytes are CRLF.
 func (d *Decoder) AtEnd() bool {
 	if d.prep() != nil {
