@@ -42,13 +42,17 @@ func TestClientMailboxes(t *testing.T) {
 	must(t, c.Create("Projects/2026/Q4", nil).Wait())
 	must(t, c.Create("Receipts", &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{imap.MailboxAttrArchive}}).Wait())
 	must(t, c.Create("Été", nil).Wait())
+	must(t, c.Create("inbox/Later", nil).Wait()) // a child of INBOX, not of a new "inbox"
 	list, err := c.List("", "*", &imap.ListOptions{ReturnStatus: &imap.StatusOptions{NumMessages: true, UIDNext: true}}).Collect()
 	must(t, err)
 	names := map[string]*imap.ListData{}
 	for _, l := range list {
 		names[l.Mailbox] = l
 	}
-	for _, n := range []string{"INBOX", "Projects", "Projects/2026", "Projects/2026/Q4", "Receipts", "Été", "Trash"} {
+	if names["inbox"] != nil || !slices.Contains(names["INBOX"].Attrs, imap.MailboxAttrHasChildren) {
+		t.Fatalf("INBOX is case-insensitive: %v", names)
+	}
+	for _, n := range []string{"INBOX", "INBOX/Later", "Projects", "Projects/2026", "Projects/2026/Q4", "Receipts", "Été", "Trash"} {
 		if names[n] == nil {
 			t.Fatalf("LIST lacks %q: %v", n, names)
 		}

@@ -214,19 +214,11 @@ func (a *listArgs) returnOptions(s *session) error {
 // case-insensitively.
 func (a *listArgs) matches(name string) bool {
 	for _, p := range a.patterns {
-		if match(canonicalPattern(a.ref+p), name) {
+		if match(canonicalInbox(a.ref+p), name) {
 			return true
 		}
 	}
 	return false
-}
-
-// canonicalPattern upper-cases a leading "inbox" so that it matches INBOX.
-func canonicalPattern(p string) string {
-	if len(p) >= 5 && strings.EqualFold(p[:5], "INBOX") && (len(p) == 5 || p[5] == '/') {
-		return "INBOX" + p[5:]
-	}
-	return p
 }
 
 // match is glob matching where "*" matches anything and "%" anything but

@@ -425,11 +425,17 @@ func (s *session) decodeName(raw string) (string, error) {
 		b.WriteString(dec)
 		rest = rest[i+j+1:]
 	}
-	name := b.String()
-	if strings.EqualFold(name, "INBOX") {
-		return "INBOX", nil
+	return canonicalInbox(b.String()), nil
+}
+
+// canonicalInbox spells INBOX, and the INBOX level of the names under it,
+// in upper case: INBOX is case-insensitive (RFC 9051 §5.1), so "inbox/x"
+// is a child of INBOX, not of a second mailbox "inbox".
+func canonicalInbox(name string) string {
+	if len(name) >= 5 && strings.EqualFold(name[:5], "INBOX") && (len(name) == 5 || name[5] == '/') {
+		return "INBOX" + name[5:]
 	}
-	return name, nil
+	return name
 }
 
 // wireName is a mailbox name as this client reads it: modified UTF-7, or
