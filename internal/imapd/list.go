@@ -60,7 +60,7 @@ func (s *session) writeList(name string, a *listArgs, mb store.Mailbox, children
 	} else {
 		attrs = append(attrs, `\HasNoChildren`)
 	}
-	if mb.Subscribed && (a.subscribed || a.retSubscribed) {
+	if mb.Subscribed && (a.subscribed || a.retSubscribed) && name == "LIST" {
 		attrs = append(attrs, `\Subscribed`)
 	}
 	if mb.SpecialUse != "" && name == "LIST" {

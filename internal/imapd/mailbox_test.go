@@ -1,0 +1,77 @@
+package imapd
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"facteur.dev/facteur/internal/testutil"
+)
+
+func TestListExtendedAndStatus(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.deliver(e.alice, "INBOX", testMessage(1), testMessage(2))
+	c := e.dial(e.start(nil))
+	c.login()
+	c.cmd("a", `CREATE "Work/Reports" (USE (\Flagged))`, "NO [USEATTR]")
+	c.cmd("b", `CREATE "Work/Reports"`, "OK")
+	c.cmd("c", `UNSUBSCRIBE Work`, "OK")
+	lines, _ := c.cmd("d", `LIST (SUBSCRIBED RECURSIVEMATCH) "" "Work"`, "OK")
+	if len(lines) != 1 || lines[0] != `* LIST (\HasChildren) "/" Work ("CHILDINFO" ("SUBSCRIBED"))` {
+		t.Fatalf("RECURSIVEMATCH: %q", lines)
+	}
+	lines, _ = c.cmd("e", `LIST (SPECIAL-USE) "" "*" RETURN (SPECIAL-USE STATUS (MESSAGES))`, "OK")
+	if len(lines) != 10 || !has(lines, `\Trash) "/" Trash`) || has(lines, `"/" INBOX`) || !has(lines, "* STATUS Trash (MESSAGES 0)") {
+		t.Fatalf("LIST SPECIAL-USE: %q", lines)
+	}
+	lines, _ = c.cmd("f", `LSUB "" "W*"`, "OK")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], `* LSUB (\HasNoChildren) "/" Work/Reports`) {
+		t.Fatalf("LSUB: %q", lines)
+	}
+	c.cmd("g", `SELECT INBOX`, "OK")
+	c.cmd("h", `STORE 2 +FLAGS (\Deleted)`, "OK")
+	lines, _ = c.cmd("i", `STATUS INBOX (MESSAGES UNSEEN DELETED SIZE APPENDLIMIT MAILBOXID RECENT)`, "OK")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "* STATUS INBOX (MESSAGES 2 UNSEEN 2 DELETED 1 SIZE ") ||
+		!strings.Contains(lines[0], "APPENDLIMIT 67108864 MAILBOXID (F") {
+		t.Fatalf("STATUS: %q", lines)
+	}
+	c.cmd("j", `DELETE INBOX`, "NO")
+	c.cmd("k", `DELETE Work`, "NO [HASCHILDREN]")
+	// RENAME INBOX moves its messages and leaves it empty.
+	lines, _ = c.cmd("l", `RENAME INBOX "Old mail"`, "OK")
+	if !has(lines, "* 2 EXPUNGE") || !has(lines, "* 1 EXPUNGE") {
+		t.Fatalf("the selected INBOX after RENAME INBOX: %q", lines)
+	}
+	lines, _ = c.cmd("m", `STATUS "Old mail" (MESSAGES)`, "OK")
+	if !has(lines, `* STATUS "Old mail" (MESSAGES 2)`) {
+		t.Fatalf("after RENAME INBOX: %q", lines)
+	}
+}
+
+// TestShutdownSaysBye: a session in IDLE gets BYE when the server shuts
+// down, without waiting for the grace period.
+func TestShutdownSaysBye(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	srv := New(Options{Store: e.store, Auth: e.auth, PlaintextNetworks: loopback})
+	l := testutil.Listen(t)
+	go srv.Serve(l)
+	c := e.dial(l.Addr().String())
+	c.login()
+	c.cmd("s", "SELECT INBOX", "OK")
+	c.Send("i IDLE")
+	if l := c.Line(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("IDLE: %q", l)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := c.Line(); !strings.HasPrefix(l, "* BYE ") || time.Since(start) > 2*time.Second {
+		t.Fatalf("after Shutdown: %q after %v", l, time.Since(start))
+	}
+}
