@@ -74,8 +74,9 @@ type Options struct {
 	Log    *slog.Logger
 }
 
-// minIdle is RFC 9051 §5.4's minimum autologout timer.
-const minIdle = 30 * time.Minute
+// minIdle is RFC 9051 §5.4's minimum autologout timer (a variable only
+// so that a test can shorten it).
+var minIdle = 30 * time.Minute
 
 func setDefaults(o *Options) {
 	if o.Log == nil {

@@ -75,3 +75,23 @@ func TestShutdownSaysBye(t *testing.T) {
 		t.Fatalf("after Shutdown: %q after %v", l, time.Since(start))
 	}
 }
+
+// TestAutologout: a client silent for the autologout time gets BYE, in
+// IDLE as between commands. Not parallel: it shortens the timer.
+func TestAutologout(t *testing.T) {
+	defer func(d time.Duration) { minIdle = d }(minIdle)
+	minIdle = 200 * time.Millisecond
+	e := newEnv(t)
+	addr := e.start(nil)
+	c := e.dial(addr)
+	if l := c.Line(); !strings.HasPrefix(l, "* BYE Autologout") {
+		t.Fatalf("silent client: %q", l)
+	}
+	c = e.dial(addr)
+	c.login()
+	c.Send("i IDLE")
+	c.Line() // + idling
+	if l := c.Line(); !strings.HasPrefix(l, "* BYE Autologout") {
+		t.Fatalf("client in IDLE: %q", l)
+	}
+}
