@@ -86,6 +86,7 @@ type client struct {
 	to       Timeouts
 	broken   bool
 	idle     time.Time
+	unwatch  func() bool // stops closing the connection when the runner stops
 }
 
 // remote names the server for DSNs and logs: "mx.b.test[127.0.0.1]".
@@ -190,6 +191,9 @@ func dial(ctx context.Context, addr string, h mxHost, to Timeouts) (*client, err
 	}
 	c := &client{conn: conn, r: bufio.NewReaderSize(conn, 4096), w: bufio.NewWriterSize(conn, 32<<10),
 		host: h, addr: addr, to: to}
+	// Shutdown cancels ctx: a session waiting on a slow server ends then,
+	// not when its RFC 5321 timeout does.
+	c.unwatch = context.AfterFunc(ctx, func() { conn.Close() })
 	r, err := c.readReply(to.Greeting)
 	if err != nil {
 		conn.Close()
@@ -294,6 +298,7 @@ func (c *client) auth(user, pass string) error {
 
 // quit ends the session politely and closes the connection.
 func (c *client) quit() {
+	c.unwatch()
 	if !c.broken {
 		c.deadline(10 * time.Second)
 		c.write("QUIT")

@@ -209,3 +209,33 @@ func TestSlowJobReleasesEntries(t *testing.T) {
 		t.Fatalf("%d messages sent for 40", sk.msgs.Load())
 	}
 }
+
+// Shutdown does not wait for a silent server's timeouts once its grace
+// period is over.
+func TestShutdownAbortsHungSession(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice")
+	l := listen(t) // accepts and never says a word
+	accepted := make(chan struct{}, 10)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+			accepted <- struct{}{}
+		}
+	}()
+	t.Cleanup(func() { l.Close() })
+	a.send("alice@a.test", []string{"x@silent.test"}, testMessage("alice@a.test", "x@silent.test", "hang"), nil)
+	r := a.startRunner("127.0.0.1:1", func(o *Options) { o.Routes = map[string]string{"silent.test": l.Addr().String()} })
+	<-accepted // the worker now waits for a greeting
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	r.Shutdown(ctx)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Shutdown took %v", d)
+	}
+}
