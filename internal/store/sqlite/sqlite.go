@@ -56,7 +56,8 @@ type Store struct {
 	hub     hub
 	stopGC  context.CancelFunc // nil unless Owner
 	gcDone  chan struct{}
-	text    textMarks // textindex.go
+	text    textMarks  // textindex.go
+	textq   *textQueue // textqueue.go; nil unless Owner
 }
 
 var _ store.Store = (*Store)(nil)
@@ -107,10 +108,17 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		var gcCtx context.Context
 		gcCtx, s.stopGC = context.WithCancel(context.Background())
 		s.gcDone = make(chan struct{})
+		s.textq = newTextQueue()
 		go func() {
 			defer close(s.gcDone)
+			indexed := make(chan struct{})
+			go func() {
+				defer close(indexed)
+				s.textq.run(gcCtx, s)
+			}()
 			s.backfillText(gcCtx) // textindex.go
 			s.gcLoop(gcCtx)
+			<-indexed
 		}()
 	}
 	return s, nil

@@ -6,8 +6,8 @@ package sqlite
 // more; their stored text confirms the match), one row per message
 // row, rowid = messages.id, holding the decoded header (one "Name: value"
 // line per field) and the decoded body text (message.Parsed.HeaderText
-// and BodyText). Rows are written by the delivery that inserts the
-// message, copied with the message by CopyMessages, deleted by a trigger
+// and BodyText). Rows are written shortly after the delivery that inserts
+// the message (textqueue.go), copied with the message by CopyMessages, deleted by a trigger
 // when the message row goes, and built from the blob, lazily at the first
 // search of a mailbox, for messages stored before the index existed.
 
@@ -32,26 +32,22 @@ END;
 `
 
 const (
-	qIndexText = `INSERT INTO message_text(rowid, header, body)
-		VALUES((SELECT id FROM messages WHERE mailbox_id = ? AND uid = ?), ?, ?)`
 	qCopyText = `INSERT INTO message_text(rowid, header, body)
 		SELECT (SELECT id FROM messages WHERE mailbox_id = ? AND uid = ?), header, body FROM message_text
 		WHERE rowid = (SELECT id FROM messages WHERE mailbox_id = ? AND uid = ?)`
 )
 
-func init() { hotWrites = append(hotWrites, qIndexText) }
-
-// indexText indexes a message just inserted as d, in the same
-// transaction. A message without text to index (a copy, whose Parsed
-// comes from the index without its text) is left to copyText or to the
-// lazy indexing.
-func (s *Store) indexText(ctx context.Context, tx *sql.Tx, m *store.NewMessage, d store.Delivered) error {
+// indexText hands the text of a message just inserted as d to the
+// deferred indexer (textqueue.go), which writes it after the delivery is
+// answered. A message without text (a copy, whose Parsed comes from the
+// index without its text) is left to copyText or to indexMissing.
+func (s *Store) indexText(_ context.Context, _ *sql.Tx, m *store.NewMessage, d store.Delivered) error {
 	p := m.Parsed
-	if p == nil || p.Text == "" && p.Headers == nil {
+	if s.textq == nil || p == nil || p.Text == "" && p.Headers == nil {
 		return nil
 	}
-	_, err := s.txExec(ctx, tx, qIndexText, d.MailboxID, d.UID, p.HeaderText(), p.BodyText())
-	return err
+	s.textq.add(textItem{mailboxID: d.MailboxID, uid: d.UID, blobID: m.BlobID, parsed: p})
+	return nil
 }
 
 // copyText copies the index row of message src/uid to its copy d.

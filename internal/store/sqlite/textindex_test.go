@@ -120,6 +120,9 @@ func TestTextIndexFollowsMessages(t *testing.T) {
 		msgs = append(msgs, store.NewMessage{AccountID: a.ID, Mailbox: "Box", BlobID: id, Size: size, Parsed: p})
 	}
 	s.Deliver(ctx, msgs)
+	if err := s.writeQueuedText(ctx, s.textq.drain()); err != nil {
+		t.Fatal(err)
+	}
 	rows := func() int {
 		var n int
 		s.read.QueryRowContext(ctx, "SELECT count(*) FROM message_text").Scan(&n)
@@ -146,5 +149,41 @@ func TestTextIndexFollowsMessages(t *testing.T) {
 	}
 	if n := rows(); n != 1 {
 		t.Fatalf("%d rows after deleting the mailbox, want 1", n)
+	}
+}
+
+// The deferred indexer writes a delivered message's text by itself once
+// deliveries pause, without any search asking for it.
+func TestDeferredTextIndexing(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{Owner: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.AddDomain(ctx, "example.test")
+	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "Subject: deferred\r\n\r\na quokka\r\n"
+	w, _ := s.Blobs().Create(ctx)
+	io.WriteString(w, body)
+	id, size, _ := w.Commit()
+	p, _ := message.Parse(bytes.NewReader([]byte(body)))
+	if _, errs := s.Deliver(ctx, []store.NewMessage{{AccountID: a.ID, BlobID: id, Size: size, Parsed: p}}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		s.read.QueryRowContext(ctx, "SELECT count(*) FROM message_text WHERE body LIKE '%quokka%'").Scan(&n)
+		if n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the deferred indexer did not index the message")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
