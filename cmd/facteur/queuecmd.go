@@ -47,9 +47,12 @@ func runQueue(ctx context.Context, e *env, args []string) error {
 		if id, err = strconv.ParseInt(rest[0], 10, 64); err != nil || id <= 0 {
 			return usagef("queue %s: %q is not a queue ID", sub, rest[0])
 		}
+	case needID[sub] || sub == "list" || sub == "flush":
+		fs.Usage()
+		return usagef("queue %s: wrong number of arguments", sub)
 	default:
 		fs.Usage()
-		return usagef("queue: bad arguments")
+		return usagef("queue: unknown subcommand %q", sub)
 	}
 	cfg, err := config.Load(e.configPath)
 	if err != nil {
