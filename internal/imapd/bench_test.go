@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,6 +55,8 @@ func TestLargeMailboxTimings(t *testing.T) {
 	start := time.Now()
 	e.fill(t, n)
 	t.Logf("filled %d messages in %v", n, time.Since(start))
+	e.reopen()
+	runtime.GC()
 	inbox, _ := e.store.GetMailbox(context.Background(), e.alice.ID, "INBOX")
 	for range 3 {
 		start = time.Now()

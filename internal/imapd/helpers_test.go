@@ -29,6 +29,23 @@ type env struct {
 	clientTLS *tls.Config
 	serverTLS *tls.Config
 	alice     store.Account
+	dir       string
+}
+
+// reopen closes the store and opens it again, as a restarted server
+// would find it (write-ahead log checkpointed).
+func (e *env) reopen() {
+	e.t.Helper()
+	if err := e.store.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	s, err := sqlite.Open(context.Background(), e.dir, sqlite.Options{Fsync: false, Owner: true})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { s.Close() })
+	e.store = s
+	e.auth = auth.New(lookup{s}, auth.Options{FailureDelay: time.Millisecond, HashParams: auth.Params{Memory: 1024, Time: 1, Threads: 1}})
 }
 
 type lookup struct{ s store.Store }
@@ -44,7 +61,8 @@ func (l lookup) LookupAccount(ctx context.Context, a string) (auth.Account, erro
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{Fsync: false, Owner: true})
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, dir, sqlite.Options{Fsync: false, Owner: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +78,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: s}
+	e := &env{t: t, store: s, dir: dir}
 	for _, u := range []string{"alice", "bob"} {
 		a, err := s.CreateAccount(ctx, store.Account{Address: u + "@example.test", PasswordHash: hash, SCRAM: scram})
 		if err != nil {
