@@ -81,7 +81,11 @@ func Build(r Report) ([]byte, error) {
 	for _, rc := range r.Recipients {
 		fmt.Fprintf(&b, "<%s>: %s\r\n", rc.Final, rc.Human)
 	}
-	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n", r.Boundary)
+	status := "message/delivery-status"
+	if r.international() {
+		status = "message/global-delivery-status" // RFC 6533 §6.1
+	}
+	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: %s\r\n\r\n", r.Boundary, status)
 	fmt.Fprintf(&b, "Reporting-MTA: dns; %s\r\n", r.ReportingMTA)
 	if r.EnvID != "" {
 		fmt.Fprintf(&b, "Original-Envelope-Id: %s\r\n", r.EnvID)
@@ -97,12 +101,35 @@ func Build(r Report) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// international reports whether an address needs RFC 6533's UTF-8 forms.
+func (r Report) international() bool {
+	for _, rc := range r.Recipients {
+		if !ascii(rc.Final) || !ascii(rc.Original) {
+			return true
+		}
+	}
+	return false
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 func writeRecipient(b *bytes.Buffer, rc Recipient, now time.Time) {
 	b.WriteString("\r\n")
 	if rc.Original != "" {
 		fmt.Fprintf(b, "Original-Recipient: %s\r\n", rc.Original)
 	}
-	fmt.Fprintf(b, "Final-Recipient: rfc822; %s\r\n", rc.Final)
+	addrType := "rfc822"
+	if !ascii(rc.Final) {
+		addrType = "utf-8" // RFC 6533 §3
+	}
+	fmt.Fprintf(b, "Final-Recipient: %s; %s\r\n", addrType, rc.Final)
 	fmt.Fprintf(b, "Action: %s\r\n", rc.Action)
 	fmt.Fprintf(b, "Status: %s\r\n", rc.Status)
 	if rc.RemoteMTA != "" {

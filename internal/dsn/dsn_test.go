@@ -87,3 +87,17 @@ func checkMIME(t *testing.T, b []byte) {
 		t.Fatalf("parts %v", types)
 	}
 }
+
+// A UTF-8 address makes the report global (RFC 6533).
+func TestInternational(t *testing.T) {
+	b, err := Build(Report{ReportingMTA: "mx.a.test", To: "alice@a.test", Original: strings.NewReader(original),
+		Recipients: []Recipient{{Final: "josé@b.test", Action: "failed", Status: "5.1.1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Content-Type: message/global-delivery-status", "Final-Recipient: utf-8; josé@b.test"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("lacks %q:\n%s", want, b)
+		}
+	}
+}
