@@ -229,15 +229,7 @@ func (c *client) bdat(t *transaction, rd io.Reader) error {
 	if err := c.writeBDAT(t, rd); err != nil {
 		return err
 	}
-	if err := c.flush(c.to.DataBlock); err != nil {
-		return err
-	}
-	r, err := c.readReply(c.to.DataTerm)
-	if err != nil {
-		return err
-	}
-	t.final(r)
-	return nil
+	return c.endOfData(t)
 }
 
 // dotBody sends the DATA body after a 354 and applies the final reply.
@@ -249,6 +241,12 @@ func (c *client) dotBody(t *transaction, rd io.Reader) error {
 		return err
 	}
 	dw.Close()
+	return c.endOfData(t)
+}
+
+// endOfData sends what is buffered and applies the final reply to the
+// accepted recipients (RFC 5321 §4.5.3.2.6: up to 10 minutes).
+func (c *client) endOfData(t *transaction) error {
 	if err := c.flush(c.to.DataBlock); err != nil {
 		return err
 	}
