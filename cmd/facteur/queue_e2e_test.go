@@ -113,6 +113,10 @@ retry = ["1h"]
 	if show, code := in.queueCmd("show", id); code != 0 || !strings.Contains(show, "bob@remote.test") {
 		t.Fatalf("queue show (%d):\n%s", code, show)
 	}
+	if js, code := in.queueCmd("list", "--json"); code != 0 || !strings.Contains(js, `"recipients": [`) ||
+		!strings.Contains(js, `"attempts": 1`) {
+		t.Fatalf("queue list --json (%d):\n%s", code, js)
+	}
 
 	sk := &sink{}
 	srv := smtp.NewServer(sk)

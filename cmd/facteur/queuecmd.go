@@ -21,6 +21,7 @@ const queueUsage = `queue list | show ID | flush [ID] | hold ID | release ID | d
 Acts on the running server's outbound queue through its control socket
 (data_dir/control.sock).
   list         every queued message: ID, size, age, sender, recipients, last error
+               (--json: the same as JSON, also for show)
   show ID      one message with the state of each recipient
   flush [ID]   try one message (or every message not held) now
   hold ID      keep a message from being sent until released
@@ -30,6 +31,7 @@ Exit status: 0 done, 1 no such message or the server is not running, 2 usage.`
 
 func runQueue(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "queue", queueUsage)
+	asJSON := fs.Bool("json", false, "with list and show: print JSON")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -65,11 +67,17 @@ func runQueue(ctx context.Context, e *env, args []string) error {
 		if err := c.do(ctx, "GET", "/queue", &list); err != nil {
 			return err
 		}
+		if *asJSON {
+			return printJSON(e.stdout, list)
+		}
 		printQueue(e.stdout, list)
 	case "show":
 		var en queue.Entry
 		if err := c.do(ctx, "GET", fmt.Sprintf("/queue/%d", id), &en); err != nil {
 			return err
+		}
+		if *asJSON {
+			return printJSON(e.stdout, en)
 		}
 		printEntry(e.stdout, en)
 	case "flush":
@@ -136,6 +144,12 @@ func (c *control) do(ctx context.Context, method, path string, out any) error {
 		return nil
 	}
 	return json.Unmarshal(body, out)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func printQueue(w io.Writer, list []queue.Entry) {
