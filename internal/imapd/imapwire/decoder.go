@@ -115,6 +115,11 @@ type Decoder struct {
 
 const tailSize = 32
 
+// readBuffer is the Decoder's read buffer: small, since a server holds
+// one per connection (thousands in IDLE) and commands are read a few
+// bytes at a time; literals larger than it are read past it.
+const readBuffer = 1024
+
 // NewDecoder returns a Decoder reading from r. cont must write a
 // continuation request ("+ Ready\r\n") and flush it; the decoder calls it
 // from Accept for a synchronizing literal, and nowhere else. A nil cont
@@ -123,7 +128,7 @@ func NewDecoder(r io.Reader, cont func() error, lim Limits) *Decoder {
 	if cont == nil {
 		cont = func() error { return nil }
 	}
-	return &Decoder{br: bufio.NewReader(r), cont: cont, lim: lim.withDefaults()}
+	return &Decoder{br: bufio.NewReaderSize(r, readBuffer), cont: cont, lim: lim.withDefaults()}
 }
 
 // Buffered returns the number of bytes already read from the client and
