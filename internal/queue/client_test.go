@@ -137,16 +137,19 @@ func TestConnectionReuse(t *testing.T) {
 func TestSMTPUTF8And8BitMIME(t *testing.T) {
 	t.Parallel()
 	a := newSite(t, "a.test", "alice")
-	_, plain := startSink(t, func(s *smtp.Server) { s.EnableSMTPUTF8 = false })
+	plainSink, plain := startSink(t, func(s *smtp.Server) { s.EnableSMTPUTF8 = false })
 	full, utf := startSink(t, func(s *smtp.Server) { s.EnableSMTPUTF8 = true })
 	a.startRunner("127.0.0.1:1", func(o *Options) {
 		o.Routes = map[string]string{"plain.test": plain, "utf.test": utf}
 	})
 	needs := func(e *delivery.Envelope) { e.SMTPUTF8, e.Body8Bit = true, true }
-	a.send("alice@a.test", []string{"x@plain.test"}, testMessage("alice@a.test", "x@plain.test", "utf8"), needs)
-	a.send("alice@a.test", []string{"x@utf.test"}, testMessage("alice@a.test", "x@utf.test", "utf8"), needs)
+	utf8Msg := strings.Replace(testMessage("alice@a.test", "x@plain.test", "utf8"), "Subject: utf8", "Subject: café", 1)
+	a.send("alice@a.test", []string{"x@plain.test"}, utf8Msg, needs)
+	a.send("alice@a.test", []string{"x@utf.test"}, utf8Msg, needs)
+	// Flagged by an eager client but plain ASCII: sent without the parameters.
+	a.send("alice@a.test", []string{"y@plain.test"}, testMessage("alice@a.test", "y@plain.test", "ascii"), needs)
 	dsn := a.waitInbox("alice", 1)[0]
-	if !strings.Contains(dsn, "Status: 5.6.7") || !strings.Contains(dsn, "x@plain.test") {
+	if !strings.Contains(dsn, "Status: 5.6.7") || !strings.Contains(dsn, "x@plain.test") || strings.Contains(dsn, "y@plain.test") {
 		t.Fatalf("DSN:\n%s", dsn)
 	}
 	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
@@ -155,7 +158,37 @@ func TestSMTPUTF8And8BitMIME(t *testing.T) {
 	if len(full.mailParams) != 1 || full.mailParams[0] != "alice@a.test utf8=true body=8BITMIME" {
 		t.Fatalf("MAIL at the SMTPUTF8 server: %q", full.mailParams)
 	}
+	plainSink.mu.Lock()
+	defer plainSink.mu.Unlock()
+	if len(plainSink.mailParams) != 1 || plainSink.mailParams[0] != "alice@a.test utf8=false body=8BITMIME" {
+		t.Fatalf("MAIL at the plain server: %q", plainSink.mailParams)
+	}
 }
+
+// has8Bit reads the header only, or the whole message.
+func TestHas8Bit(t *testing.T) {
+	for _, tc := range []struct {
+		msg           string
+		header, whole bool
+	}{
+		{"Subject: a\r\n\r\nbody\r\n", false, false},
+		{"Subject: a\r\n\r\nbödy\r\n", false, true},
+		{"Subject: ä\r\n\r\nbody\r\n", true, true},
+		{"Subject: " + strings.Repeat("x", 5000) + "é\r\n\r\n", true, true},
+	} {
+		b := memBlob{strings.NewReader(tc.msg)}
+		if got := has8Bit(b, true); got != tc.header {
+			t.Errorf("header of %.20q: %v", tc.msg, got)
+		}
+		if got := has8Bit(b, false); got != tc.whole {
+			t.Errorf("whole %.20q: %v", tc.msg, got)
+		}
+	}
+}
+
+type memBlob struct{ *strings.Reader }
+
+func (memBlob) Close() error { return nil }
 
 // REQUIRETLS (RFC 8689) mail is not sent without verified TLS: it bounces
 // with 5.7.10.

@@ -12,7 +12,6 @@ package queue
 import (
 	"context"
 	"crypto/x509"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -326,7 +325,7 @@ type destination struct {
 // returns the session to go on with (nil when it broke). A nil session
 // and transaction mean no session could be opened.
 func (r *Runner) sendOne(ctx context.Context, d *destination, cl *client, e *store.QueuedMessage) (*client, *transaction, error) {
-	body := func() (io.ReadCloser, error) { return r.opts.Store.Blobs().Open(ctx, e.BlobID) }
+	body := func() (store.Blob, error) { return r.opts.Store.Blobs().Open(ctx, e.BlobID) }
 	for try := 0; ; try++ {
 		reused := cl != nil
 		if cl == nil {

@@ -1,6 +1,8 @@
 package queue
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -26,21 +28,34 @@ type transaction struct {
 	replies []*Reply // one per idx
 	dsn     bool     // the server took DSN parameters (RFC 3461)
 	remote  string   // "mx.b.test[127.0.0.1]"
+	utf8    bool     // MAIL says SMTPUTF8
+	body8   bool     // MAIL says BODY=8BITMIME
 }
 
-// check refuses a message the server cannot take, before MAIL.
-func (c *client) check(e *store.QueuedMessage) *Reply {
+// check refuses a message the server cannot take, before MAIL. Many
+// clients (Go's net/smtp among them) ask for SMTPUTF8 and 8BITMIME
+// whenever they are offered: when the server lacks one, the message is
+// scanned, and sent without the parameter if it does not need it.
+func (c *client) check(t *transaction, msg store.Blob) *Reply {
+	e := t.e
 	size := e.Size + int64(len(e.Headers))
 	if v, ok := c.ext["SIZE"]; ok {
 		if max, err := strconv.ParseInt(v, 10, 64); err == nil && max > 0 && size > max {
 			return errTooBig
 		}
 	}
-	if e.SMTPUTF8 && !c.has("SMTPUTF8") {
-		return errNeedsUTF8
+	t.utf8, t.body8 = e.SMTPUTF8, e.Body8Bit
+	if t.utf8 && !c.has("SMTPUTF8") {
+		if !asciiEnvelope(e) || has8Bit(msg, true) {
+			return errNeedsUTF8
+		}
+		t.utf8 = false
 	}
-	if e.Body8Bit && !c.has("8BITMIME") {
-		return errNeeds8Bit
+	if t.body8 && !c.has("8BITMIME") {
+		if has8Bit(msg, false) {
+			return errNeeds8Bit
+		}
+		t.body8 = false
 	}
 	if e.RequireTLS && (!c.verified || !c.has("REQUIRETLS")) {
 		return errRequireTLS
@@ -48,16 +63,54 @@ func (c *client) check(e *store.QueuedMessage) *Reply {
 	return nil
 }
 
-func (c *client) mailCmd(e *store.QueuedMessage) string {
+// asciiEnvelope reports whether the sender and every recipient are ASCII.
+func asciiEnvelope(e *store.QueuedMessage) bool {
+	for _, a := range append([]string{e.Sender}, e.Recipients...) {
+		if !isASCII(a) {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// has8Bit reports whether msg (only its header with headerOnly) holds a
+// byte above 127.
+func has8Bit(msg store.Blob, headerOnly bool) bool {
+	br := bufio.NewReader(io.NewSectionReader(msg, 0, msg.Size()))
+	for {
+		line, err := br.ReadSlice('\n')
+		if !isASCII(string(line)) {
+			return true
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil || (headerOnly && len(bytes.TrimRight(line, "\r\n")) == 0) {
+			return false
+		}
+	}
+}
+
+func (c *client) mailCmd(t *transaction) string {
+	e := t.e
 	var b strings.Builder
 	fmt.Fprintf(&b, "MAIL FROM:<%s>", e.Sender)
 	if c.has("SIZE") {
 		fmt.Fprintf(&b, " SIZE=%d", e.Size+int64(len(e.Headers)))
 	}
-	if e.Body8Bit {
+	if t.body8 {
 		b.WriteString(" BODY=8BITMIME")
 	}
-	if e.SMTPUTF8 {
+	if t.utf8 {
 		b.WriteString(" SMTPUTF8")
 	}
 	if e.RequireTLS {
@@ -106,16 +159,12 @@ func xtext(s string) string {
 // send runs one mail transaction for e's pending recipients. It returns a
 // reply per pending recipient; an error means the connection failed and
 // every pending recipient is still pending.
-func (c *client) send(ctx context.Context, e *store.QueuedMessage, body func() (io.ReadCloser, error)) (*transaction, error) {
+func (c *client) send(ctx context.Context, e *store.QueuedMessage, body func() (store.Blob, error)) (*transaction, error) {
 	t := &transaction{e: e, dsn: c.has("DSN"), remote: c.remote()}
 	for i, st := range e.Status {
 		if st.State == store.RcptPending {
 			t.idx = append(t.idx, i)
 		}
-	}
-	if r := c.check(e); r != nil {
-		t.all(r)
-		return t, nil
 	}
 	rd, err := body()
 	if err != nil {
@@ -123,6 +172,10 @@ func (c *client) send(ctx context.Context, e *store.QueuedMessage, body func() (
 		return t, nil
 	}
 	defer rd.Close()
+	if r := c.check(t, rd); r != nil {
+		t.all(r)
+		return t, nil
+	}
 	if c.has("PIPELINING") {
 		return t, c.sendPipelined(t, rd)
 	}
@@ -131,7 +184,7 @@ func (c *client) send(ctx context.Context, e *store.QueuedMessage, body func() (
 
 // sendStepwise waits for each reply before the next command.
 func (c *client) sendStepwise(t *transaction, rd io.Reader) error {
-	r, err := c.cmd(c.to.Mail, "%s", c.mailCmd(t.e))
+	r, err := c.cmd(c.to.Mail, "%s", c.mailCmd(t))
 	if err != nil {
 		return err
 	}
@@ -167,7 +220,7 @@ func (c *client) sendStepwise(t *transaction, rd io.Reader) error {
 // in order (RFC 2920 §3.1, RFC 3030 §4).
 func (c *client) sendPipelined(t *transaction, rd io.Reader) error {
 	chunking := c.has("CHUNKING")
-	c.write("%s", c.mailCmd(t.e))
+	c.write("%s", c.mailCmd(t))
 	for _, i := range t.idx {
 		c.write("%s", c.rcptCmd(t.e.Recipients[i], t.e.Status[i]))
 	}
