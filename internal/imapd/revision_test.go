@@ -1,0 +1,119 @@
+package imapd
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/xdg-go/scram"
+
+	"facteur.dev/facteur/internal/imapd/imapwire"
+)
+
+// TestRevisions: an IMAP4rev1 session reads modified UTF-7 names and
+// RECENT; after ENABLE IMAP4rev2 the same account reads UTF-8 names, a
+// LIST response in SELECT and ESEARCH.
+func TestRevisions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.deliver(e.alice, "INBOX", testMessage(1))
+	addr := e.start(nil)
+	c := e.dial(addr)
+	c.login()
+	wire := imapwire.EncodeMUTF7("Été")
+	c.cmd("a", "CREATE "+wire, "OK")
+	lines, _ := c.cmd("b", `LIST "" "*t*"`, "OK")
+	if !has(lines, `"/" `+wire) {
+		t.Fatalf("rev1 LIST: %q", lines)
+	}
+	lines, _ = c.cmd("c", "SELECT INBOX", "OK")
+	if !has(lines, "* 0 RECENT") || has(lines, "* LIST") {
+		t.Fatalf("rev1 SELECT: %q", lines)
+	}
+	lines, _ = c.cmd("d", "ID NIL", "OK")
+	if !has(lines, `* ID ("name" "Facteur"`) {
+		t.Fatalf("ID: %q", lines)
+	}
+	lines, _ = c.cmd("e", "NAMESPACE", "OK")
+	if !has(lines, `* NAMESPACE (("" "/")) NIL NIL`) {
+		t.Fatalf("NAMESPACE: %q", lines)
+	}
+
+	c = e.dial(addr)
+	c.login()
+	lines, _ = c.cmd("a", "ENABLE IMAP4rev2", "OK")
+	if !has(lines, "* ENABLED IMAP4REV2") {
+		t.Fatalf("ENABLE: %q", lines)
+	}
+	lines, _ = c.cmd("b", `LIST "" "*t*"`, "OK")
+	if !has(lines, `"/" "Été"`) {
+		t.Fatalf("rev2 LIST: %q", lines)
+	}
+	lines, _ = c.cmd("c", "SELECT INBOX", "OK")
+	if has(lines, "RECENT") || !has(lines, `* LIST () "/" INBOX`) {
+		t.Fatalf("rev2 SELECT: %q", lines)
+	}
+	lines, _ = c.cmd("d", "SEARCH ALL", "OK")
+	if !has(lines, `* ESEARCH (TAG "d") ALL 1`) {
+		t.Fatalf("rev2 SEARCH: %q", lines)
+	}
+}
+
+// TestMultiappendLiteralPlus: two messages in one APPEND, sent with
+// non-synchronizing literals (RFC 3502, RFC 7888).
+func TestMultiappendLiteralPlus(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.dial(e.start(nil))
+	c.login()
+	c.Send("a APPEND Drafts (\\Draft) {12+}\r\nSubject: 1\r\n (\\Seen) \" 2-Nov-2026 10:00:00 +0100\" {12+}\r\nSubject: 2\r\n")
+	_, tagged := c.until("a", "OK")
+	if !strings.Contains(tagged, " 1:2] ") {
+		t.Fatalf("MULTIAPPEND: %q", tagged)
+	}
+	c.cmd("b", "SELECT Drafts", "OK")
+	lines, _ := c.cmd("c", "FETCH 1:2 (FLAGS INTERNALDATE)", "OK")
+	if !has(lines, `* 1 FETCH (FLAGS (\Draft) INTERNALDATE`) || !has(lines, `* 2 FETCH (FLAGS (\Seen) INTERNALDATE " 2-Nov-2026 `) {
+		t.Fatalf("appended: %q", lines)
+	}
+}
+
+// TestAuthenticateSCRAM: SCRAM-SHA-256 with an initial response (SASL-IR);
+// the server-final message comes as a last challenge.
+func TestAuthenticateSCRAM(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	addr := e.start(nil)
+	b64 := base64.StdEncoding.EncodeToString
+	for _, pass := range []string{"wrong", password} {
+		client, err := scram.SHA256.NewClient("alice@example.test", pass, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv := client.NewConversation()
+		first, _ := conv.Step("")
+		c := e.dial(addr)
+		c.Send("a AUTHENTICATE SCRAM-SHA-256 " + b64([]byte(first)))
+		chal := c.Line()
+		serverFirst, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(chal, "+ "))
+		final, err := conv.Step(string(serverFirst))
+		if err != nil {
+			t.Fatalf("%q: %v", chal, err)
+		}
+		c.Send(b64([]byte(final)))
+		r := c.Line()
+		if pass == password {
+			serverFinal, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(r, "+ "))
+			if _, err := conv.Step(string(serverFinal)); err != nil {
+				t.Fatalf("server signature: %v (%q)", err, r)
+			}
+			c.Send("")
+			r = c.Line()
+			if !strings.HasPrefix(r, "a OK [CAPABILITY ") {
+				t.Fatalf("SCRAM: %q", r)
+			}
+		} else if !strings.HasPrefix(r, "a NO [AUTHENTICATIONFAILED]") {
+			t.Fatalf("SCRAM with a wrong password: %q", r)
+		}
+	}
+}
