@@ -130,6 +130,9 @@ func (c *client) readReply(d time.Duration) (*Reply, error) {
 		}
 	}
 	r := &Reply{Code: code}
+	if code == 421 { // RFC 5321 §3.8: the server is closing the channel
+		c.broken = true
+	}
 	if len(lines) > 0 {
 		first := lines[0]
 		if enh, rest, ok := strings.Cut(first, " "); ok && isEnhanced(enh, code) {
