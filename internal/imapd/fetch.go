@@ -320,36 +320,42 @@ func needs(items []fetchItem) (row, parsed bool) {
 	return row, parsed
 }
 
-// fetchBatch bounds the messages (and parsed structures) read at once.
-const fetchBatch = 256
+// fetchBatch bounds the messages (and parsed structures) read at once;
+// blobBatch the blobs opened at once (small ones are read into memory).
+const (
+	fetchBatch = 256
+	blobBatch  = 32
+)
+
+// fetched is a message of the view with its stored row.
+type fetched struct {
+	i int
+	m *store.Message
+}
 
 // writeFetches sends one FETCH response per message. Items the view holds
 // (UID, FLAGS, MODSEQ) need no store access; others read the messages in
-// batches, and sections stream from the blob.
+// batches, and sections stream from blobs opened a batch at a time.
 func (s *session) writeFetches(idx []int, items []fetchItem) error {
-	v := s.sel
 	row, parsed := needs(items)
 	if !row {
 		for _, i := range idx {
-			s.writeFetch(i, nil, items)
+			s.writeFetch(i, nil, items, nil)
 		}
 		return s.enc.Err()
 	}
+	blobs := slices.ContainsFunc(items, func(it fetchItem) bool { return it.kind == itemSection || it.kind == itemBinarySize })
 	for start := 0; start < len(idx); start += fetchBatch {
-		chunk := idx[start:min(start+fetchBatch, len(idx))]
-		msgs, err := s.srv.opts.Store.MessagesByUID(s.ctx, v.mb.ID, v.uidsOf(chunk), parsed)
+		batch, err := s.readRows(idx[start:min(start+fetchBatch, len(idx))], parsed)
 		if err != nil {
 			return err
 		}
-		k := 0
-		for _, i := range chunk {
-			for k < len(msgs) && msgs[k].UID < v.uids[i] {
-				k++
-			}
-			if k == len(msgs) || msgs[k].UID != v.uids[i] {
-				continue // expunged meanwhile: nothing to send (RFC 9051 §7.5.2)
-			}
-			if err := s.writeFetch(i, &msgs[k], items); err != nil {
+		step := len(batch)
+		if blobs {
+			step = blobBatch
+		}
+		for b := 0; b < len(batch); b += step {
+			if err := s.writeBatch(batch[b:min(b+step, len(batch))], items, blobs); err != nil {
 				return err
 			}
 		}
@@ -357,16 +363,59 @@ func (s *session) writeFetches(idx []int, items []fetchItem) error {
 	return nil
 }
 
-// writeFetch writes "* n FETCH (...)" for message i of the view; m is
-// the stored message when the items need it.
-func (s *session) writeFetch(i int, m *store.Message, items []fetchItem) error {
+// readRows reads the stored rows of view indexes; messages expunged
+// meanwhile are left out: nothing is sent for them (RFC 9051 §7.5.2).
+func (s *session) readRows(chunk []int, parsed bool) ([]fetched, error) {
 	v := s.sel
-	var blob store.Blob
-	defer func() {
-		if blob != nil {
-			blob.Close()
+	msgs, err := s.srv.opts.Store.MessagesByUID(s.ctx, v.mb.ID, v.uidsOf(chunk), parsed)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fetched, 0, len(msgs))
+	k := 0
+	for _, i := range chunk {
+		for k < len(msgs) && msgs[k].UID < v.uids[i] {
+			k++
 		}
-	}()
+		if k < len(msgs) && msgs[k].UID == v.uids[i] {
+			out = append(out, fetched{i, &msgs[k]})
+		}
+	}
+	return out, nil
+}
+
+// writeBatch writes the responses of a batch, with their blobs opened
+// together (store.BlobStore.OpenMany) when the items need them.
+func (s *session) writeBatch(batch []fetched, items []fetchItem, withBlobs bool) error {
+	blobs := make([]store.Blob, len(batch))
+	if withBlobs {
+		ids := make([]string, len(batch))
+		for k, f := range batch {
+			ids[k] = f.m.BlobID
+		}
+		var err error
+		if blobs, err = s.srv.opts.Store.Blobs().OpenMany(s.ctx, ids); err != nil {
+			return err
+		}
+		defer func() {
+			for _, b := range blobs {
+				b.Close()
+			}
+		}()
+	}
+	for k, f := range batch {
+		if err := s.writeFetch(f.i, f.m, items, blobs[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFetch writes "* n FETCH (...)" for message i of the view; m is
+// the stored message when the items need it, blob its bytes when they
+// need those.
+func (s *session) writeFetch(i int, m *store.Message, items []fetchItem, blob store.Blob) error {
+	v := s.sel
 	b := make([]byte, 0, 128)
 	b = append(b, "* "...)
 	b = strconv.AppendInt(b, int64(i+1), 10)
@@ -387,12 +436,6 @@ func (s *session) writeFetch(i int, m *store.Message, items []fetchItem) error {
 			b = strconv.AppendUint(b, v.modseq[i], 10)
 			b = append(b, ')')
 		case itemSection, itemBinarySize:
-			if blob == nil {
-				var err error
-				if blob, err = s.srv.opts.Store.Blobs().Open(s.ctx, m.BlobID); err != nil {
-					return err
-				}
-			}
 			var err error
 			if b, err = s.writeSection(b, it, m, blob); err != nil {
 				return err

@@ -56,6 +56,7 @@ func (s *session) selectCmd(c *cmd) error {
 	if err := s.dec.CRLF(); err != nil {
 		return err
 	}
+	s.saved = nil     // RFC 5182 §2.1: SELECT and EXAMINE empty the saved result
 	if s.sel != nil { // RFC 9051 §6.3.2: the previous mailbox is closed first
 		s.sel, s.state = nil, stateAuth
 		if s.rev2 || s.qresync {
@@ -214,7 +215,7 @@ func (s *session) closeCmd(c *cmd) error {
 			return err
 		}
 	}
-	s.sel, s.state = nil, stateAuth
+	s.sel, s.state, s.saved = nil, stateAuth, nil // RFC 5182 §2.1
 	if c.name != "CLOSE" || v.readOnly {
 		return nil
 	}
