@@ -31,6 +31,12 @@ func (s *session) idleCmd(c *cmd) error {
 	}
 	defer s.setIdle(false)
 	go func() {
+		defer func() { // a panic here must end this session only
+			if r := recover(); r != nil {
+				s.log.Error("imap idle reader panic", "panic", r)
+				done <- lineResult{err: errConnBroken}
+			}
+		}()
 		l, err := s.dec.Line()
 		done <- lineResult{l, err}
 	}()
