@@ -245,3 +245,14 @@ func TestNewResolver(t *testing.T) {
 		t.Fatal("no system resolver address")
 	}
 }
+
+func TestHasBareLineEnd(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"a\r\nb\r\n": false, "a\nb\r\n": true, "a\r\nb\rc\r\n": true, "a\r\nb\r": true, "": false,
+		strings.Repeat("x", 40000) + "\r\n" + strings.Repeat("y", 40000) + "\n": true,
+	} {
+		if got := hasBareLineEnd(memBlob{strings.NewReader(msg)}); got != want {
+			t.Errorf("%.30q: %v", msg, got)
+		}
+	}
+}

@@ -2,7 +2,9 @@ package queue
 
 import (
 	"bufio"
+	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,7 @@ type plainServer struct {
 	cmds   []string
 	bodies []string
 	refuse map[string]string
+	chunk  bool // offer CHUNKING
 }
 
 func (p *plainServer) serve(t *testing.T) string {
@@ -52,8 +55,20 @@ func (p *plainServer) conn(c net.Conn) {
 		p.mu.Unlock()
 		verb := strings.ToUpper(strings.Fields(line + " x")[0])
 		switch {
+		case verb == "EHLO" && p.chunk:
+			say("250-plain.test\r\n250-CHUNKING\r\n250 SIZE 1000000")
 		case verb == "EHLO":
 			say("250-plain.test\r\n250 SIZE 1000000")
+		case verb == "BDAT":
+			n, _ := strconv.Atoi(strings.Fields(line)[1])
+			body := make([]byte, n)
+			if _, err := io.ReadFull(r, body); err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.bodies = append(p.bodies, string(body))
+			p.mu.Unlock()
+			say("250 2.0.0 queued")
 		case verb == "RCPT":
 			if reply, ok := p.refuse[strings.ToLower(line)]; ok {
 				say(reply)
@@ -112,5 +127,30 @@ func TestPlainServerDataPath(t *testing.T) {
 		if i >= len(ps.cmds) || !strings.HasPrefix(ps.cmds[i], w) {
 			t.Fatalf("commands %q, want %q", ps.cmds, want)
 		}
+	}
+}
+
+// With CHUNKING, BDAT carries a clean message; one with a bare LF goes by
+// DATA, which makes its line ends CRLF.
+func TestBareLFAvoidsBDAT(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice")
+	ps := &plainServer{chunk: true}
+	addr := ps.serve(t)
+	a.startRunner("127.0.0.1:1", func(o *Options) { o.Routes = map[string]string{"plain.test": addr} })
+	a.send("alice@a.test", []string{"x@plain.test"}, "From: <alice@a.test>\r\nSubject: clean\r\n\r\nok\r\n", nil)
+	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
+	a.send("alice@a.test", []string{"x@plain.test"}, "From: <alice@a.test>\r\nSubject: bare\r\n\r\nbare\nlf\r\n", nil)
+	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	var verbs []string
+	for _, c := range ps.cmds {
+		if strings.HasPrefix(c, "BDAT") || c == "DATA" {
+			verbs = append(verbs, strings.Fields(c)[0])
+		}
+	}
+	if strings.Join(verbs, ",") != "BDAT,DATA" || len(ps.bodies) != 2 || !strings.Contains(ps.bodies[1], "bare\r\nlf\r\n") {
+		t.Fatalf("verbs %v bodies %q", verbs, ps.bodies)
 	}
 }

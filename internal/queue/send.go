@@ -30,6 +30,7 @@ type transaction struct {
 	remote  string   // "mx.b.test[127.0.0.1]"
 	utf8    bool     // MAIL says SMTPUTF8
 	body8   bool     // MAIL says BODY=8BITMIME
+	chunk   bool     // send with BDAT (RFC 3030)
 }
 
 // check refuses a message the server cannot take, before MAIL. Many
@@ -60,7 +61,32 @@ func (c *client) check(t *transaction, msg store.Blob) *Reply {
 	if e.RequireTLS && (!c.verified || !c.has("REQUIRETLS")) {
 		return errRequireTLS
 	}
+	// BDAT sends the bytes as stored; a message with a bare LF or CR
+	// (which go-smtp keeps) goes by DATA, whose writer makes every line
+	// end CRLF, since receivers refuse bare line ends (SMTP smuggling).
+	t.chunk = c.has("CHUNKING") && !hasBareLineEnd(msg)
 	return nil
+}
+
+// hasBareLineEnd reports whether msg holds an LF not after a CR or a CR
+// not before an LF.
+func hasBareLineEnd(msg store.Blob) bool {
+	buf := make([]byte, 32<<10)
+	var prev byte
+	for off := int64(0); off < msg.Size(); {
+		n, err := msg.ReadAt(buf, off)
+		for i, c := range buf[:n] {
+			if (c == '\n' && prev != '\r') || (prev == '\r' && c != '\n') {
+				return true
+			}
+			prev = buf[i]
+		}
+		off += int64(n)
+		if err != nil {
+			break
+		}
+	}
+	return prev == '\r'
 }
 
 // asciiEnvelope reports whether the sender and every recipient are ASCII.
@@ -202,7 +228,7 @@ func (c *client) sendStepwise(t *transaction, rd io.Reader) error {
 	if !t.anyAccepted() {
 		return c.rset()
 	}
-	if c.has("CHUNKING") {
+	if t.chunk {
 		return c.bdat(t, rd)
 	}
 	if r, err = c.cmd(c.to.DataInit, "DATA"); err != nil {
@@ -219,7 +245,7 @@ func (c *client) sendStepwise(t *transaction, rd io.Reader) error {
 // whole message in one BDAT LAST) in one write, then reads the replies
 // in order (RFC 2920 §3.1, RFC 3030 §4).
 func (c *client) sendPipelined(t *transaction, rd io.Reader) error {
-	chunking := c.has("CHUNKING")
+	chunking := t.chunk
 	c.write("%s", c.mailCmd(t))
 	for _, i := range t.idx {
 		c.write("%s", c.rcptCmd(t.e.Recipients[i], t.e.Status[i]))
