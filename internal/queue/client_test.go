@@ -47,8 +47,9 @@ func (fakeResolver) LookupTLSA(context.Context, string) ([]*dns.TLSA, bool, erro
 func TestHops(t *testing.T) {
 	r := New(Options{Resolver: fakeResolver{
 		mx: map[string][]*net.MX{
-			"x.test":    {{Host: "c.x.test.", Pref: 20}, {Host: "a.x.test.", Pref: 10}, {Host: "b.x.test.", Pref: 10}},
-			"null.test": {{Host: ".", Pref: 0}},
+			"x.test":           {{Host: "c.x.test.", Pref: 20}, {Host: "a.x.test.", Pref: 10}, {Host: "b.x.test.", Pref: 10}},
+			"null.test":        {{Host: ".", Pref: 0}},
+			"xn--caf-dma.test": {{Host: "mx.xn--caf-dma.test.", Pref: 10}},
 		},
 		err: map[string]error{"none.test": ErrNoRecords, "nx.test": ErrNXDomain, "tmp.test": fmt.Errorf("SERVFAIL")},
 	}})
@@ -62,6 +63,9 @@ func TestHops(t *testing.T) {
 	}
 	if !seen["a.x.test"] || !seen["b.x.test"] {
 		t.Errorf("equal preferences not shuffled: %v", seen)
+	}
+	if h, err := r.hops(context.Background(), "café.test"); err != nil || len(h) != 1 || h[0].Name != "mx.xn--caf-dma.test" {
+		t.Errorf("IDN domain: %+v %v", h, err)
 	}
 	if h, err := r.hops(context.Background(), "none.test"); err != nil || len(h) != 1 || h[0].Name != "none.test" {
 		t.Errorf("implicit MX: %+v %v", h, err)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
 // mxHost is one next hop: a host name (for TLS and TLSA) and a port, or a
@@ -43,6 +45,7 @@ func (r *Runner) hops(ctx context.Context, domain string) ([]mxHost, error) {
 		}
 		return h, err
 	}
+	domain = aLabel(domain)
 	mxs, secure, err := r.opts.Resolver.LookupMX(ctx, domain)
 	switch {
 	case errors.Is(err, ErrNXDomain):
@@ -66,6 +69,15 @@ func (r *Runner) hops(ctx context.Context, domain string) ([]mxHost, error) {
 		out = append(out, mxHost{Name: name, Port: r.opts.Port, Secure: secure})
 	}
 	return out, nil
+}
+
+// aLabel returns the name DNS knows an internationalized domain by
+// (RFC 5891); other names are returned as they are.
+func aLabel(domain string) string {
+	if a, err := idna.Lookup.ToASCII(domain); err == nil {
+		return a
+	}
+	return domain
 }
 
 func fixedHop(hostport string) ([]mxHost, error) {

@@ -285,7 +285,7 @@ func (r *Runner) deliver(ctx context.Context, domain string, entries []store.Que
 		return
 	}
 	if !d.hops[0].Route {
-		d.sts = r.sts(ctx, domain)
+		d.sts = r.sts(ctx, aLabel(domain))
 	}
 	cl := r.pool.get(domain)
 	start := time.Now()
