@@ -83,10 +83,14 @@ type client struct {
 	ext      map[string]string // EHLO keywords (upper case) → parameters
 	tls      bool
 	verified bool // PKIX or DANE verified
-	to       Timeouts
-	broken   bool
-	idle     time.Time
-	unwatch  func() bool // stops closing the connection when the runner stops
+	// trusted: the host name itself is vouched for (an administrator's
+	// route, a DNSSEC-signed MX answer, or an MTA-STS policy), as
+	// REQUIRETLS needs (RFC 8689 §4.2.1).
+	trusted bool
+	to      Timeouts
+	broken  bool
+	idle    time.Time
+	unwatch func() bool // stops closing the connection when the runner stops
 }
 
 // remote names the server for DSNs and logs: "mx.b.test[127.0.0.1]".

@@ -83,6 +83,7 @@ func (r *Runner) session(ctx context.Context, addr string, h mxHost, pol hostPol
 	if !cl.verified && pol.report {
 		r.log.Warn("mta-sts testing: certificate not valid", "host", h.Name)
 	}
+	cl.trusted = h.Route || h.Secure || pol.why == "mta-sts" || pol.why == "mta-sts testing"
 	return r.login(cl, h)
 }
 

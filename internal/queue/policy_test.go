@@ -13,9 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-smtp"
 	"github.com/foxcpp/go-mockdns"
 	"github.com/miekg/dns"
 
+	"facteur.dev/facteur/internal/delivery"
 	"facteur.dev/facteur/internal/store"
 	"facteur.dev/facteur/internal/tlsutil"
 )
@@ -278,5 +280,23 @@ func TestMTASTSCacheSurvivesRestart(t *testing.T) {
 	r2 := a.startRunner(dns2, func(o *Options) { o.Port, o.STSCacheDir = b.port(), cache })
 	if p := r2.sts(context.Background(), "b.test"); p == nil || p.Mode != "enforce" || !p.allows("mx.b.test") {
 		t.Fatalf("policy after restart %+v", p)
+	}
+}
+
+// REQUIRETLS mail goes out over verified TLS to a trusted host (here an
+// administrator's route) that offers REQUIRETLS.
+func TestRequireTLSDelivered(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice")
+	conf, pool, _ := certFor(t, "127.0.0.1")
+	sk, addr := startSink(t, func(s *smtp.Server) { s.TLSConfig, s.EnableREQUIRETLS = conf, true })
+	a.startRunner("127.0.0.1:1", func(o *Options) {
+		o.Routes, o.RootCAs = map[string]string{"sink.test": addr}, pool
+	})
+	a.send("alice@a.test", []string{"x@sink.test"}, testMessage("alice@a.test", "x@sink.test", "reqtls-ok"),
+		func(e *delivery.Envelope) { e.RequireTLS = true })
+	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
+	if sk.msgs.Load() != 1 {
+		t.Fatalf("%d messages; alice got %q", sk.msgs.Load(), a.inbox("alice"))
 	}
 }

@@ -58,7 +58,7 @@ func (c *client) check(t *transaction, msg store.Blob) *Reply {
 		}
 		t.body8 = false
 	}
-	if e.RequireTLS && (!c.verified || !c.has("REQUIRETLS")) {
+	if e.RequireTLS && (!c.verified || !c.trusted || !c.has("REQUIRETLS")) {
 		return errRequireTLS
 	}
 	// BDAT sends the bytes as stored; a message with a bare LF or CR
