@@ -350,14 +350,35 @@ func (s *session) resolve(set imapwire.SeqSet, byUID bool) ([]int, error) {
 		}
 		return out, nil
 	}
+	return v.uidRange(set), nil
+}
+
+// uidRange returns the indexes of the UIDs in set, ascending, with a
+// binary search per range: a UID FETCH of a few messages in a large
+// mailbox does not scan the view.
+func (v *view) uidRange(set imapwire.SeqSet) []int {
 	last := v.lastUID()
 	var out []int
-	for i, u := range v.uids {
-		if set.Contains(u, last) {
+	for _, r := range set.Ranges {
+		lo, hi := r.Start, r.Stop
+		if lo == 0 {
+			lo = last
+		}
+		if hi == 0 {
+			hi = last
+		}
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		for i, _ := slices.BinarySearch(v.uids, lo); i < len(v.uids) && v.uids[i] <= hi; i++ {
 			out = append(out, i)
 		}
 	}
-	return out, nil
+	if len(set.Ranges) > 1 {
+		slices.Sort(out)
+		out = slices.Compact(out)
+	}
+	return out
 }
 
 // uidsOf returns the UIDs of view indexes.
