@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"runtime/debug"
@@ -209,13 +210,16 @@ type handler struct {
 	byNumber bool
 }
 
-var commands map[string]handler
+// commands maps command names to handlers. It is filled by init
+// functions (this file's, and those of files that add commands, such as
+// sort.go), so it is made before any of them runs.
+var commands = map[string]handler{}
 
 func init() {
 	any := stateNotAuth | stateAuth | stateSelected
 	auth := stateAuth | stateSelected
 	sel := stateSelected
-	commands = map[string]handler{
+	maps.Copy(commands, map[string]handler{
 		"CAPABILITY":   {any, (*session).capability, false},
 		"NOOP":         {any, (*session).noop, false},
 		"LOGOUT":       {any, (*session).logout, false},
@@ -252,7 +256,7 @@ func init() {
 		"UID COPY":     {sel, (*session).copyCmd, false},
 		"MOVE":         {sel, (*session).copyCmd, false},
 		"UID MOVE":     {sel, (*session).copyCmd, false},
-	}
+	})
 }
 
 // command reads a command name and runs it (RFC 9051 §2.2.1).
