@@ -43,10 +43,12 @@ import (
 	"facteur.dev/facteur/internal/store"
 )
 
-// Store is what IMAP needs from storage.
+// Store is what IMAP needs from storage: mail, blobs, and the account's
+// quota and usage (QUOTA).
 type Store interface {
 	store.Mail
 	Blobs() store.BlobStore
+	LookupAccount(ctx context.Context, address string) (store.Account, error)
 }
 
 // Options configure one listener's server. Zero values take defaults.

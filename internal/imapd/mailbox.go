@@ -229,9 +229,9 @@ func (s *session) subscribe(c *cmd) error {
 
 // statusNames are the STATUS items (RFC 9051 §6.3.11, RFC 3501 RECENT,
 // RFC 8438 SIZE, RFC 7162 HIGHESTMODSEQ, RFC 7889 APPENDLIMIT, RFC 8474
-// MAILBOXID).
+// MAILBOXID, RFC 9208 DELETED-STORAGE).
 var statusNames = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE",
-	"RECENT", "HIGHESTMODSEQ", "APPENDLIMIT", "MAILBOXID"}
+	"RECENT", "HIGHESTMODSEQ", "APPENDLIMIT", "MAILBOXID", "DELETED-STORAGE"}
 
 // status: RFC 9051 §6.3.11.
 func (s *session) status(c *cmd) error {
@@ -305,6 +305,12 @@ func (s *session) writeStatus(mb store.Mailbox, items []string) error {
 			b = append(b, '(')
 			b = append(b, mailboxID(mb)...)
 			b = append(b, ')')
+		case "DELETED-STORAGE":
+			n, err := s.deletedStorage(mb)
+			if err != nil {
+				return err
+			}
+			b = strconv.AppendInt(b, n, 10)
 		case "DELETED":
 			n, err := s.countDeleted(mb)
 			if err != nil {

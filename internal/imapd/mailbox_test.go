@@ -95,3 +95,39 @@ func TestAutologout(t *testing.T) {
 		t.Fatalf("client in IDLE: %q", l)
 	}
 }
+
+// TestQuota: GETQUOTAROOT, GETQUOTA, SETQUOTA refused, STATUS
+// DELETED-STORAGE, and [OVERQUOTA] on APPEND and COPY.
+func TestQuota(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.deliver(e.alice, "INBOX", testMessage(1), testMessage(2))
+	c := e.dial(e.start(nil))
+	c.login()
+	lines, _ := c.cmd("a", "GETQUOTAROOT INBOX", "OK")
+	if len(lines) != 1 || lines[0] != "* QUOTAROOT INBOX" {
+		t.Fatalf("GETQUOTAROOT without a quota: %q", lines)
+	}
+	if err := e.store.SetQuota(context.Background(), e.alice.Address, 1024); err != nil { // two 150-byte messages use 300
+		t.Fatal(err)
+	}
+	lines, _ = c.cmd("b", "GETQUOTAROOT INBOX", "OK")
+	if len(lines) != 2 || lines[0] != `* QUOTAROOT INBOX ""` || lines[1] != `* QUOTA "" (STORAGE 1 1)` {
+		t.Fatalf("GETQUOTAROOT: %q", lines)
+	}
+	c.cmd("c", `GETQUOTA ""`, "OK")
+	c.cmd("d", `SETQUOTA "" (STORAGE 100)`, "NO [NOPERM]")
+	c.cmd("e", "SELECT INBOX", "OK")
+	c.cmd("f", `STORE 1:2 +FLAGS.SILENT (\Deleted)`, "OK")
+	lines, _ = c.cmd("g", "STATUS INBOX (DELETED DELETED-STORAGE)", "OK")
+	if !has(lines, "(DELETED 2 DELETED-STORAGE 1)") {
+		t.Fatalf("STATUS: %q", lines)
+	}
+	c.cmd("h", "COPY 1:2 Archive", "OK")
+	c.cmd("h2", "COPY 1:2 Archive", "OK")
+	c.cmd("i", "COPY 1:2 Archive", "NO [OVERQUOTA]")
+	msg := strings.Repeat("x", 3000)
+	c.Send("j APPEND INBOX {" + itoa(uint32(len(msg))) + "+}")
+	c.Send(msg)
+	c.until("j", "NO [OVERQUOTA]")
+}
