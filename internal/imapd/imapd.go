@@ -18,13 +18,15 @@
 // the flag.
 //
 // One file per command group: session.go (reading commands, states,
-// responses), capability.go (CAPABILITY, ENABLE, ID, NAMESPACE, NOOP,
-// LOGOUT), login.go (STARTTLS, LOGIN, AUTHENTICATE), list.go (LIST, LSUB),
-// mailbox.go (CREATE, DELETE, RENAME, SUBSCRIBE, STATUS), select.go
-// (SELECT, EXAMINE, UNSELECT, CLOSE, QRESYNC), view.go (the selected
-// mailbox and its updates), fetch.go (FETCH), store.go (STORE), copy.go
-// (COPY, MOVE, EXPUNGE), append.go (APPEND), idle.go (IDLE), search.go
-// (SEARCH).
+// responses, the command table), capability.go (CAPABILITY, ENABLE, ID,
+// NAMESPACE, NOOP, LOGOUT), login.go (STARTTLS, LOGIN, AUTHENTICATE),
+// list.go (LIST, LSUB), mailbox.go (CREATE, DELETE, RENAME, SUBSCRIBE,
+// STATUS), select.go (SELECT, EXAMINE, UNSELECT, CLOSE, QRESYNC),
+// view.go (the selected mailbox and its updates), views.go (the view
+// cache), fetch.go (FETCH), flags.go (STORE), copy.go (COPY, MOVE,
+// EXPUNGE), append.go (APPEND), idle.go (IDLE), quota.go (QUOTA),
+// search.go, sort.go and thread.go (SEARCH, SORT, THREAD through package
+// search).
 package imapd
 
 import (
