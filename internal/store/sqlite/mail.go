@@ -428,21 +428,8 @@ func expungeOne(ctx context.Context, tx *sql.Tx, mailboxID int64, uid uint32, mo
 
 // Vanished returns UIDs expunged after MODSEQ since, ascending.
 func (s *Store) Vanished(ctx context.Context, mailboxID int64, since uint64) ([]uint32, error) {
-	rows, err := s.read.QueryContext(ctx, "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
-		mailboxID, since)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []uint32
-	for rows.Next() {
-		var u uint32
-		if err := rows.Scan(&u); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return scanUIDs(s.read.QueryContext(ctx, "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+		mailboxID, since))
 }
 
 // CopyMessages copies (or moves) messages between mailboxes of one account.

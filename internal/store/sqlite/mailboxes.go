@@ -87,7 +87,11 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 }
 
 func mailboxUIDs(ctx context.Context, tx *sql.Tx, mailboxID int64) ([]uint32, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT uid FROM messages WHERE mailbox_id = ?", mailboxID)
+	return scanUIDs(tx.QueryContext(ctx, "SELECT uid FROM messages WHERE mailbox_id = ?", mailboxID))
+}
+
+// scanUIDs reads rows of one UID column and closes them.
+func scanUIDs(rows *sql.Rows, err error) ([]uint32, error) {
 	if err != nil {
 		return nil, err
 	}
