@@ -47,7 +47,8 @@ func startOutbound(cfg *config.Config, s store.Store, p *delivery.Pipeline, log 
 	opts := queue.Options{
 		Hostname: cfg.Hostname, Store: s, Pipeline: p, Resolver: res, Port: o.Port,
 		Smarthost: o.Smarthost, SmartUser: o.SmarthostUser, SmartPass: o.SmarthostPassword,
-		Routes: routes, RequireTLS: reqTLS, MaxAge: o.MaxAge.Duration, DelayWarning: o.DelayWarning.Duration,
+		SmartTLS: o.SmarthostTLS == "implicit",
+		Routes:   routes, RequireTLS: reqTLS, MaxAge: o.MaxAge.Duration, DelayWarning: o.DelayWarning.Duration,
 		Workers: o.Workers, PerDomain: o.ConnectionsPerDomain, RootCAs: roots,
 		HTTPClient:  &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}},
 		STSCacheDir: cfg.Path("mta-sts"),

@@ -18,6 +18,10 @@ type Outbound struct {
 	Smarthost         string `toml:"smarthost"`
 	SmarthostUser     string `toml:"smarthost_user"`
 	SmarthostPassword string `toml:"smarthost_password"`
+	// SmarthostTLS is "starttls" (STARTTLS when offered; required, with a
+	// valid certificate, when credentials are set) or "implicit" (TLS
+	// from the first byte, as on port 465).
+	SmarthostTLS string `toml:"smarthost_tls"`
 	// Routes maps a recipient domain to the "host:port" of its next hop,
 	// before any MX lookup (like Postfix's transport map).
 	Routes map[string]string `toml:"routes"`
@@ -42,7 +46,7 @@ type Outbound struct {
 
 func defaultOutbound() Outbound {
 	return Outbound{
-		Port: 25,
+		Port: 25, SmarthostTLS: "starttls",
 		Retry: []Duration{{5 * time.Minute}, {15 * time.Minute}, {30 * time.Minute}, {time.Hour},
 			{2 * time.Hour}, {4 * time.Hour}},
 		MaxAge:  Duration{5 * 24 * time.Hour},
@@ -65,6 +69,9 @@ func (c *Config) validateOutbound(bad func(key, format string, args ...any)) {
 	}
 	if o.Smarthost != "" {
 		hostport("outbound.smarthost", o.Smarthost)
+	}
+	if o.SmarthostTLS != "starttls" && o.SmarthostTLS != "implicit" {
+		bad("outbound.smarthost_tls", "must be starttls or implicit")
 	}
 	if (o.SmarthostUser == "") != (o.SmarthostPassword == "") {
 		bad("outbound.smarthost_user", "smarthost_user and smarthost_password must be set together")

@@ -190,19 +190,33 @@ func (c *client) cmd(d time.Duration, format string, args ...any) (*Reply, error
 }
 
 // dial connects to addr and reads the greeting.
-func dial(ctx context.Context, addr string, h mxHost, to Timeouts) (*client, error) {
+// dial connects to addr and reads the greeting; with tlsConf the
+// connection is TLS from the start (a smarthost on port 465, RFC 8314).
+func dial(ctx context.Context, addr string, h mxHost, to Timeouts, tlsConf *tls.Config) (*client, error) {
 	d := net.Dialer{Timeout: to.Connect}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	c := &client{conn: conn, r: bufio.NewReaderSize(conn, 4096), w: bufio.NewWriterSize(conn, 32<<10),
-		host: h, addr: addr, to: to}
 	// Shutdown cancels ctx: a session waiting on a slow server ends then,
 	// not when its RFC 5321 timeout does.
-	c.unwatch = context.AfterFunc(ctx, func() { conn.Close() })
+	unwatch := context.AfterFunc(ctx, func() { raw.Close() })
+	conn := raw
+	if tlsConf != nil {
+		tc := tls.Client(raw, tlsConf)
+		tc.SetDeadline(time.Now().Add(to.Greeting))
+		if err := tc.Handshake(); err != nil {
+			unwatch()
+			raw.Close()
+			return nil, temporary(451, "4.7.5", fmt.Sprintf("%s: TLS handshake: %v", addr, err))
+		}
+		conn = tc
+	}
+	c := &client{conn: conn, r: bufio.NewReaderSize(conn, 4096), w: bufio.NewWriterSize(conn, 32<<10),
+		host: h, addr: addr, to: to, tls: tlsConf != nil, unwatch: unwatch}
 	r, err := c.readReply(to.Greeting)
 	if err != nil {
+		unwatch()
 		conn.Close()
 		return nil, err
 	}

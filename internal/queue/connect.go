@@ -50,6 +50,9 @@ func (r *Runner) session(ctx context.Context, addr string, h mxHost, pol hostPol
 	if err != nil {
 		return nil, err
 	}
+	if cl.tls { // implicit TLS
+		return r.checkTLS(cl, h, pol)
+	}
 	if !cl.has("STARTTLS") {
 		if pol.need != tlsOpportunistic {
 			cl.quit()
@@ -69,6 +72,11 @@ func (r *Runner) session(ctx context.Context, addr string, h mxHost, pol hostPol
 		}
 		return nil, temporary(451, "4.7.5", err.Error())
 	}
+	return r.checkTLS(cl, h, pol)
+}
+
+// checkTLS verifies the server's certificate as pol asks, then logs in.
+func (r *Runner) checkTLS(cl *client, h mxHost, pol hostPolicy) (*client, error) {
 	chain := cl.conn.(*tls.Conn).ConnectionState().PeerCertificates
 	switch pol.need {
 	case tlsDANE:
@@ -87,9 +95,14 @@ func (r *Runner) session(ctx context.Context, addr string, h mxHost, pol hostPol
 	return r.login(cl, h)
 }
 
-// open dials addr and says EHLO.
+// open dials addr (with TLS at once for an implicit-TLS smarthost) and
+// says EHLO.
 func (r *Runner) open(ctx context.Context, addr string, h mxHost) (*client, error) {
-	cl, err := dial(ctx, addr, h, r.opts.Timeouts)
+	var tlsConf *tls.Config
+	if h.Smart && r.opts.SmartTLS {
+		tlsConf = r.tlsConfig(h.Name)
+	}
+	cl, err := dial(ctx, addr, h, r.opts.Timeouts, tlsConf)
 	if err != nil {
 		return nil, err
 	}

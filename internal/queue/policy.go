@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -248,7 +249,17 @@ func (r *Runner) policyFor(ctx context.Context, domain string, h mxHost, sts *st
 	if r.opts.RequireTLS[strings.ToLower(domain)] {
 		return hostPolicy{need: tlsVerified, why: "tls_required"}, true
 	}
+	if h.Smart && (r.opts.SmartTLS || (r.opts.SmartUser != "" && !isLoopback(h.Name))) {
+		// A password, or a relay asked to be TLS, goes only to the
+		// smarthost whose certificate proves its name.
+		return hostPolicy{need: tlsVerified, why: "smarthost"}, true
+	}
 	return hostPolicy{need: tlsOpportunistic}, true
+}
+
+func isLoopback(host string) bool {
+	ip, err := netip.ParseAddr(host)
+	return host == "localhost" || (err == nil && ip.IsLoopback())
 }
 
 // usableTLSA keeps DANE-TA(2) and DANE-EE(3) records, the only usages for

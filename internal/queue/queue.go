@@ -38,6 +38,7 @@ type Options struct {
 	Smarthost  string            // host:port for all mail, "" for none
 	SmartUser  string            // AUTH PLAIN to the smarthost, "" for none
 	SmartPass  string            //
+	SmartTLS   bool              // the smarthost speaks TLS from the start (port 465)
 	Routes     map[string]string // recipient domain → host:port
 	RequireTLS map[string]bool   // domains that need verified TLS
 	Retry      []time.Duration

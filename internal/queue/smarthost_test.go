@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"strings"
@@ -93,5 +94,48 @@ func TestIPv6MX(t *testing.T) {
 	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
 	if sk.msgs.Load() != 1 || !strings.Contains(l.Addr().String(), "::1") {
 		t.Fatalf("%d messages over IPv6", sk.msgs.Load())
+	}
+}
+
+// A smarthost on implicit TLS (port 465 style) with a certificate the
+// runner trusts: TLS from the first byte, then AUTH.
+func TestSmarthostImplicitTLS(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice")
+	conf, pool, _ := certFor(t, "127.0.0.1")
+	sk := &authSink{}
+	srv := smtp.NewServer(sk)
+	srv.Domain = "smarthost.test"
+	l := tls.NewListener(listen(t), conf)
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	a.startRunner("127.0.0.1:1", func(o *Options) {
+		o.Smarthost, o.SmartUser, o.SmartPass, o.SmartTLS, o.RootCAs = l.Addr().String(), "relay", "secret", true, pool
+	})
+	a.send("alice@a.test", []string{"x@elsewhere.test"}, testMessage("alice@a.test", "x@elsewhere.test", "implicit"), nil)
+	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
+	if sk.msgs.Load() != 1 || sk.authed.Load() != 1 {
+		t.Fatalf("smarthost got %d messages, %d logins; alice: %q", sk.msgs.Load(), sk.authed.Load(), a.inbox("alice"))
+	}
+}
+
+// An implicit-TLS smarthost whose certificate is not trusted gets
+// nothing: the message waits.
+func TestSmarthostUntrusted(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice")
+	conf, _, _ := certFor(t, "127.0.0.1")
+	sk := &authSink{}
+	srv := smtp.NewServer(sk)
+	l := tls.NewListener(listen(t), conf)
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	a.startRunner("127.0.0.1:1", func(o *Options) {
+		o.Smarthost, o.SmartUser, o.SmartPass, o.SmartTLS = l.Addr().String(), "relay", "secret", true
+	})
+	a.send("alice@a.test", []string{"x@elsewhere.test"}, testMessage("alice@a.test", "x@elsewhere.test", "untrusted"), nil)
+	q := a.waitQueue("deferred", func(q []store.QueuedMessage) bool { return len(q) == 1 && q[0].Attempts == 1 })
+	if !strings.Contains(q[0].LastError, "certificate not valid") || sk.authed.Load() != 0 {
+		t.Fatalf("last error %q, %d logins", q[0].LastError, sk.authed.Load())
 	}
 }
