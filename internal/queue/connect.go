@@ -12,10 +12,14 @@ import (
 
 // connect opens a session with the first next hop that takes one under
 // its TLS policy, trying every address of every host in order.
-func (r *Runner) connect(ctx context.Context, domain string, hops []mxHost, sts *stsPolicy) (*client, error) {
+func (r *Runner) connect(ctx context.Context, d *destination) (*client, error) {
 	var last error
-	for _, h := range hops {
-		pol, ok := r.policyFor(ctx, domain, h, sts)
+	domain := d.domain
+	for _, h := range d.hops {
+		pol, ok := r.policyFor(ctx, domain, h, d.sts)
+		if d.waived {
+			pol, ok = hostPolicy{need: tlsOpportunistic, why: "TLS-Required: No"}, true
+		}
 		if !ok {
 			last = temporary(451, "4.7.5", fmt.Sprintf("MTA-STS policy of %s does not list MX %s", domain, h.Name))
 			continue

@@ -300,3 +300,26 @@ func TestRequireTLSDelivered(t *testing.T) {
 		t.Fatalf("%d messages; alice got %q", sk.msgs.Load(), a.inbox("alice"))
 	}
 }
+
+// "TLS-Required: No" (RFC 8689 §5): the sender prefers delivery to the
+// MTA-STS policy, so the message goes out over plaintext; one without the
+// header still waits.
+func TestTLSRequiredNo(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice")
+	b := newSite(t, "b.test", "bob")
+	b.serveMX(nil)
+	dnsAddr := dnsServer(t, stsZones())
+	a.startRunner(dnsAddr, func(o *Options) { o.Port = b.port(); o.HTTPClient = stsServer(t, "b.test", enforce) })
+	waived := strings.Replace(testMessage("alice@a.test", "bob@b.test", "waived"), "Subject:", "TLS-Required: No\r\nSubject:", 1)
+	a.send("alice@a.test", []string{"bob@b.test"}, testMessage("alice@a.test", "bob@b.test", "kept"), nil)
+	a.send("alice@a.test", []string{"bob@b.test"}, waived, nil)
+	got := b.waitInbox("bob", 1)
+	if len(got) != 1 || !strings.Contains(got[0], "Subject: waived") {
+		t.Fatalf("bob got %q", got)
+	}
+	q := a.waitQueue("one deferred", func(q []store.QueuedMessage) bool { return len(q) == 1 && q[0].Attempts == 1 })
+	if !strings.Contains(q[0].LastError, "STARTTLS") {
+		t.Fatalf("entry %+v", q[0])
+	}
+}

@@ -10,6 +10,7 @@
 package queue
 
 import (
+	"bufio"
 	"context"
 	"crypto/x509"
 	"log/slog"
@@ -297,9 +298,11 @@ func (r *Runner) deliver(ctx context.Context, domain string, entries []store.Que
 		}
 		var t *transaction
 		if cl, t, err = r.sendOne(ctx, d, cl, &entries[i]); cl == nil && t == nil {
-			// No next hop takes a session: the rest fails the same way.
+			// No next hop takes a session: the rest fails the same way,
+			// but for messages that waive the TLS policy.
 			for j := i; j < len(entries); j++ {
-				settle(&entries[j], nil, asReply(err))
+				t, err := r.sendWaived(ctx, d, &entries[j], err)
+				settle(&entries[j], t, asReplyOrNil(err))
 			}
 			return
 		}
@@ -319,6 +322,63 @@ type destination struct {
 	domain string
 	hops   []mxHost
 	sts    *stsPolicy
+	waived bool // "TLS-Required: No": opportunistic TLS whatever the policy
+}
+
+// sendWaived retries e over opportunistic TLS when the TLS policy (4.7.5)
+// refused every host and the message carries "TLS-Required: No" without
+// REQUIRETLS (RFC 8689 §5); otherwise it returns fail.
+func (r *Runner) sendWaived(ctx context.Context, d *destination, e *store.QueuedMessage, fail error) (*transaction, error) {
+	if asReply(fail).Enhanced != "4.7.5" || e.RequireTLS || !r.tlsWaived(ctx, e) {
+		return nil, fail
+	}
+	w := *d
+	w.waived = true
+	cl, t, err := r.sendOne(ctx, &w, nil, e)
+	if cl != nil {
+		cl.quit()
+	}
+	if err != nil || t == nil {
+		return nil, cmpErr(err, fail)
+	}
+	return t, nil
+}
+
+func cmpErr(err, otherwise error) error {
+	if err != nil {
+		return err
+	}
+	return otherwise
+}
+
+// tlsWaived reports whether e's header has "TLS-Required: No".
+func (r *Runner) tlsWaived(ctx context.Context, e *store.QueuedMessage) bool {
+	b, err := r.opts.Store.Blobs().Open(ctx, e.BlobID)
+	if err != nil {
+		return false
+	}
+	defer b.Close()
+	br := bufio.NewReader(b)
+	for {
+		line, err := br.ReadString('\n')
+		if strings.TrimRight(line, "\r\n") == "" {
+			return false
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "TLS-Required") &&
+			strings.EqualFold(strings.TrimSpace(v), "No") {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+}
+
+func asReplyOrNil(err error) *Reply {
+	if err == nil {
+		return nil
+	}
+	return asReply(err)
 }
 
 // sendOne sends e on cl, connecting first when cl is nil, and retries
@@ -331,7 +391,7 @@ func (r *Runner) sendOne(ctx context.Context, d *destination, cl *client, e *sto
 		reused := cl != nil
 		if cl == nil {
 			var err error
-			if cl, err = r.connect(ctx, d.domain, d.hops, d.sts); err != nil {
+			if cl, err = r.connect(ctx, d); err != nil {
 				return nil, nil, err
 			}
 		}
