@@ -130,16 +130,20 @@ Create Both
 Expunge Both
 SyncState *
 `, port(in.imaps), in.cert, maildir, maildir)), 0o600)
-	run := func() {
+	run := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(mbsync, "-c", rc, "-a")
+		cmd := exec.Command(mbsync, append([]string{"-c", rc, "-a"}, args...)...)
 		cmd.Env = append(os.Environ(), "HOME="+home)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("mbsync: %v\n%s\nserver:\n%s", err, out, in.out.String())
 		}
+		return string(out)
 	}
-	run()
+	// -Dn shows the IMAP conversation: mbsync turns COMPRESS=DEFLATE on.
+	if out := run("-Dn"); !strings.Contains(out, "COMPRESS DEFLATE") {
+		t.Errorf("mbsync did not use COMPRESS=DEFLATE:\n%s", out)
+	}
 	if n := countMaildir(t, filepath.Join(maildir, "INBOX")); n != 3 {
 		t.Fatalf("Maildir INBOX has %d messages after the first sync", n)
 	}

@@ -22,6 +22,9 @@ var mechanisms = []string{"PLAIN", "SCRAM-SHA-256"}
 func (s *session) capabilities() string {
 	caps := append([]string{}, extensions...)
 	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(s.dec.Limits().MaxLiteral, 10))
+	if s.state != stateNotAuth && !s.compressed {
+		caps = append(caps, "COMPRESS=DEFLATE") // RFC 4978, after login: see compress.go
+	}
 	if s.state == stateNotAuth {
 		if s.starttlsOffered() {
 			caps = append(caps, "STARTTLS")

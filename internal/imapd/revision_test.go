@@ -1,6 +1,8 @@
 package imapd
 
 import (
+	"bufio"
+	"compress/flate"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -115,5 +117,33 @@ func TestAuthenticateSCRAM(t *testing.T) {
 		} else if !strings.HasPrefix(r, "a NO [AUTHENTICATIONFAILED]") {
 			t.Fatalf("SCRAM with a wrong password: %q", r)
 		}
+	}
+}
+
+// TestCompressDeflate: after COMPRESS DEFLATE both directions are raw
+// DEFLATE (RFC 4978); a second COMPRESS is refused.
+func TestCompressDeflate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.dial(e.start(nil))
+	lines, _ := c.cmd("a", "CAPABILITY", "OK")
+	if has(lines, "COMPRESS=DEFLATE") {
+		t.Fatalf("COMPRESS offered before login: %q", lines)
+	}
+	c.login()
+	c.cmd("b", "COMPRESS DEFLATE", "OK")
+	fw, _ := flate.NewWriter(c.Raw(), flate.BestSpeed)
+	r := bufio.NewReader(flate.NewReader(c.Raw()))
+	send := func(line string) {
+		fw.Write([]byte(line + "\r\n"))
+		fw.Flush()
+	}
+	send("c NOOP")
+	if l, err := r.ReadString('\n'); err != nil || l != "c OK NOOP completed\r\n" {
+		t.Fatalf("NOOP under DEFLATE: %q %v", l, err)
+	}
+	send("d COMPRESS DEFLATE")
+	if l, _ := r.ReadString('\n'); !strings.HasPrefix(l, "d NO [COMPRESSIONACTIVE]") {
+		t.Fatalf("second COMPRESS: %q", l)
 	}
 }

@@ -41,9 +41,10 @@ type session struct {
 	cancel context.CancelFunc
 	log    *slog.Logger
 
-	state     state
-	tls       bool
-	loggedOut bool
+	state      state
+	tls        bool
+	compressed bool // COMPRESS DEFLATE is on (RFC 4978)
+	loggedOut  bool
 
 	acct      auth.Account
 	wake      <-chan int64 // store.Watch wake-ups for the account

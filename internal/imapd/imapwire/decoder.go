@@ -136,6 +136,12 @@ func NewDecoder(r io.Reader, cont func() error, lim Limits) *Decoder {
 // pipelined commands get their responses in one write.
 func (d *Decoder) Buffered() int { return d.br.Buffered() }
 
+// Reader returns what the decoder reads from, with the bytes it has
+// buffered but not decoded: a layer started after a command (COMPRESS,
+// RFC 4978) reads from it, so that data the client sent right after the
+// command is not lost.
+func (d *Decoder) Reader() io.Reader { return d.br }
+
 // Limits returns the limits in effect, defaults filled in.
 func (d *Decoder) Limits() Limits { return d.lim }
 

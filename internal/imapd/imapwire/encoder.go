@@ -189,16 +189,18 @@ func (e *Encoder) List(n int, each func(i int)) *Encoder {
 // CRLF ends a response line.
 func (e *Encoder) CRLF() *Encoder { return e.Raw("\r\n") }
 
-// Flush sends what was written.
+// Flush sends what was written. When the Encoder writes into a layer
+// that buffers too (a compressor), Flush flushes it as well.
 func (e *Encoder) Flush() error {
-	if e.err == nil {
-		if e.w != nil {
-			if e.err = e.w.Flush(); e.err == nil {
-				e.w.Reset(nil)
-				writers.Put(e.w)
-				e.w = nil
-			}
+	if e.err == nil && e.w != nil {
+		if e.err = e.w.Flush(); e.err == nil {
+			e.w.Reset(nil)
+			writers.Put(e.w)
+			e.w = nil
 		}
+	}
+	if f, ok := e.dst.(interface{ Flush() error }); ok && e.err == nil {
+		e.err = f.Flush()
 	}
 	return e.err
 }
