@@ -25,6 +25,7 @@
 // view.go (the selected mailbox and its updates), views.go (the view
 // cache), fetch.go (FETCH), flags.go (STORE), copy.go (COPY, MOVE,
 // EXPUNGE), append.go (APPEND), idle.go (IDLE), quota.go (QUOTA),
+// compress.go (COMPRESS),
 // search.go, sort.go and thread.go (SEARCH, SORT, THREAD through package
 // search).
 package imapd
