@@ -83,6 +83,16 @@ func (s *session) appendOne(mbErr error) (store.NewMessage, error) {
 			return m, err
 		}
 	}
+	if m.InternalDate.IsZero() {
+		m.InternalDate = time.Now()
+	}
+	if strings.EqualFold(s.dec.PeekAtom(), "CATENATE") { // RFC 4469
+		if mbErr != nil {
+			return m, no("TRYCREATE", "No such mailbox")
+		}
+		m.BlobID, m.Size, m.Parsed, err = s.catenate()
+		return m, err
+	}
 	// RFC 6855 §4: with UTF8=ACCEPT, "UTF8 (" literal8 ")".
 	utf8 := strings.EqualFold(s.dec.PeekAtom(), "UTF8")
 	if utf8 {
@@ -113,9 +123,6 @@ func (s *session) appendOne(mbErr error) (store.NewMessage, error) {
 	r, err := s.dec.Accept()
 	if err != nil {
 		return m, err
-	}
-	if m.InternalDate.IsZero() {
-		m.InternalDate = time.Now()
 	}
 	m.BlobID, m.Size, m.Parsed, err = s.receive(r)
 	if err == nil && utf8 && !s.dec.Consume(')') {

@@ -147,3 +147,29 @@ func TestCompressDeflate(t *testing.T) {
 		t.Fatalf("second COMPRESS: %q", l)
 	}
 }
+
+// TestCatenate: APPEND with CATENATE builds a message from a section of
+// a stored message (URL) and a TEXT literal (RFC 4469).
+func TestCatenate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.deliver(e.alice, "INBOX", testMessage(1))
+	c := e.dial(e.start(nil))
+	c.login()
+	lines, _ := c.cmd("s", "SELECT INBOX", "OK")
+	uv := uidValidity(t, lines)
+	c.Send(`a APPEND Drafts CATENATE (URL "/INBOX;UIDVALIDITY=` + uv + `/;UID=1/;SECTION=HEADER.FIELDS%20(Subject)" TEXT {11+}`)
+	c.Send("forwarded\r\n)")
+	_, tagged := c.until("a", "OK")
+	if !strings.Contains(tagged, "[APPENDUID ") {
+		t.Fatalf("APPEND CATENATE: %q", tagged)
+	}
+	c.cmd("b", "SELECT Drafts", "OK")
+	lines, _ = c.cmd("c", "FETCH 1 BODY.PEEK[]", "OK")
+	got := strings.Join(lines, "\n")
+	if !strings.Contains(got, "{33}\nSubject: message 1\n\nforwarded\n") {
+		t.Fatalf("catenated message: %q", lines)
+	}
+	c.cmd("d", `APPEND Drafts CATENATE (URL "/INBOX/;UID=99")`, "NO [BADURL /INBOX/;UID=99]")
+	c.cmd("e", `APPEND Drafts CATENATE (URL "/INBOX/;UID=1;URLAUTH=anonymous")`, "NO [BADURL")
+}
