@@ -72,7 +72,7 @@ type Runner struct {
 	active   sync.Map     // IDs of entries in this runner's hands
 	stsCache stsCache
 	pool     connPool
-	domains  sync.Map // domain → chan struct{} (per-domain connection slots)
+	domains  sync.Map // domain → *domainState
 	ctx      context.Context
 	cancel   context.CancelFunc
 }
@@ -251,21 +251,57 @@ func (r *Runner) dispatch() bool {
 func (r *Runner) worker() {
 	defer r.wg.Done()
 	for j := range r.jobs {
-		slot := r.domainSlot(j.domain)
-		slot <- struct{}{}
+		r.run(j)
+	}
+}
+
+func (r *Runner) stopping() bool {
+	select {
+	case <-r.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// domainState counts a domain's connections; jobs beyond PerDomain wait
+// in its list instead of holding a worker, so one slow domain never
+// keeps the others waiting.
+type domainState struct {
+	mu      sync.Mutex
+	active  int
+	waiting []job
+}
+
+// run delivers j if its domain has a free connection, then the domain's
+// waiting jobs; otherwise it parks j for the worker that frees one.
+func (r *Runner) run(j job) {
+	v, _ := r.domains.LoadOrStore(j.domain, &domainState{})
+	ds := v.(*domainState)
+	ds.mu.Lock()
+	if ds.active >= r.opts.PerDomain {
+		ds.waiting = append(ds.waiting, j)
+		ds.mu.Unlock()
+		return
+	}
+	ds.active++
+	ds.mu.Unlock()
+	for {
 		r.deliver(r.ctx, j.domain, j.entries)
-		<-slot
 		for _, e := range j.entries {
 			r.active.Delete(e.ID)
 		}
 		r.inflight.Add(-int64(len(j.entries)))
 		r.Kick()
+		ds.mu.Lock()
+		if len(ds.waiting) == 0 || r.stopping() {
+			ds.active--
+			ds.mu.Unlock()
+			return // parked jobs of a stopping runner wait for the restart
+		}
+		j, ds.waiting = ds.waiting[0], ds.waiting[1:]
+		ds.mu.Unlock()
 	}
-}
-
-func (r *Runner) domainSlot(d string) chan struct{} {
-	v, _ := r.domains.LoadOrStore(d, make(chan struct{}, r.opts.PerDomain))
-	return v.(chan struct{})
 }
 
 // deliver sends entries for domain, reusing one connection. Outcomes are

@@ -239,3 +239,42 @@ func TestShutdownAbortsHungSession(t *testing.T) {
 		t.Fatalf("Shutdown took %v", d)
 	}
 }
+
+// A slow domain using all its connections does not hold the workers:
+// mail for another domain goes out meanwhile.
+func TestSlowDomainDoesNotBlockOthers(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice")
+	slow := &slowSink{}
+	ssrv := smtp.NewServer(slow)
+	sl := listen(t)
+	go ssrv.Serve(sl)
+	t.Cleanup(func() { ssrv.Close() })
+	fast, faddr := startSink(t, nil)
+	r := a.startRunner("127.0.0.1:1", func(o *Options) {
+		o.Routes = map[string]string{"slow.test": sl.Addr().String(), "fast.test": faddr}
+		o.PerDomain, o.Workers = 1, 2
+	})
+	// Two rounds of slow mail: two jobs for a domain with one connection.
+	for round := range 2 {
+		for i := range 15 {
+			to := "u" + strconv.Itoa(round*100+i) + "@slow.test"
+			a.send("alice@a.test", []string{to}, testMessage("alice@a.test", to, "slow"), nil)
+		}
+		r.Kick()
+		for slow.sessions.Load() == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // the second slow job reaches a worker
+	a.send("alice@a.test", []string{"x@fast.test"}, testMessage("alice@a.test", "x@fast.test", "fast"), nil)
+	r.Kick()
+	deadline := time.Now().Add(10 * time.Second)
+	for fast.msgs.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := slow.msgs.Load(); fast.msgs.Load() != 1 || n >= 12 { // before the first slow job (15 messages) ends
+		t.Fatalf("fast delivered %d after %d slow messages", fast.msgs.Load(), n)
+	}
+	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
+}
