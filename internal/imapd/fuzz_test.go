@@ -55,6 +55,7 @@ var fuzzSeeds = []string{
 	"a CREATE a/b/c (USE (\\Drafts))\r\nb RENAME a z/y\r\nc LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (* %) RETURN (CHILDREN STATUS (MESSAGES SIZE DELETED))\r\nd DELETE z/y/b/c\r\n",
 	"a SELECT INBOX\r\nb IDLE\r\nDONE\r\nc FETCH 1 (BINARY[1]<0.3> BINARY.SIZE[1] RFC822.TEXT PREVIEW EMAILID)\r\n",
 	"a AUTHENTICATE PLAIN\r\n*\r\nb ID (\"name\" \"x\")\r\nc NAMESPACE\r\nd STATUS INBOX (MESSAGES UIDNEXT MAILBOXID)\r\n",
+	"a APPEND Drafts CATENATE (URL \"/INBOX/;UID=1/;SECTION=1.MIME;PARTIAL=0.5\" TEXT {2+}\r\nhi)\r\nb GETQUOTAROOT INBOX\r\nc COMPRESS DEFLATE\r\n\x03\x00",
 }
 
 // FuzzSession drives a whole logged-in session with arbitrary client

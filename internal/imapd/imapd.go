@@ -24,7 +24,8 @@
 // STATUS), select.go (SELECT, EXAMINE, UNSELECT, CLOSE, QRESYNC),
 // view.go (the selected mailbox and its updates), views.go (the view
 // cache), fetch.go (FETCH), flags.go (STORE), copy.go (COPY, MOVE,
-// EXPUNGE), append.go (APPEND), idle.go (IDLE), quota.go (QUOTA),
+// EXPUNGE), append.go and catenate.go (APPEND, CATENATE), idle.go
+// (IDLE), quota.go (QUOTA),
 // compress.go (COMPRESS),
 // search.go, sort.go and thread.go (SEARCH, SORT, THREAD through package
 // search).
