@@ -239,6 +239,15 @@ func (p *Pipeline) Receive(ctx context.Context, r io.Reader) (Received, error) {
 	return Received{BlobID: id, Size: size, Parsed: res.p}, nil
 }
 
+// Discard tells the store that nothing will refer to msg's bytes (the
+// message was refused after they were written), so that a backend that
+// holds them in memory until the first delivery can let them go.
+func (p *Pipeline) Discard(msg Received) {
+	if d, ok := p.store.Blobs().(interface{ Discard(id string) }); ok {
+		d.Discard(msg.BlobID)
+	}
+}
+
 // blobWriter remembers a write error, to tell a full disk from a client
 // that went away.
 type blobWriter struct {

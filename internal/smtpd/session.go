@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-sasl"
@@ -229,6 +230,7 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 	}
 	if s.srv.opts.Mode == Submission {
 		if err := s.checkFromHeader(msg); err != nil {
+			p.Discard(msg)
 			return nil, err
 		}
 	}
@@ -236,7 +238,11 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 	if s.opts != nil {
 		s.mailParams(&env)
 	}
-	return p.Deliver(s.ctx, env, msg), nil
+	errs := p.Deliver(s.ctx, env, msg)
+	if !slices.Contains(errs, nil) {
+		p.Discard(msg)
+	}
+	return errs, nil
 }
 
 // Reset implements smtp.Session.
