@@ -158,6 +158,14 @@ func (s *session) deliverAppended(mb store.Mailbox, msgs []store.NewMessage) err
 			first = err
 		}
 	}
+	if first != nil && len(uids) > 0 {
+		// RFC 3502 §6.3.11: a MULTIAPPEND that fails appends nothing.
+		// Deliver stores each message on its own, so take back those
+		// that were stored (other sessions may see them come and go).
+		if _, err := s.srv.opts.Store.Expunge(s.ctx, out[0].MailboxID, uids); err != nil {
+			return err
+		}
+	}
 	if s.sel != nil && s.sel.mb.ID == mb.ID && len(uids) > 0 {
 		s.sel.dirty = true
 	}

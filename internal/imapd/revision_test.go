@@ -3,6 +3,7 @@ package imapd
 import (
 	"bufio"
 	"compress/flate"
+	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -73,8 +74,19 @@ func TestMultiappendLiteralPlus(t *testing.T) {
 	if !strings.Contains(tagged, " 1:2] ") {
 		t.Fatalf("MULTIAPPEND: %q", tagged)
 	}
+	// All or nothing (RFC 3502): over quota at the second message, the
+	// first is not kept either.
+	if err := e.store.SetQuota(context.Background(), e.alice.Address, 40); err != nil {
+		t.Fatal(err)
+	}
+	c.Send("f APPEND Trash {12+}\r\nSubject: 3\r\n {12+}\r\nSubject: 4\r\n")
+	c.until("f", "NO [OVERQUOTA]")
+	lines, _ := c.cmd("g", "STATUS Trash (MESSAGES)", "OK")
+	if !has(lines, "(MESSAGES 0)") {
+		t.Fatalf("after a failed MULTIAPPEND: %q", lines)
+	}
 	c.cmd("b", "SELECT Drafts", "OK")
-	lines, _ := c.cmd("c", "FETCH 1:2 (FLAGS INTERNALDATE)", "OK")
+	lines, _ = c.cmd("c", "FETCH 1:2 (FLAGS INTERNALDATE)", "OK")
 	if !has(lines, `* 1 FETCH (FLAGS (\Draft) INTERNALDATE`) || !has(lines, `* 2 FETCH (FLAGS (\Seen) INTERNALDATE " 2-Nov-2026 `) {
 		t.Fatalf("appended: %q", lines)
 	}
