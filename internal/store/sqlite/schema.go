@@ -119,6 +119,8 @@ ALTER TABLE queue ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 	// MODSEQ and flags of 100,000 messages from the rows, which hold the
 	// parsed structure, took ~1 s; from this index ~0.1-0.3 s.
 	`CREATE INDEX messages_state ON messages (mailbox_id, uid, modseq, flags);`,
+	// URLAUTH mailbox access keys (accesskeys.go).
+	migrationAccessKeys,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

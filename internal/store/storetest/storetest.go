@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"WatchAndChangedSince", testWatch},
 		{"TextSearch", testTextSearch},
 		{"MessageKeys", testMessageKeys},
+		{"AccessKeys", testAccessKeys},
 	}
 	tests = append(tests, mailboxTests...)
 	for _, tc := range tests {
