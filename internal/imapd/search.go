@@ -16,8 +16,8 @@ import (
 // THREAD.
 
 func init() {
-	// RFC 4731, RFC 5182, RFC 5032. CONTEXT=SEARCH is not offered: its
-	// UPDATE notifications are not implemented.
+	// RFC 4731, RFC 5182, RFC 5032; CONTEXT=SEARCH and CONTEXT=SORT in
+	// context.go.
 	extensions = append(extensions, "ESEARCH", "SEARCHRES", "WITHIN")
 }
 
@@ -36,8 +36,11 @@ func (s *session) runSearch(c *cmd, kind search.Kind) error {
 	if err := s.dec.CRLF(); err != nil {
 		return err
 	}
-	if r := q.Return; r != nil && (r.Update || r.Context) {
-		return bad("CONTEXT and UPDATE are not supported") // RFC 5267 is not advertised
+	update := q.Return != nil && q.Return.Update
+	if update {
+		if err := s.checkUpdate(c.tag); err != nil {
+			return err
+		}
 	}
 	if err := s.refresh(c.uid); err != nil {
 		return err
@@ -57,11 +60,12 @@ func (s *session) runSearch(c *cmd, kind search.Kind) error {
 		return err
 	}
 	if uids, ok := res.Save(); ok {
-		// RFC 5182 §2.1: the saved result must also be emptied when a
-		// mailbox is selected, examined or closed (select.go).
-		s.saved = uids
+		s.saved = uids // emptied by SELECT, EXAMINE, CLOSE, UNSELECT (select.go, RFC 5182 §2.1)
 	}
 	s.enc.Bytes(res.Append(nil, c.tag, c.uid, s.rev2))
+	if update {
+		s.register(c.tag, q, res)
+	}
 	return nil
 }
 

@@ -54,8 +54,9 @@ type session struct {
 	// its first use, RFC 7162 §3.1).
 	rev2, condstore, qresync, utf8 bool
 
-	sel   *view    // the selected mailbox
-	saved []uint32 // SEARCH ... SAVE result, UIDs (RFC 5182)
+	sel   *view         // the selected mailbox
+	saved []uint32      // SEARCH ... SAVE result, UIDs (RFC 5182)
+	live  *liveSearches // SEARCH and SORT with RETURN (UPDATE) (RFC 5267, context.go)
 }
 
 func newSession(s *Server, c net.Conn) *session {

@@ -225,6 +225,7 @@ func (s *session) refresh(allowExpunge bool) error {
 		return err
 	}
 	s.update(allowExpunge)
+	s.updateLive()
 	return nil
 }
 

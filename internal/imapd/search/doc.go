@@ -14,10 +14,10 @@
 // (RFC 5256) with SORT=DISPLAY (RFC 5957) and ESORT (RFC 5267 §3);
 // THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256).
 //
-// Not implemented: CONTEXT and UPDATE (RFC 5267 §4.2–4.3) are parsed and
-// reported in [ReturnOpts] (Context, Update) but no update notifications
-// are generated; the session should refuse UPDATE or not advertise
-// CONTEXT=SEARCH until it does. FUZZY (RFC 6203) is not a key.
+// CONTEXT and UPDATE (RFC 5267 §4.2–4.3) are parsed and reported in
+// [ReturnOpts] (Context, Update); the session keeps UPDATE searches live
+// by running them again and sending the difference (imapd/context.go).
+// FUZZY (RFC 6203) is not a key.
 //
 // # Use from a session
 //

@@ -80,7 +80,7 @@ type SortKey struct {
 type ReturnOpts struct {
 	Min, Max, All, Count, Save bool
 	Partial                    *Partial // RFC 5267 §4.4, RFC 9394
-	Context, Update            bool     // RFC 5267 §4.2–4.3: parsed, not acted on
+	Context, Update            bool     // RFC 5267 §4.2–4.3: acted on by the session
 }
 
 // Partial is a PARTIAL range: 1-based positions in the result, First ≤
