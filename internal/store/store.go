@@ -186,7 +186,8 @@ type Mail interface {
 	ChangedSince(ctx context.Context, mailboxID int64, since uint64) ([]Message, error)
 	// Watch delivers the ID of a mailbox of the account each time a
 	// transaction that changed it is durable (new, changed or expunged
-	// messages), until stop is called. Wake-ups may be merged or dropped
+	// messages; the mailbox created, renamed, deleted, subscribed or
+	// unsubscribed: IMAP NOTIFY reports those), until stop is called. Wake-ups may be merged or dropped
 	// when the receiver is slow: they say "look again", the data comes
 	// from ChangedSince and Vanished.
 	Watch(accountID int64) (wakeups <-chan int64, stop func())

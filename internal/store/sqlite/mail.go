@@ -64,6 +64,9 @@ func (s *Store) CreateMailbox(ctx context.Context, accountID int64, name, specia
 	var mb store.Mailbox
 	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
 		mb, err = createMailbox(ctx, tx, accountID, name, specialUse)
+		if err == nil {
+			s.hub.touch(accountID, mb.ID) // IMAP NOTIFY's MailboxName (RFC 5465 §5.4)
+		}
 		return err
 	})
 	return mb, err

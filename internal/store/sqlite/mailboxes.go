@@ -91,18 +91,21 @@ func mailboxUIDs(ctx context.Context, tx *sql.Tx, mailboxID int64) ([]uint32, er
 }
 
 // scanUIDs reads rows of one UID column and closes them.
-func scanUIDs(rows *sql.Rows, err error) ([]uint32, error) {
+func scanUIDs(rows *sql.Rows, err error) ([]uint32, error) { return scanColumn[uint32](rows, err) }
+
+// scanColumn reads rows of one column and closes them.
+func scanColumn[T any](rows *sql.Rows, err error) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []uint32
+	var out []T
 	for rows.Next() {
-		var u uint32
-		if err := rows.Scan(&u); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, u)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -117,11 +120,19 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 	}
 	n := utf8.RuneCountInString(oldName) // substr counts characters
 	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		ids, err := scanColumn[int64](tx.QueryContext(ctx, `SELECT id FROM mailboxes
+			WHERE account_id = ? AND (name = ? OR substr(name, 1, ?) = ?)`, accountID, oldName, n+1, oldName+"/"))
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE mailboxes SET name = ? || substr(name, ?)
 			WHERE account_id = ? AND (name = ? OR substr(name, 1, ?) = ?)`,
 			newName, n+1, accountID, oldName, n+1, oldName+"/")
 		if err != nil {
 			return uniqueErr(err)
+		}
+		for _, id := range ids {
+			s.hub.touch(accountID, id)
 		}
 		return mustAffect(res, nil)
 	})
@@ -130,8 +141,14 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 // SetSubscribed implements store.Mail.
 func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error {
 	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, "UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ?",
-			subscribed, accountID, canonicalName(name)))
+		var id int64
+		err := tx.QueryRowContext(ctx, "UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ? RETURNING id",
+			subscribed, accountID, canonicalName(name)).Scan(&id)
+		if err != nil {
+			return notFound(err)
+		}
+		s.hub.touch(accountID, id) // IMAP NOTIFY's SubscriptionChange (RFC 5465 §5.5)
+		return nil
 	})
 }
 

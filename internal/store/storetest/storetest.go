@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"QueueLifecycle", testQueueLifecycle},
 		{"CopyAndMove", testCopyMove},
 		{"WatchAndChangedSince", testWatch},
+		{"WatchMailboxChanges", testWatchMailboxes},
 		{"TextSearch", testTextSearch},
 		{"MessageKeys", testMessageKeys},
 		{"AccessKeys", testAccessKeys},
