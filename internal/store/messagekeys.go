@@ -14,6 +14,7 @@ type MessageKeys struct {
 	SaveDate     time.Time // RFC 8514
 	Size         int64
 	BlobID       string
+	ThreadID     string // as in Message
 	// As in message.Parsed.
 	SentDate                                         time.Time
 	BaseSubject                                      string

@@ -128,6 +128,7 @@ type Message struct {
 	SaveDate     time.Time // when it was stored in this mailbox (RFC 8514)
 	Size         int64
 	BlobID       string
+	ThreadID     string          // RFC 8474 §5.2; "" for a message stored before threads were kept
 	Parsed       *message.Parsed // nil unless asked for
 }
 
@@ -140,6 +141,10 @@ type NewMessage struct {
 	InternalDate time.Time
 	Flags        []string
 	Parsed       *message.Parsed
+	// ThreadID (RFC 8474 §5.2) is kept by a copy; when empty the backend
+	// gives the message the thread of a message of the account that its
+	// Message-ID, In-Reply-To or References names, else a new one.
+	ThreadID string
 }
 
 // Delivered tells where a NewMessage was stored.

@@ -24,9 +24,20 @@ const (
 	qNextUID = `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1,
 		messages = messages + 1, unseen = unseen + ?, size = size + ?
 		WHERE account_id = ? AND name = ? RETURNING id, uidnext - 1, highestmodseq`
+	// The thread ID (RFC 8474 §5.2) is the one given (a copy), else that of
+	// a message of the account named by the new one's Message-ID,
+	// In-Reply-To or References (the first and last), else a new one from
+	// the row's own ID: MAX(id)+1 is the ID SQLite gives the row. An ID
+	// the table gives again (after its last row was deleted) names no
+	// thread still in use: the members of a thread come after its first
+	// message. The lookup is by Message-ID first (INDEXED BY, CROSS
+	// JOIN): by account, the planner would read all its messages.
 	qInsertMessage = `INSERT INTO messages(mailbox_id, uid, modseq, flags, seen, internal_date, save_date,
-		size, blob_id, parsed, message_id, subject_base, sent_date, sort_from, sort_to, sort_cc, display_from, display_to)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		size, blob_id, parsed, message_id, subject_base, sent_date, sort_from, sort_to, sort_cc, display_from, display_to, thread_id)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(NULLIF(?, ''),
+			(SELECT m.thread_id FROM messages m INDEXED BY messages_msgid CROSS JOIN mailboxes b ON b.id = m.mailbox_id
+				WHERE m.message_id IN (?, ?, ?, ?) AND m.thread_id != '' AND b.account_id = ? LIMIT 1),
+			'T' || printf('%x', (SELECT IFNULL(MAX(id), 0) + 1 FROM messages))))`
 	qBlobRef = `INSERT INTO blobs(id, size, refs) VALUES(?, ?, 1)
 		ON CONFLICT(id) DO UPDATE SET refs = refs + 1`
 	qInsertBlobData = "INSERT OR IGNORE INTO blob_data(id, data) VALUES(?, ?)"
@@ -227,8 +238,32 @@ func (s *Store) insertRow(ctx context.Context, tx *sql.Tx, m *store.NewMessage, 
 	_, err = s.txExec(ctx, tx, qInsertMessage,
 		d.MailboxID, d.UID, d.ModSeq, strings.Join(flags, " "), slices.Contains(flags, flagSeen), date.Unix(),
 		time.Now().Unix(), m.Size, m.BlobID, parsed, p.MessageID, p.BaseSubject, unixOrZero(p.SentDate),
-		p.SortFrom, p.SortTo, p.SortCc, p.DisplayFrom, p.DisplayTo)
+		p.SortFrom, p.SortTo, p.SortCc, p.DisplayFrom, p.DisplayTo,
+		m.ThreadID, msgIDArg(p.MessageID), firstID(p.InReplyTo), firstID(p.References), lastID(p.References), m.AccountID)
 	return err
+}
+
+// msgIDArg is a Message-ID to look up, NULL when empty: an empty string
+// would read every row without a Message-ID from the index.
+func msgIDArg(id string) any {
+	if id == "" {
+		return nil
+	}
+	return id
+}
+
+func firstID(ids []string) any {
+	if len(ids) == 0 {
+		return nil
+	}
+	return msgIDArg(ids[0])
+}
+
+func lastID(ids []string) any {
+	if len(ids) == 0 {
+		return nil
+	}
+	return msgIDArg(ids[len(ids)-1])
 }
 
 // encodeParsed keeps what IMAP needs; the search text and the raw header
@@ -265,9 +300,9 @@ func normFlags(flags []string) []string {
 
 // Messages lists a mailbox in UID order.
 func (s *Store) Messages(ctx context.Context, mailboxID int64, withParsed bool) ([]store.Message, error) {
-	cols := "id, uid, modseq, flags, internal_date, size, blob_id, save_date"
+	cols := messageCols
 	if withParsed {
-		cols = "id, uid, modseq, flags, internal_date, size, blob_id, save_date, parsed"
+		cols += ", parsed"
 	}
 	rows, err := s.read.QueryContext(ctx, "SELECT "+cols+" FROM messages WHERE mailbox_id = ? ORDER BY uid", mailboxID)
 	if err != nil {
@@ -276,8 +311,10 @@ func (s *Store) Messages(ctx context.Context, mailboxID int64, withParsed bool) 
 	return scanMessages(rows, mailboxID, withParsed)
 }
 
-// scanMessages reads rows of (id, uid, modseq, flags, internal_date, size,
-// blob_id, save_date[, parsed]) and closes them.
+// messageCols are the columns scanMessages reads, before parsed.
+const messageCols = "id, uid, modseq, flags, internal_date, size, blob_id, save_date, thread_id"
+
+// scanMessages reads rows of messageCols[, parsed] and closes them.
 func scanMessages(rows *sql.Rows, mailboxID int64, withParsed bool) ([]store.Message, error) {
 	defer rows.Close()
 	var out []store.Message
@@ -285,7 +322,7 @@ func scanMessages(rows *sql.Rows, mailboxID int64, withParsed bool) ([]store.Mes
 		m := store.Message{MailboxID: mailboxID}
 		var flags, parsed string
 		var date, saved int64
-		dest := []any{&m.ID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID, &saved}
+		dest := []any{&m.ID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID, &saved, &m.ThreadID}
 		if withParsed {
 			dest = append(dest, &parsed)
 		}
@@ -495,8 +532,8 @@ func (s *Store) copyOne(ctx context.Context, tx *sql.Tx, src int64, uid uint32, 
 	var flags string
 	var date int64
 	var parsed string
-	err := tx.QueryRowContext(ctx, "SELECT flags, internal_date, size, blob_id, parsed FROM messages WHERE mailbox_id = ? AND uid = ?",
-		src, uid).Scan(&flags, &date, &m.Size, &m.BlobID, &parsed)
+	err := tx.QueryRowContext(ctx, "SELECT flags, internal_date, size, blob_id, parsed, thread_id FROM messages WHERE mailbox_id = ? AND uid = ?",
+		src, uid).Scan(&flags, &date, &m.Size, &m.BlobID, &parsed, &m.ThreadID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
 	}

@@ -14,10 +14,10 @@ var _ store.KeySource = (*Store)(nil)
 // JSON what has no column of its own.
 const (
 	qMessageKeys = `SELECT uid, internal_date, save_date, size, blob_id, sent_date, subject_base,
-	sort_from, sort_to, sort_cc, display_from, display_to, message_id
+	sort_from, sort_to, sort_cc, display_from, display_to, message_id, thread_id
 	FROM messages WHERE mailbox_id = ? ORDER BY uid`
 	qMessageKeysFull = `SELECT uid, internal_date, save_date, size, blob_id, sent_date, subject_base,
-	sort_from, sort_to, sort_cc, display_from, display_to, message_id,
+	sort_from, sort_to, sort_cc, display_from, display_to, message_id, thread_id,
 	CASE parsed WHEN '' THEN NULL ELSE json_extract(parsed, '$.sent_date') END,
 	CASE parsed WHEN '' THEN NULL ELSE json_extract(parsed, '$.subject_is_reply') END,
 	CASE parsed WHEN '' THEN NULL ELSE json_extract(parsed, '$.in_reply_to') END,
@@ -46,7 +46,7 @@ func (s *Store) MessageKeys(ctx context.Context, mailboxID int64, full bool) ([]
 		var date, saved, sentUnix int64
 		var sent, reply, inReplyTo, refs *string
 		dest := []any{&k.UID, &date, &saved, &k.Size, &k.BlobID, &sentUnix, &k.BaseSubject, &k.SortFrom,
-			&k.SortTo, &k.SortCc, &k.DisplayFrom, &k.DisplayTo, &k.MessageID}
+			&k.SortTo, &k.SortCc, &k.DisplayFrom, &k.DisplayTo, &k.MessageID, &k.ThreadID}
 		if full {
 			dest = append(dest, &sent, &reply, &inReplyTo, &refs)
 		}

@@ -121,6 +121,12 @@ ALTER TABLE queue ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 	`CREATE INDEX messages_state ON messages (mailbox_id, uid, modseq, flags);`,
 	// URLAUTH mailbox access keys (accesskeys.go).
 	migrationAccessKeys,
+	// thread IDs (RFC 8474 §5.2, mail.go's qInsertMessage); a message
+	// stored before starts a thread of its own.
+	`
+ALTER TABLE messages ADD COLUMN thread_id TEXT NOT NULL DEFAULT '';
+UPDATE messages SET thread_id = 'T' || printf('%x', id);
+`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

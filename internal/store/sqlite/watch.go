@@ -86,7 +86,7 @@ func (s *Store) touchMailbox(ctx context.Context, tx *sql.Tx, mailboxID int64) {
 // ChangedSince implements store.Mail: messages whose MODSEQ is above since,
 // in UID order, without parsed data.
 func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, since uint64) ([]store.Message, error) {
-	rows, err := s.query(ctx, "SELECT id, uid, modseq, flags, internal_date, size, blob_id, save_date FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+	rows, err := s.query(ctx, "SELECT "+messageCols+" FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
 		mailboxID, since)
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func (s *Store) MessagesByUID(ctx context.Context, mailboxID int64, uids []uint3
 	if len(uids) == 0 {
 		return nil, nil
 	}
-	cols := "id, uid, modseq, flags, internal_date, size, blob_id, save_date"
+	cols := messageCols
 	if withParsed {
 		cols += ", parsed"
 	}

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"WatchMailboxChanges", testWatchMailboxes},
 		{"TextSearch", testTextSearch},
 		{"MessageKeys", testMessageKeys},
+		{"ThreadIDs", testThreadIDs},
 		{"AccessKeys", testAccessKeys},
 	}
 	tests = append(tests, mailboxTests...)
