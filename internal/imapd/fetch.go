@@ -468,8 +468,12 @@ func (s *session) appendItem(b []byte, it fetchItem, m *store.Message) []byte {
 		b = append(b, "EMAILID ("...)
 		b = append(b, emailID(m.BlobID)...)
 		b = append(b, ')')
-	case itemThreadID: // RFC 8474 §5.2: NIL when threads are not computed
-		b = append(b, "THREADID NIL"...)
+	case itemThreadID: // RFC 8474 §5.2: NIL for a message stored before threads were kept
+		if m.ThreadID == "" {
+			b = append(b, "THREADID NIL"...)
+		} else {
+			b = append(append(append(b, "THREADID ("...), m.ThreadID...), ')')
+		}
 	case itemEnvelope:
 		b = append(b, "ENVELOPE "...)
 		b = fetch.AppendEnvelope(b, &parsedOf(m).Envelope, utf8)

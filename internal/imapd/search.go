@@ -94,7 +94,7 @@ func (s *session) searchMsgs(q *search.Command) ([]search.Msg, error) {
 			continue
 		}
 		msgs[i].InternalDate, msgs[i].Size, msgs[i].EmailID = m.InternalDate, m.Size, emailID(m.BlobID)
-		msgs[i].SaveDate, msgs[i].Parsed = m.SaveDate, m.Parsed
+		msgs[i].SaveDate, msgs[i].Parsed, msgs[i].ThreadID = m.SaveDate, m.Parsed, m.ThreadID
 	}
 	return msgs, nil
 }
@@ -113,7 +113,7 @@ func (s *session) keyedMsgs(ks store.KeySource, msgs []search.Msg, full bool) ([
 			continue
 		}
 		msgs[i].InternalDate, msgs[i].Size, msgs[i].EmailID = m.InternalDate, m.Size, emailID(m.BlobID)
-		msgs[i].SaveDate = m.SaveDate
+		msgs[i].SaveDate, msgs[i].ThreadID = m.SaveDate, m.ThreadID
 		msgs[i].Parsed = &message.Parsed{SentDate: m.SentDate, BaseSubject: m.BaseSubject,
 			SubjectIsReply: m.SubjectIsReply, SortFrom: m.SortFrom, SortTo: m.SortTo, SortCc: m.SortCc,
 			DisplayFrom: m.DisplayFrom, DisplayTo: m.DisplayTo, MessageID: m.MessageID,

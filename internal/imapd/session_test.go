@@ -36,7 +36,7 @@ func TestRawSession(t *testing.T) {
 		t.Fatalf("BODY[] did not set \\Seen: %q", lines)
 	}
 	lines, _ = c.cmd("o", "FETCH 1 (SAVEDATE EMAILID THREADID PREVIEW (LAZY))", "OK")
-	if len(lines) != 1 || !regexp.MustCompile(`^\* 1 FETCH \(SAVEDATE "[ 0-9]\d-\w{3}-\d{4} [0-9:]{8} [-+]\d{4}" EMAILID \(M[0-9a-f]{24}\) THREADID NIL PREVIEW "body 1"\)$`).MatchString(lines[0]) {
+	if len(lines) != 1 || !regexp.MustCompile(`^\* 1 FETCH \(SAVEDATE "[ 0-9]\d-\w{3}-\d{4} [0-9:]{8} [-+]\d{4}" EMAILID \(M[0-9a-f]{24}\) THREADID \(T[0-9a-f]+\) PREVIEW "body 1"\)$`).MatchString(lines[0]) {
 		t.Fatalf("FETCH SAVEDATE EMAILID THREADID PREVIEW: %q", lines)
 	}
 	lines, _ = c.cmd("a6", `STORE 1 +FLAGS (\Deleted)`, "OK")
