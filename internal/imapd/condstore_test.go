@@ -112,7 +112,7 @@ func TestLoginDisabledBeforeTLS(t *testing.T) {
 	e := newEnv(t)
 	c := e.dial(e.start(func(o *Options) { o.PlaintextNetworks = nil }))
 	lines, _ := c.cmd("a", "CAPABILITY", "OK")
-	if !has(lines, "LOGINDISABLED") || has(lines, "AUTH=") || !has(lines, "STARTTLS") {
+	if !has(lines, "LOGINDISABLED") || has(lines, " AUTH=") || !has(lines, "STARTTLS") {
 		t.Fatalf("CAPABILITY before TLS: %q", lines)
 	}
 	c.cmd("b", `LOGIN alice@example.test "`+password+`"`, "NO [PRIVACYREQUIRED]")
