@@ -110,6 +110,7 @@ func (s *session) open(c *cmd, name string, q *qresyncParams) error {
 	s.untagged("OK [UIDNEXT " + strconv.FormatUint(uint64(mb.UIDNext), 10) + "] Predicted next UID")
 	s.untagged("OK [HIGHESTMODSEQ " + strconv.FormatUint(mb.HighestModSeq, 10) + "] Highest") // RFC 7162 §3.1.2.1
 	s.untagged("OK [MAILBOXID (" + mailboxID(mb) + ")] Ok")                                   // RFC 8474 §4.1
+	s.untagged("OK [URLMECH INTERNAL] URLAUTH mechanisms")                                    // RFC 4467 §6, urlauth.go
 	if s.rev2 {
 		s.enc.Raw(`* LIST () "/" `).AString(s.wireName(mb.Name)).CRLF()
 	}

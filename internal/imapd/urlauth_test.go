@@ -268,3 +268,20 @@ func TestURLAuthCatenate(t *testing.T) {
 	bob.cmd("d", `APPEND Drafts CATENATE (URL "`+bad+`")`, "NO [BADURL ")
 	alice.cmd("e", `APPEND Drafts CATENATE (URL "`+url+`")`, "NO [BADURL ")
 }
+
+// TestURLAuthRestart: mailbox keys are durable, so a URL signed before a
+// restart still verifies after it; SELECT names the mechanism.
+func TestURLAuthRestart(t *testing.T) {
+	t.Parallel()
+	e, alice, _ := urlauthEnv(t)
+	if lines, _ := alice.cmd("s", "SELECT INBOX", "OK"); !has(lines, "* OK [URLMECH INTERNAL]") {
+		t.Errorf("SELECT without URLMECH: %q", lines)
+	}
+	url := alice.genURL(aliceURL(1, "1") + ";urlauth=authuser")
+	e.reopen()
+	bob := e.dial(e.start(nil))
+	bob.cmd("L", `LOGIN bob@example.test "`+password+`"`, "OK")
+	if got := bob.fetchURL(url); got != "{5}\nhello" {
+		t.Errorf("URL signed before the restart: %q", got)
+	}
+}
