@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// idleCmd: IDLE, RFC 9051 §6.3.13 (RFC 2177). A goroutine reads the
-// client's DONE while this one waits for store wake-ups and sends the
-// selected mailbox's changes as they become durable, expunges included.
-// The autologout timer runs as for any command.
+// idleCmd: IDLE, RFC 9051 §6.3.13 (RFC 2177). While it waits for the
+// client's DONE, it sends the selected mailbox's changes as they become
+// durable, expunges included, or with NOTIFY on, the events the client
+// asked for (RFC 5465 §4). The autologout timer runs as for any command.
 func (s *session) idleCmd(c *cmd) error {
 	if err := s.dec.CRLF(); err != nil {
 		return err
@@ -20,47 +20,65 @@ func (s *session) idleCmd(c *cmd) error {
 	if err := s.enc.Flush(); err != nil {
 		return err
 	}
-	type lineResult struct {
-		line string
-		err  error
-	}
-	done := make(chan lineResult, 1)
 	s.conn.SetReadDeadline(time.Now().Add(s.srv.opts.IdleTimeout))
 	if !s.setIdle(true) {
 		s.conn.SetReadDeadline(time.Now())
 	}
 	defer s.setIdle(false)
+	if err := s.waitInput(s.idleWake); err != nil {
+		return err
+	}
+	l, err := s.dec.Line()
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(l, "DONE") {
+		return bad("Expected DONE")
+	}
+	return nil
+}
+
+// idleWake reports what a store wake-up announces during IDLE.
+func (s *session) idleWake(id int64) {
+	s.woken(id)
+	if s.notif != nil {
+		s.notifyPush(true)
+		return
+	}
+	if s.sel == nil || !s.sel.dirty {
+		return
+	}
+	if err := s.refresh(true); err != nil {
+		s.log.Warn("imap idle update", "err", err)
+	}
+}
+
+// waitInput waits until the client's next bytes arrive, passing each
+// store wake-up to onWake meanwhile and sending what it wrote. A
+// goroutine waits on the socket (it reads nothing); this one alone
+// writes, so responses never interleave. It returns the read error, if
+// any, or errConnBroken when a write failed or the session must end.
+func (s *session) waitInput(onWake func(id int64)) error {
+	ready := make(chan error, 1)
 	go func() {
 		defer func() { // a panic here must end this session only
 			if r := recover(); r != nil {
-				s.log.Error("imap idle reader panic", "panic", r)
-				done <- lineResult{err: errConnBroken}
+				s.log.Error("imap input wait panic", "panic", r)
+				ready <- errConnBroken
 			}
 		}()
-		l, err := s.dec.Line()
-		done <- lineResult{l, err}
+		ready <- s.dec.Ready()
 	}()
 	for {
 		select {
-		case r := <-done:
-			if r.err != nil {
-				return r.err
-			}
-			if !strings.EqualFold(r.line, "DONE") {
-				return bad("Expected DONE")
-			}
-			return nil
+		case err := <-ready:
+			return err
 		case id := <-s.wake:
-			if s.sel == nil || id != s.sel.mb.ID {
-				continue
-			}
-			s.sel.dirty = true
-			if err := s.refresh(true); err != nil {
-				s.log.Warn("imap idle update", "err", err)
-			}
+			onWake(id)
+			s.conn.SetWriteDeadline(time.Now().Add(s.srv.opts.IdleTimeout))
 			if err := s.enc.Flush(); err != nil || s.loggedOut {
 				s.conn.SetReadDeadline(time.Now())
-				<-done
+				<-ready
 				return errConnBroken
 			}
 		}

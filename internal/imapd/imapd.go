@@ -25,7 +25,7 @@
 // view.go (the selected mailbox and its updates), views.go (the view
 // cache), fetch.go (FETCH), flags.go (STORE), copy.go (COPY, MOVE,
 // EXPUNGE), append.go and catenate.go (APPEND, CATENATE), idle.go
-// (IDLE), quota.go (QUOTA),
+// (IDLE), notify.go (NOTIFY, RFC 5465), quota.go (QUOTA),
 // compress.go (COMPRESS),
 // search.go, sort.go and thread.go (SEARCH, SORT, THREAD through package
 // search).
@@ -68,6 +68,10 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Limits bound each command; Limits.MaxLiteral is also APPENDLIMIT.
 	Limits imapwire.Limits
+	// NotifyOverflow is how many unsolicited responses NOTIFY sends while
+	// the client sends nothing before it turns NOTIFY off with
+	// NOTIFICATIONOVERFLOW (RFC 5465 §5.8); default 10,000.
+	NotifyOverflow int
 	// MaxConnections and MaxConnsPerIP bound connections (netlimit);
 	// MaxSessionsPerAccount bounds logged-in sessions of one account.
 	MaxConnections        int
@@ -96,6 +100,9 @@ func setDefaults(o *Options) {
 	}
 	if o.MaxConnsPerIP == 0 {
 		o.MaxConnsPerIP = 50
+	}
+	if o.NotifyOverflow == 0 {
+		o.NotifyOverflow = 10_000
 	}
 	if o.MaxSessionsPerAccount == 0 {
 		o.MaxSessionsPerAccount = 50

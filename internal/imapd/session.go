@@ -57,6 +57,7 @@ type session struct {
 	sel   *view         // the selected mailbox
 	saved []uint32      // SEARCH ... SAVE result, UIDs (RFC 5182)
 	live  *liveSearches // SEARCH and SORT with RETURN (UPDATE) (RFC 5267, context.go)
+	notif *notifier     // NOTIFY SET is on (RFC 5465, notify.go)
 }
 
 func newSession(s *Server, c net.Conn) *session {
@@ -112,6 +113,9 @@ func (s *session) serve() {
 			return
 		}
 		s.conn.SetReadDeadline(time.Now().Add(s.srv.opts.IdleTimeout))
+		if !s.awaitCommand() { // NOTIFY reports changes meanwhile (notify.go)
+			return
+		}
 		tag, err := s.dec.Tag()
 		s.setIdle(false)
 		if err != nil && !s.badTag(tag, err) {
@@ -243,6 +247,7 @@ func init() {
 		"STATUS":       {auth, (*session).status, false},
 		"APPEND":       {auth, (*session).appendCmd, false},
 		"IDLE":         {auth, (*session).idleCmd, false},
+		"NOTIFY":       {auth, (*session).notifyCmd, false},
 		"CHECK":        {sel, (*session).noop, false},
 		"CLOSE":        {sel, (*session).closeCmd, false},
 		"UNSELECT":     {sel, (*session).closeCmd, false},

@@ -116,9 +116,7 @@ func (s *session) drainWake() {
 	for {
 		select {
 		case id := <-s.wake:
-			if s.sel != nil && id == s.sel.mb.ID {
-				s.sel.dirty = true
-			}
+			s.woken(id)
 		default:
 			return
 		}
@@ -211,8 +209,22 @@ func (v *view) apply(uid uint32, modseq uint64, flags []string, condstore bool) 
 	v.flags[i] = k
 }
 
+// woken records a store wake-up for mailbox id.
+func (s *session) woken(id int64) {
+	if s.sel != nil && id == s.sel.mb.ID {
+		s.sel.dirty = true
+	}
+	if s.notif != nil {
+		s.notif.dirty = true
+	}
+}
+
 // refresh syncs the view and reports what changed.
-func (s *session) refresh(allowExpunge bool) error {
+func (s *session) refresh(allowExpunge bool) error { return s.refreshSome(allowExpunge, true) }
+
+// refreshSome syncs the view and reports what changed: expunges when
+// allowed, flag changes when flags is set (else they wait in the view).
+func (s *session) refreshSome(allowExpunge, flags bool) error {
 	if s.sel == nil {
 		return nil
 	}
@@ -224,22 +236,25 @@ func (s *session) refresh(allowExpunge bool) error {
 		}
 		return err
 	}
-	s.update(allowExpunge)
+	s.update(allowExpunge, flags)
 	s.updateLive()
 	return nil
 }
 
-// update reports expunges (when allowed), new messages and flag changes.
-func (s *session) update(allowExpunge bool) {
+// update reports expunges (when allowed), new messages and flag changes
+// (when flags is set).
+func (s *session) update(allowExpunge, flags bool) {
 	v := s.sel
 	if allowExpunge && len(v.gone) > 0 {
 		s.reportExpunges()
 	}
 	if len(v.uids) > v.known {
+		from := v.known
 		v.known = len(v.uids)
 		s.untagged(strconv.Itoa(v.known) + " EXISTS")
+		s.notifyNew(from) // NOTIFY's MessageNew FETCH (notify.go)
 	}
-	if len(v.changed) > 0 {
+	if flags && len(v.changed) > 0 {
 		for _, uid := range slices.Sorted(maps.Keys(v.changed)) {
 			if i, ok := v.index(uid); ok {
 				s.writeFlagsFetch(i)

@@ -136,6 +136,16 @@ func NewDecoder(r io.Reader, cont func() error, lim Limits) *Decoder {
 // pipelined commands get their responses in one write.
 func (d *Decoder) Buffered() int { return d.br.Buffered() }
 
+// Ready waits until input can be read or reading fails, consuming
+// nothing; reading again returns the failure. Between commands, a
+// session that has responses to send while it waits (IDLE, IMAP
+// NOTIFY) calls it from a goroutine of its own, and uses the decoder
+// again only after it returned.
+func (d *Decoder) Ready() error {
+	_, err := d.br.Peek(1)
+	return err
+}
+
 // Reader returns what the decoder reads from, with the bytes it has
 // buffered but not decoded: a layer started after a command (COMPRESS,
 // RFC 4978) reads from it, so that data the client sent right after the
