@@ -234,11 +234,11 @@ func (s *session) accessKeys() (store.AccessKeys, error) {
 	return nil, no("", "URLAUTH is not available")
 }
 
-// respText makes s fit in a response code's text (RFC 9051 §9
-// resp-text-code: no "]" and no control characters).
+// respText makes s fit in BADURL's text (RFC 4469 §6 url-resp-text:
+// 7-bit, no "]", no CR or LF; control characters are dropped too).
 func respText(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r == ']' || r < ' ' || r == 0x7f {
+		if r == ']' || r < ' ' || r >= 0x7f {
 			return -1
 		}
 		return r
