@@ -225,3 +225,32 @@ func TestNotifyOverflow(t *testing.T) {
 	e.deliver(e.alice, "Archive", testMessage(4))
 	a.quiet("after NOTIFICATIONOVERFLOW")
 }
+
+// TestNotifyQresync: under QRESYNC an expunge in the selected mailbox is
+// pushed as VANISHED, and a flag change elsewhere that moves only
+// HIGHESTMODSEQ is a STATUS with it (RFC 5465 §5.1, §5.3).
+func TestNotifyQresync(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	d := e.deliver(e.alice, "INBOX", testMessage(1), testMessage(2))
+	arch := e.deliver(e.alice, "Archive", testMessage(3))
+	a := e.dial(e.start(nil))
+	a.login()
+	a.cmd("e", "ENABLE QRESYNC", "OK")
+	a.cmd("s", "SELECT INBOX", "OK")
+	a.cmd("n", "NOTIFY SET (SELECTED (MessageNew MessageExpunge FlagChange)) (PERSONAL (MessageNew MessageExpunge FlagChange))", "OK")
+	if _, err := e.store.Expunge(ctx, d[0].MailboxID, []uint32{1}); err != nil {
+		t.Fatal(err)
+	}
+	if l := a.Line(); l != "* VANISHED 1" {
+		t.Fatalf("expunge: %q", l)
+	}
+	ms, err := e.store.SetFlags(ctx, arch[0].MailboxID, []uint32{1}, []string{"$Label"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := a.Line(); !strings.HasPrefix(l, "* STATUS Archive (MESSAGES 1 ") || !strings.HasSuffix(l, fmt.Sprintf(" UNSEEN 1 HIGHESTMODSEQ %d)", ms)) {
+		t.Fatalf("flag change in Archive: %q", l)
+	}
+}
