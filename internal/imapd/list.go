@@ -50,7 +50,7 @@ func (s *session) list(c *cmd) error {
 			return err
 		}
 	}
-	return nil
+	return s.listNonExistent(c.name, a, names) // subscriptions.go
 }
 
 func (s *session) writeList(name string, a *listArgs, mb store.Mailbox, children, childSub bool) error {

@@ -216,8 +216,10 @@ type Mail interface {
 	// them (RFC 7162 §3.1.3, UNCHANGEDSINCE); it also returns the UIDs it
 	// left alone because they changed since.
 	SetFlagsUnchangedSince(ctx context.Context, mailboxID int64, uids []uint32, flags []string, op int, unchangedSince uint64) (uint64, []uint32, error)
-	// SetSubscribed records whether a mailbox is subscribed (RFC 9051
-	// §6.3.7, §6.3.8); ErrNotFound if there is no such mailbox.
+	// SetSubscribed adds a name to the subscriptions or removes it
+	// (RFC 9051 §6.3.7, §6.3.8): the name need not exist (see
+	// SubscriptionLister); removing a name that is neither subscribed nor
+	// a mailbox is ErrNotFound.
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
 }
 

@@ -65,6 +65,9 @@ func createMailbox(ctx context.Context, tx *sql.Tx, accountID int64, name, speci
 	if err != nil {
 		return store.Mailbox{}, uniqueErr(err)
 	}
+	if err := subscribe(ctx, tx, accountID, name); err != nil {
+		return store.Mailbox{}, err
+	}
 	id, err := res.LastInsertId()
 	return store.Mailbox{ID: id, AccountID: accountID, Name: name, UIDValidity: uint32(v), UIDNext: 1,
 		HighestModSeq: 1, SpecialUse: special, Subscribed: true}, err
@@ -83,7 +86,7 @@ func (s *Store) CreateMailbox(ctx context.Context, accountID int64, name, specia
 	return mb, err
 }
 
-const mailboxCols = "id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed, messages, unseen, size"
+const mailboxCols = "id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, " + subscribedCol + ", messages, unseen, size"
 
 func scanMailbox(row interface{ Scan(...any) error }) (store.Mailbox, error) {
 	var m store.Mailbox

@@ -4,55 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"unicode/utf8"
-
-	"facteur.dev/facteur/internal/store"
 )
 
 // errInbox refuses to delete or rename INBOX.
 var errInbox = errors.New("sqlite: INBOX cannot be deleted or renamed")
-
-// MessageStates implements store.Mail: the mailbox row and its messages'
-// UID, MODSEQ and flags in one read transaction, so that the mailbox's
-// HIGHESTMODSEQ and UIDNEXT match the rows. Flag strings are scanned as
-// raw bytes and interned, so a mailbox where most messages carry the same
-// few flag sets costs one allocation per distinct set.
-func (s *Store) MessageStates(ctx context.Context, mailboxID int64) (store.Mailbox, []store.MessageState, error) {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return store.Mailbox{}, nil, err
-	}
-	defer tx.Rollback()
-	mb, err := scanMailbox(tx.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", mailboxID))
-	if err != nil {
-		return mb, nil, err
-	}
-	rows, err := tx.QueryContext(ctx, "SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? ORDER BY uid", mailboxID)
-	if err != nil {
-		return mb, nil, err
-	}
-	defer rows.Close()
-	out := make([]store.MessageState, 0, mb.Messages)
-	interned := map[string][]string{}
-	var raw sql.RawBytes
-	for rows.Next() {
-		var m store.MessageState
-		if err := rows.Scan(&m.UID, &m.ModSeq, &raw); err != nil {
-			return mb, nil, err
-		}
-		if len(raw) > 0 {
-			f, ok := interned[string(raw)]
-			if !ok {
-				f = strings.Fields(string(raw))
-				interned[string(raw)] = f
-			}
-			m.Flags = f
-		}
-		out = append(out, m)
-	}
-	return mb, out, rows.Err()
-}
 
 // DeleteMailbox implements store.Mail. Each message goes through the same
 // expunge as Expunge, so counters, quota and blob references stay right.
@@ -131,24 +87,13 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 		if err != nil {
 			return uniqueErr(err)
 		}
+		if err := renameSubscriptions(ctx, tx, accountID, oldName, newName); err != nil {
+			return err
+		}
 		for _, id := range ids {
 			s.hub.touch(accountID, id)
 		}
 		return mustAffect(res, nil)
-	})
-}
-
-// SetSubscribed implements store.Mail.
-func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error {
-	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, "UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ? RETURNING id",
-			subscribed, accountID, canonicalName(name)).Scan(&id)
-		if err != nil {
-			return notFound(err)
-		}
-		s.hub.touch(accountID, id) // IMAP NOTIFY's SubscriptionChange (RFC 5465 §5.5)
-		return nil
 	})
 }
 

@@ -127,6 +127,17 @@ ALTER TABLE queue ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN thread_id TEXT NOT NULL DEFAULT '';
 UPDATE messages SET thread_id = 'T' || printf('%x', id);
 `,
+	// subscriptions by name, kept when the mailbox is deleted and allowed
+	// for names that do not exist (RFC 9051 §6.3.7; subscriptions.go);
+	// mailboxes.subscribed is no longer read.
+	`
+CREATE TABLE subscriptions (
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name       TEXT NOT NULL,
+	PRIMARY KEY (account_id, name)
+) WITHOUT ROWID;
+INSERT INTO subscriptions(account_id, name) SELECT account_id, name FROM mailboxes WHERE subscribed = 1;
+`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
