@@ -30,8 +30,8 @@ import (
 // account's mailboxes and compare them with the list it last saw (the
 // store wakes watchers for new, changed and expunged messages and for
 // mailboxes created, renamed, deleted or (un)subscribed): STATUS for a
-// mailbox whose MESSAGES, UIDNEXT, UNSEEN (or HIGHESTMODSEQ under
-// CONDSTORE) moved (§5.1–5.3), LIST for a mailbox created, deleted
+// mailbox whose MESSAGES, UIDNEXT (MessageNew, MessageExpunge), UNSEEN
+// or HIGHESTMODSEQ (FlagChange) moved (§5.1–5.3), LIST for a mailbox created, deleted
 // (\NonExistent) or renamed (OLDNAME) (§5.4), LIST with or without
 // \Subscribed for a subscription change (§5.5). The session's own
 // changes are reported too (§5 only says SHOULD omit them).
@@ -162,8 +162,8 @@ func (s *session) notifyCmd(c *cmd) error {
 	s.notif = n
 	if status { // §3.1: a STATUS for each mailbox with message events
 		for _, mb := range mbs {
-			if n.events(mb)&messageEvents != 0 && !s.isSelected(mb) {
-				s.notifyStatus(mb)
+			if ev := n.events(mb); ev&messageEvents != 0 && !s.isSelected(mb) {
+				s.notifyStatus(mb, ev)
 			}
 		}
 	}
@@ -387,7 +387,7 @@ func (s *session) notifyPush(inIdle bool) {
 			}
 		}
 	}
-	if n.dirty && !s.loggedOut {
+	if n.dirty && len(n.groups) > 0 && !s.loggedOut { // no groups: only the selected mailbox
 		n.dirty = false
 		if err := s.notifyMailboxes(); err != nil {
 			s.log.Warn("imap notify mailboxes", "err", err)
@@ -428,7 +428,7 @@ func (s *session) notifyMailboxes() error {
 			s.notifyList(mb, names, "")
 		}
 		if !s.isSelected(mb) && (existed || mb.Messages > 0) && s.statusMoved(old, mb, ev) {
-			s.notifyStatus(mb)
+			s.notifyStatus(mb, ev)
 		}
 	}
 	gone := slices.SortedFunc(maps.Values(n.known), func(a, b store.Mailbox) int { return strings.Compare(a.Name, b.Name) })
@@ -449,18 +449,21 @@ func (s *session) statusMoved(old, mb store.Mailbox, ev notifyEvent) bool {
 	if ev&evMessageNew != 0 && (old.UIDNext != mb.UIDNext || old.Messages != mb.Messages) {
 		return true
 	}
-	return ev&evFlagChange != 0 && (old.Unseen != mb.Unseen || s.condstore && old.HighestModSeq != mb.HighestModSeq)
+	return ev&evFlagChange != 0 && (old.Unseen != mb.Unseen || old.HighestModSeq != mb.HighestModSeq)
 }
 
 // notifyStatus sends a mailbox's STATUS: MESSAGES, UIDNEXT and
-// UIDVALIDITY (§3.1, §5.2, §5.3), UNSEEN for flag changes, and
-// HIGHESTMODSEQ once CONDSTORE is on (§5.1).
-func (s *session) notifyStatus(mb store.Mailbox) {
+// UIDVALIDITY (§3.1, §5.2, §5.3), UNSEEN, and HIGHESTMODSEQ once
+// CONDSTORE is on (§5.2) or for FlagChange (§3.1, §5.1: this server has
+// CONDSTORE), which does not turn CONDSTORE on for the session.
+func (s *session) notifyStatus(mb store.Mailbox, ev notifyEvent) {
 	items := []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN"}
-	if s.condstore {
+	if s.condstore || ev&evFlagChange != 0 {
 		items = append(items, "HIGHESTMODSEQ")
 	}
+	condstore := s.condstore
 	s.writeStatus(mb, items) // fails only for items not asked here
+	s.condstore = condstore
 	if s.notif != nil {
 		s.notif.sent++
 	}

@@ -58,7 +58,10 @@ func TestNotifyPushesWithoutPolling(t *testing.T) {
 	lines, _ = a.cmd("n", "NOTIFY SET STATUS (SELECTED (MessageNew (FLAGS) MessageExpunge FlagChange)) "+
 		"(MAILBOXES Archive (MessageNew MessageExpunge FlagChange)) (PERSONAL (MailboxName SubscriptionChange))", "OK")
 	// §3.1: STATUS for the mailboxes with message events, not the selected one.
-	want := fmt.Sprintf("* STATUS Archive (MESSAGES 0 UIDNEXT 1 UIDVALIDITY %d UNSEEN 0)", archive.UIDValidity)
+	// FlagChange: with HIGHESTMODSEQ, which does not turn CONDSTORE on
+	// (the FETCH responses below carry no MODSEQ).
+	want := fmt.Sprintf("* STATUS Archive (MESSAGES 0 UIDNEXT 1 UIDVALIDITY %d UNSEEN 0 HIGHESTMODSEQ %d)",
+		archive.UIDValidity, archive.HighestModSeq)
 	if len(lines) != 1 || lines[0] != want {
 		t.Fatalf("NOTIFY SET STATUS: %q, want %q", lines, want)
 	}
@@ -77,13 +80,15 @@ func TestNotifyPushesWithoutPolling(t *testing.T) {
 	}
 
 	e.deliver(e.alice, "Archive", testMessage(2))
-	want = fmt.Sprintf("* STATUS Archive (MESSAGES 1 UIDNEXT 2 UIDVALIDITY %d UNSEEN 1)", archive.UIDValidity)
+	archive, _ = e.store.GetMailbox(context.Background(), e.alice.ID, "Archive")
+	want = fmt.Sprintf("* STATUS Archive (MESSAGES 1 UIDNEXT 2 UIDVALIDITY %d UNSEEN 1 HIGHESTMODSEQ %d)",
+		archive.UIDValidity, archive.HighestModSeq)
 	if l := a.Line(); l != want {
 		t.Fatalf("delivery to Archive: %q, want %q", l, want)
 	}
 	b.cmd("b3", "SELECT Archive", "OK")
 	b.cmd("b4", `STORE 1 +FLAGS (\Seen)`, "OK")
-	if l := a.Line(); !strings.HasSuffix(l, "UNSEEN 0)") {
+	if l := a.Line(); !strings.Contains(l, "UNSEEN 0 HIGHESTMODSEQ ") {
 		t.Fatalf("flag change in Archive: %q", l)
 	}
 
