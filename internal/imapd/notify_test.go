@@ -96,9 +96,20 @@ func TestNotifyPushesWithoutPolling(t *testing.T) {
 	if l := a.Line(); l != `* LIST (\HasNoChildren \Subscribed) "/" Projects` {
 		t.Fatalf("CREATE: %q", l)
 	}
-	b.cmd("b6", "RENAME Projects Done", "OK")
-	if l := a.Line(); l != `* LIST (\HasNoChildren \Subscribed) "/" Done ("OLDNAME" (Projects))` {
+	b.cmd("b5b", "CREATE Projects/2026", "OK")
+	if l := a.Line(); l != `* LIST (\HasNoChildren \Subscribed) "/" Projects/2026` {
+		t.Fatalf("CREATE child: %q", l)
+	}
+	b.cmd("b6", "RENAME Projects Done", "OK") // §5.4: each mailbox renamed
+	if l := a.Line(); l != `* LIST (\HasChildren \Subscribed) "/" Done ("OLDNAME" (Projects))` {
 		t.Fatalf("RENAME: %q", l)
+	}
+	if l := a.Line(); l != `* LIST (\HasNoChildren \Subscribed) "/" Done/2026 ("OLDNAME" (Projects/2026))` {
+		t.Fatalf("RENAME child: %q", l)
+	}
+	b.cmd("b6b", "DELETE Done/2026", "OK")
+	if l := a.Line(); l != `* LIST (\NonExistent) "/" Done/2026` {
+		t.Fatalf("DELETE child: %q", l)
 	}
 	b.cmd("b7", "UNSUBSCRIBE Done", "OK")
 	if l := a.Line(); l != `* LIST (\HasNoChildren) "/" Done` {
