@@ -40,3 +40,20 @@ func TestParseIMAPURL(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseIMAPURL: any input parses without panicking, and a URLAUTH
+// URL's rump is the start of what was written.
+func FuzzParseIMAPURL(f *testing.F) {
+	f.Add("imap://joe%40example.test;AUTH=*@example.com/INBOX;UIDVALIDITY=7/;UID=20/;SECTION=1.2/;PARTIAL=0.10" +
+		";EXPIRE=2026-11-23T12:00:00Z;URLAUTH=submit+fred:internal:91354a473744909de610943775f92038")
+	f.Add("/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20(Subject)")
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, ok := parseIMAPURL(raw)
+		if ok && u.auth && (len(u.rump) > len(raw) || raw[:len(u.rump)] != u.rump) {
+			t.Fatalf("rump %q of %q", u.rump, raw)
+		}
+		if ok {
+			u.fetchSection()
+		}
+	})
+}
