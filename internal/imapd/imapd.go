@@ -26,9 +26,9 @@
 // cache), fetch.go (FETCH), flags.go (STORE), copy.go (COPY, MOVE,
 // EXPUNGE), append.go and catenate.go (APPEND, CATENATE), idle.go
 // (IDLE), notify.go (NOTIFY, RFC 5465), quota.go (QUOTA),
-// compress.go (COMPRESS),
-// search.go, sort.go and thread.go (SEARCH, SORT, THREAD through package
-// search).
+// compress.go (COMPRESS), urlauth.go, urlfetch.go and imapurl.go
+// (GENURLAUTH, RESETKEY, URLFETCH, IMAP URLs), search.go, sort.go and
+// thread.go (SEARCH, SORT, THREAD through package search).
 package imapd
 
 import (
@@ -47,10 +47,11 @@ import (
 	"facteur.dev/facteur/internal/store"
 )
 
-// Store is what IMAP needs from storage: mail, blobs, and the account's
-// quota and usage (QUOTA).
+// Store is what IMAP needs from storage: mail, blobs, the account's
+// quota and usage (QUOTA), and mailbox access keys (URLAUTH).
 type Store interface {
 	store.Mail
+	store.AccessKeys
 	Blobs() store.BlobStore
 	LookupAccount(ctx context.Context, address string) (store.Account, error)
 }

@@ -111,11 +111,7 @@ func (s *session) sign(rump string) (string, error) {
 		return "", err
 	}
 	d.blob.Close()
-	ks, err := s.accessKeys()
-	if err != nil {
-		return "", err
-	}
-	key, err := ks.MailboxAccessKey(s.ctx, d.mailbox, false)
+	key, err := s.srv.opts.Store.MailboxAccessKey(s.ctx, d.mailbox, false)
 	if err != nil {
 		return "", err
 	}
@@ -142,17 +138,13 @@ func (s *session) authorize(u imapURL) (int64, bool) {
 	st := s.srv.opts.Store
 	key := make([]byte, 32)
 	rand.Read(key)
-	ks, err := s.accessKeys()
-	if err != nil {
-		return 0, false
-	}
 	owner, err := st.LookupAccount(s.ctx, strings.ToLower(u.user))
 	found := err == nil && !owner.Disabled
 	if found {
 		var mb store.Mailbox
 		mb, err = st.GetMailbox(s.ctx, owner.ID, canonicalInbox(u.mailbox))
 		if found = err == nil; found {
-			if k, err := ks.MailboxAccessKey(s.ctx, mb.ID, false); err == nil {
+			if k, err := st.MailboxAccessKey(s.ctx, mb.ID, false); err == nil {
 				key = k
 			} else {
 				found = false
@@ -201,13 +193,9 @@ func (s *session) resetKey(c *cmd) error {
 			return no("", "Unsupported URLAUTH mechanism %s", m)
 		}
 	}
-	ks, err := s.accessKeys()
-	if err != nil {
-		return err
-	}
 	st := s.srv.opts.Store
 	if name == "" {
-		if err := ks.ResetAccessKeys(s.ctx, s.acct.ID); err != nil {
+		if err := st.ResetAccessKeys(s.ctx, s.acct.ID); err != nil {
 			return err
 		}
 		return ok("", "All keys reset")
@@ -219,19 +207,10 @@ func (s *session) resetKey(c *cmd) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ks.MailboxAccessKey(s.ctx, mb.ID, true); err != nil {
+	if _, err := st.MailboxAccessKey(s.ctx, mb.ID, true); err != nil {
 		return err
 	}
 	return ok("URLMECH INTERNAL", "Key reset")
-}
-
-// accessKeys returns the store's mailbox access keys: every backend
-// keeps them, but imapd.Store does not require them.
-func (s *session) accessKeys() (store.AccessKeys, error) {
-	if ks, ok := s.srv.opts.Store.(store.AccessKeys); ok {
-		return ks, nil
-	}
-	return nil, no("", "URLAUTH is not available")
 }
 
 // respText makes s fit in BADURL's text (RFC 4469 §6 url-resp-text:

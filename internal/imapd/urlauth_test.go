@@ -12,7 +12,6 @@ import (
 
 	"facteur.dev/facteur/internal/imapd/fetch"
 	"facteur.dev/facteur/internal/message"
-	"facteur.dev/facteur/internal/store"
 )
 
 // attachment is a message whose part 1 is "hello" and part 2 a base64
@@ -185,7 +184,7 @@ func TestURLAuthExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := e.store.(store.AccessKeys).MailboxAccessKey(context.Background(), mb.ID, false)
+	key, err := e.store.MailboxAccessKey(context.Background(), mb.ID, false)
 	if err != nil {
 		t.Fatal(err)
 	}

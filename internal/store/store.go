@@ -34,6 +34,7 @@ type Store interface {
 	Mail
 	Queue
 	TextSearch
+	AccessKeys
 	Blobs() BlobStore
 	Close() error
 }
