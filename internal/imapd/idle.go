@@ -40,11 +40,11 @@ func (s *session) idleCmd(c *cmd) error {
 
 // idleWake reports what a store wake-up announces during IDLE.
 func (s *session) idleWake(id int64) {
-	s.woken(id)
 	if s.notif != nil {
-		s.notifyPush(true)
+		s.notifyWake(id, true)
 		return
 	}
+	s.woken(id)
 	if s.sel == nil || !s.sel.dirty {
 		return
 	}

@@ -361,15 +361,16 @@ func (s *session) awaitCommand() bool {
 	if err := s.flushIfIdle(); err != nil || s.loggedOut {
 		return false
 	}
-	return !errors.Is(s.waitInput(s.notifyWake), errConnBroken)
+	err := s.waitInput(func(id int64) { s.notifyWake(id, false) })
+	return !errors.Is(err, errConnBroken)
 }
 
 // notifyWake reports what a wake-up, and those queued behind it, announce.
-func (s *session) notifyWake(id int64) {
+func (s *session) notifyWake(id int64, inIdle bool) {
 	s.woken(id)
 	if s.notif != nil {
 		s.drainWake()
-		s.notifyPush(false)
+		s.notifyPush(inIdle)
 	}
 }
 
