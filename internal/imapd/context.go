@@ -33,8 +33,9 @@ const maxLiveSearches = 8
 type liveSearch struct {
 	tag    string
 	q      *search.Command
-	uids   []uint32 // the result the client knows, in result order
-	cursor uint64   // the view's cursor when uids was computed
+	uids   []uint32    // the result the client knows, in result order
+	cursor uint64      // the view's cursor when uids was computed
+	fetch  []fetchItem // sent for messages added (RFC 5465 §7, notify.go)
 }
 
 // liveSearches are a session's live searches over one selected view.
@@ -65,10 +66,11 @@ func (s *session) checkUpdate(tag string) error {
 }
 
 // register makes a search live with its first result.
-func (s *session) register(tag string, q *search.Command, res *search.Result) {
+func (s *session) register(tag string, q *search.Command, res *search.Result) *liveSearch {
 	ls := &liveSearch{tag: tag, q: q, uids: s.present(res.UIDs()), cursor: s.sel.cursor}
 	list := slices.DeleteFunc(s.active(), func(o *liveSearch) bool { return o.tag == tag })
 	s.live = &liveSearches{v: s.sel, list: append(list, ls)}
+	return ls
 }
 
 // present drops the UIDs expunged in the store but not yet reported.
@@ -92,7 +94,10 @@ func (s *session) updateLive() {
 			var res *search.Result
 			res, err = ls.q.Run(msgs, search.Env{Text: s.textMatcher(msgs), Saved: s.saved})
 			if err == nil {
-				s.enc.Bytes(ls.diff(s.present(res.UIDs()), nil))
+				old := ls.uids
+				b := ls.diff(s.present(res.UIDs()), nil)
+				s.fetchAdded(old, ls.uids, ls.fetch)
+				s.enc.Bytes(b)
 				ls.cursor = s.sel.cursor
 			}
 		}

@@ -56,7 +56,7 @@ var fuzzSeeds = []string{
 	"a SELECT INBOX\r\nb IDLE\r\nDONE\r\nc FETCH 1 (BINARY[1]<0.3> BINARY.SIZE[1] RFC822.TEXT PREVIEW EMAILID)\r\n",
 	"a AUTHENTICATE PLAIN\r\n*\r\nb ID (\"name\" \"x\")\r\nc NAMESPACE\r\nd STATUS INBOX (MESSAGES UIDNEXT MAILBOXID)\r\n",
 	"a APPEND Drafts CATENATE (URL \"/INBOX/;UID=1/;SECTION=1.MIME;PARTIAL=0.5\" TEXT {2+}\r\nhi)\r\nb GETQUOTAROOT INBOX\r\nc COMPRESS DEFLATE\r\n\x03\x00",
-	"a SELECT INBOX\r\nb NOTIFY SET STATUS (SELECTED (MessageNew (UID BODY.PEEK[HEADER.FIELDS (Subject)]) MessageExpunge FlagChange)) (SUBTREE (INBOX Archive) (MessageNew MessageExpunge)) (PERSONAL (MailboxName SubscriptionChange))\r\nc APPEND INBOX {5+}\r\nhello\r\nd CREATE n/x\r\ne IDLE\r\nDONE\r\nf NOTIFY NONE\r\n",
+	"a SELECT INBOX\r\nb NOTIFY SET STATUS (SELECTED (MessageNew (UID BODY.PEEK[HEADER.FIELDS (Subject)]) MessageExpunge FlagChange)) (SUBTREE (INBOX Archive) (MessageNew MessageExpunge)) (PERSONAL (MailboxName SubscriptionChange))\r\nc APPEND INBOX {5+}\r\nhello\r\nd CREATE n/x\r\ne IDLE\r\nDONE\r\nf NOTIFY NONE\r\ng UID SEARCH RETURN (UPDATE (FLAGS ENVELOPE)) ALL\r\nh APPEND INBOX {5+}\r\nworld\r\n",
 }
 
 // FuzzSession drives a whole logged-in session with arbitrary client

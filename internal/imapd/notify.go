@@ -507,3 +507,42 @@ func (s *session) notifyNew(from int) {
 		s.log.Warn("imap notify fetch", "err", err)
 	}
 }
+
+// updateFetch returns, for package search, the reader of the fetch
+// attributes of SEARCH and SORT's RETURN (UPDATE (...)), into items
+// (RFC 5465 §7).
+func (s *session) updateFetch(items *[]fetchItem) func() error {
+	return func() (err error) {
+		*items, err = s.fetchItems()
+		if err == nil && !hasKind(*items, itemUID) {
+			*items = append([]fetchItem{{kind: itemUID}}, *items...)
+		}
+		return err
+	}
+}
+
+// fetchAdded sends, before a live search's ESEARCH ADDTO, a FETCH of the
+// messages it adds with the attributes its UPDATE asked for (RFC 5465
+// §7): those in now and not in old.
+func (s *session) fetchAdded(old, now []uint32, items []fetchItem) {
+	if len(items) == 0 {
+		return
+	}
+	known := make(map[uint32]bool, len(old))
+	for _, u := range old {
+		known[u] = true
+	}
+	var idx []int
+	for _, u := range now {
+		if i, ok := s.sel.index(u); ok && !known[u] {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	slices.Sort(idx)
+	if err := s.writeFetches(idx, items); err != nil {
+		s.log.Warn("imap live search fetch", "err", err)
+	}
+}

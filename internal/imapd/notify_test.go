@@ -270,3 +270,23 @@ func TestNotifyQresync(t *testing.T) {
 		t.Fatalf("flag change in Archive: %q", l)
 	}
 }
+
+// TestNotifyContextUpdateFetch: with NOTIFY, a live search's UPDATE may
+// carry fetch attributes, sent as a FETCH of each message the search
+// adds, after the EXISTS and before the ESEARCH ADDTO (RFC 5465 §7).
+func TestNotifyContextUpdateFetch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.deliver(e.alice, "INBOX", testMessage(1))
+	a := e.dial(e.start(nil))
+	a.login()
+	a.cmd("s", "SELECT INBOX", "OK")
+	a.cmd("u", "UID SEARCH RETURN (UPDATE (FLAGS)) SUBJECT message", "OK")
+	e.deliver(e.alice, "INBOX", testMessage(2))
+	lines, _ := a.cmd("n", "NOOP", "OK")
+	want := []string{"* 2 EXISTS", "* 2 FETCH (UID 2 FLAGS ())", `* ESEARCH (TAG "u") UID ADDTO (0 2)`}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("NOOP after a delivery: %q, want %q", lines, want)
+	}
+	a.cmd("b", "UID SEARCH RETURN (UPDATE (FLAGS) ALL", "BAD")
+}

@@ -26,7 +26,8 @@ func (s *session) search(c *cmd) error { return s.runSearch(c, search.Search) }
 
 // runSearch runs SEARCH, SORT or THREAD over the selected mailbox.
 func (s *session) runSearch(c *cmd, kind search.Kind) error {
-	q, err := search.Parse(s.dec, kind, search.Options{Rev2: s.rev2})
+	var updateFetch []fetchItem // RFC 5465 §7 (notify.go)
+	q, err := search.Parse(s.dec, kind, search.Options{Rev2: s.rev2, UpdateFetch: s.updateFetch(&updateFetch)})
 	if errors.Is(err, search.ErrBadCharset) {
 		return no(search.BadCharsetCode, "Supported charsets: UTF-8, US-ASCII")
 	}
@@ -64,7 +65,7 @@ func (s *session) runSearch(c *cmd, kind search.Kind) error {
 	}
 	s.enc.Bytes(res.Append(nil, c.tag, c.uid, s.rev2))
 	if update {
-		s.register(c.tag, q, res)
+		s.register(c.tag, q, res).fetch = updateFetch
 	}
 	return nil
 }

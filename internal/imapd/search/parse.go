@@ -21,6 +21,10 @@ type Options struct {
 	// Rev2: the session enabled IMAP4rev2 (RFC 9051). Reserved: both
 	// revisions' keys are accepted either way.
 	Rev2 bool
+	// UpdateFetch, when set, reads the fetch attributes that may follow
+	// the UPDATE return option, from the "(" on (RFC 5465 §7, for a
+	// server with NOTIFY).
+	UpdateFetch func() error
 }
 
 // maxDepth bounds the nesting of NOT, OR and parentheses.
@@ -259,6 +263,10 @@ func (p *parser) returnOpt(r *ReturnOpts) error {
 		r.Context = true
 	case "UPDATE":
 		r.Update = true
+		if p.opts.UpdateFetch != nil && string(p.d.PeekBytes(2)) == " (" {
+			p.d.SP()
+			return p.opts.UpdateFetch()
+		}
 	case "PARTIAL":
 		if r.Partial != nil {
 			return syntax("PARTIAL twice")
