@@ -1,6 +1,10 @@
 package imapd
 
-import "facteur.dev/facteur/internal/store"
+import (
+	"strings"
+
+	"facteur.dev/facteur/internal/store"
+)
 
 // listNonExistent adds to LSUB and LIST (SUBSCRIBED) the subscribed
 // names that are not mailboxes (RFC 9051 §6.3.7: a subscription may name
@@ -24,5 +28,40 @@ func (s *session) listNonExistent(cmdName string, a *listArgs, mailboxes map[str
 			s.enc.Raw("* " + cmdName + " " + attrs).AString(s.wireName(name)).CRLF()
 		}
 	}
+	if cmdName == "LSUB" {
+		s.lsubParents(a, subs)
+	}
 	return nil
+}
+
+// lsubParents: when "%" stops LSUB above a subscribed name, the level it
+// matches is listed \Noselect unless it is subscribed itself (RFC 3501
+// §6.3.9).
+func (s *session) lsubParents(a *listArgs, subs []string) {
+	subscribed := make(map[string]bool, len(subs))
+	for _, n := range subs {
+		subscribed[n] = true
+	}
+	sent := map[string]bool{}
+	for _, n := range subs {
+		if a.matches(n) {
+			continue // listed itself
+		}
+		for i := strings.IndexByte(n, '/'); i > 0; i = nextSlash(n, i) {
+			p := n[:i]
+			if !subscribed[p] && !sent[p] && a.matches(p) {
+				sent[p] = true
+				s.enc.Raw(`* LSUB (\Noselect) "/" `).AString(s.wireName(p)).CRLF()
+			}
+		}
+	}
+}
+
+// nextSlash is the index of the next "/" of n after i, or -1.
+func nextSlash(n string, i int) int {
+	j := strings.IndexByte(n[i+1:], '/')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
 }

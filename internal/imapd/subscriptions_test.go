@@ -27,6 +27,12 @@ func TestSubscriptionsOfNames(t *testing.T) {
 	if lines, _ = c.cmd("f", `LIST "" "*"`, "OK"); has(lines, "Gone") || has(lines, "Later") {
 		t.Errorf("LIST shows subscriptions that are not mailboxes: %q", lines)
 	}
+	// "%" stops above Later/Box: Later is listed, not selectable (RFC 3501
+	// §6.3.9).
+	lines, _ = c.cmd("e2", `LSUB "" "L%"`, "OK")
+	if len(lines) != 1 || lines[0] != `* LSUB (\Noselect) "/" Later` {
+		t.Errorf("LSUB %%: %q", lines)
+	}
 	c.cmd("g", "UNSUBSCRIBE Gone", "OK")
 	c.cmd("h", "UNSUBSCRIBE Gone", "NO")
 	if lines, _ = c.cmd("i", `LSUB "" "G*"`, "OK"); len(lines) != 0 {
