@@ -38,11 +38,15 @@ func (s *session) list(c *cmd) error {
 	for _, mb := range mbs {
 		names[mb.Name] = true
 	}
+	subs, err := s.subscriptions(a, mbs) // subscriptions.go
+	if err != nil {
+		return err
+	}
 	for _, mb := range mbs {
 		if !a.matches(mb.Name) {
 			continue
 		}
-		childSub := a.subscribed && a.recursive && hasSubscribedChild(mbs, mb.Name)
+		childSub := a.subscribed && a.recursive && hasSubscribedChild(subs, mb.Name)
 		if a.subscribed && !mb.Subscribed && !childSub || a.specialUse && mb.SpecialUse == "" {
 			continue
 		}
@@ -50,7 +54,8 @@ func (s *session) list(c *cmd) error {
 			return err
 		}
 	}
-	return s.listNonExistent(c.name, a, names) // subscriptions.go
+	s.listNonExistent(c.name, a, names, subs)
+	return nil
 }
 
 func (s *session) writeList(name string, a *listArgs, mb store.Mailbox, children, childSub bool) error {
@@ -86,9 +91,10 @@ func hasChild(names map[string]bool, name string) bool {
 	return false
 }
 
-func hasSubscribedChild(mbs []store.Mailbox, name string) bool {
-	for _, m := range mbs {
-		if m.Subscribed && strings.HasPrefix(m.Name, name+"/") {
+// hasSubscribedChild reports whether a subscribed name is below name.
+func hasSubscribedChild(subs []string, name string) bool {
+	for _, n := range subs {
+		if strings.HasPrefix(n, name+"/") {
 			return true
 		}
 	}

@@ -6,52 +6,62 @@ import (
 	"facteur.dev/facteur/internal/store"
 )
 
+// subscriptions returns the subscribed names when the command selects
+// them (LSUB, LIST (SUBSCRIBED)): from the store's list, which may name
+// mailboxes that do not exist (RFC 9051 §6.3.7), or else from mbs.
+func (s *session) subscriptions(a *listArgs, mbs []store.Mailbox) ([]string, error) {
+	if !a.subscribed {
+		return nil, nil
+	}
+	if sl, ok := s.srv.opts.Store.(store.SubscriptionLister); ok {
+		return sl.Subscriptions(s.ctx, s.acct.ID)
+	}
+	var subs []string
+	for _, mb := range mbs {
+		if mb.Subscribed {
+			subs = append(subs, mb.Name)
+		}
+	}
+	return subs, nil
+}
+
 // listNonExistent adds to LSUB and LIST (SUBSCRIBED) the subscribed
-// names that are not mailboxes (RFC 9051 §6.3.7: a subscription may name
-// a mailbox that does not exist, or no longer does): LIST marks them
-// \NonExistent (RFC 5258 §3.4), LSUB \Noselect (RFC 3501 §6.3.9).
-func (s *session) listNonExistent(cmdName string, a *listArgs, mailboxes map[string]bool) error {
-	sl, ok := s.srv.opts.Store.(store.SubscriptionLister)
-	if !a.subscribed || !ok {
-		return nil
-	}
-	subs, err := sl.Subscriptions(s.ctx, s.acct.ID)
-	if err != nil {
-		return err
-	}
+// names that are not mailboxes: LIST marks them \NonExistent (RFC 5258
+// §3.4), LSUB \Noselect (RFC 3501 §6.3.9). Then the levels above
+// subscribed names that are neither mailboxes nor subscribed: for LSUB
+// when "%" stops above a subscribed name (RFC 3501 §6.3.9), for LIST
+// (SUBSCRIBED RECURSIVEMATCH) with CHILDINFO (RFC 5258 §3.5).
+func (s *session) listNonExistent(cmdName string, a *listArgs, mailboxes map[string]bool, subs []string) {
 	attrs := `(\NonExistent \Subscribed) "/" `
 	if cmdName == "LSUB" {
 		attrs = `(\Noselect) "/" `
 	}
+	subscribed := make(map[string]bool, len(subs))
 	for _, name := range subs {
+		subscribed[name] = true
 		if !mailboxes[name] && a.matches(name) {
 			s.enc.Raw("* " + cmdName + " " + attrs).AString(s.wireName(name)).CRLF()
 		}
 	}
-	if cmdName == "LSUB" {
-		s.lsubParents(a, subs)
-	}
-	return nil
-}
-
-// lsubParents: when "%" stops LSUB above a subscribed name, the level it
-// matches is listed \Noselect unless it is subscribed itself (RFC 3501
-// §6.3.9).
-func (s *session) lsubParents(a *listArgs, subs []string) {
-	subscribed := make(map[string]bool, len(subs))
-	for _, n := range subs {
-		subscribed[n] = true
+	lsub := cmdName == "LSUB"
+	if !lsub && !a.recursive {
+		return
 	}
 	sent := map[string]bool{}
 	for _, n := range subs {
-		if a.matches(n) {
+		if lsub && a.matches(n) {
 			continue // listed itself
 		}
 		for i := strings.IndexByte(n, '/'); i > 0; i = nextSlash(n, i) {
 			p := n[:i]
-			if !subscribed[p] && !sent[p] && a.matches(p) {
-				sent[p] = true
+			if subscribed[p] || sent[p] || !a.matches(p) || !lsub && mailboxes[p] {
+				continue
+			}
+			sent[p] = true
+			if lsub {
 				s.enc.Raw(`* LSUB (\Noselect) "/" `).AString(s.wireName(p)).CRLF()
+			} else {
+				s.enc.Raw(`* LIST (\NonExistent) "/" `).AString(s.wireName(p)).Raw(` ("CHILDINFO" ("SUBSCRIBED"))`).CRLF()
 			}
 		}
 	}

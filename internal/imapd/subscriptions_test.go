@@ -33,6 +33,10 @@ func TestSubscriptionsOfNames(t *testing.T) {
 	if len(lines) != 1 || lines[0] != `* LSUB (\Noselect) "/" Later` {
 		t.Errorf("LSUB %%: %q", lines)
 	}
+	lines, _ = c.cmd("e3", `LIST (SUBSCRIBED RECURSIVEMATCH) "" "L%"`, "OK")
+	if len(lines) != 1 || lines[0] != `* LIST (\NonExistent) "/" Later ("CHILDINFO" ("SUBSCRIBED"))` {
+		t.Errorf("RECURSIVEMATCH above a subscription: %q", lines)
+	}
 	c.cmd("g", "UNSUBSCRIBE Gone", "OK")
 	c.cmd("h", "UNSUBSCRIBE Gone", "NO")
 	if lines, _ = c.cmd("i", `LSUB "" "G*"`, "OK"); len(lines) != 0 {
