@@ -66,6 +66,7 @@ func (s *session) create(c *cmd) error {
 	if errors.Is(err, store.ErrExists) || name == "INBOX" {
 		return no("ALREADYEXISTS", "Mailbox already exists")
 	}
+	s.ownChange(c.name, name, "", err) // not reported back by NOTIFY (notify.go)
 	return err
 }
 
@@ -150,6 +151,7 @@ func (s *session) deleteCmd(c *cmd) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return no("NONEXISTENT", "No such mailbox")
 	}
+	s.ownChange(c.name, name, "", err)
 	return err
 }
 
@@ -191,6 +193,7 @@ func (s *session) rename(c *cmd) error {
 	if err == nil && s.sel != nil && s.sel.mb.ID == src.ID {
 		s.sel.mb.Name = to
 	}
+	s.ownChange(c.name, from, to, err)
 	return err
 }
 
@@ -224,6 +227,7 @@ func (s *session) subscribe(c *cmd) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return no("NONEXISTENT", "No such mailbox")
 	}
+	s.ownChange(c.name, name, "", err)
 	return err
 }
 

@@ -33,8 +33,10 @@ import (
 // mailbox whose MESSAGES, UIDNEXT (MessageNew, MessageExpunge), UNSEEN
 // or HIGHESTMODSEQ (FlagChange) moved (§5.1–5.3), LIST for a mailbox created, deleted
 // (\NonExistent) or renamed (OLDNAME) (§5.4), LIST with or without
-// \Subscribed for a subscription change (§5.5). The session's own
-// changes are reported too (§5 only says SHOULD omit them).
+// \Subscribed for a subscription change (§5.5). The mailboxes this
+// session itself creates, deletes, renames or (un)subscribes are not
+// reported back to it (§5: SHOULD); the STATUS changes it makes
+// elsewhere (APPEND, COPY, MOVE) are.
 //
 // A mailbox takes the events of the first event group whose filter
 // matches it, so an earlier "(MAILBOXES Junk NONE)" excludes Junk from a
@@ -544,5 +546,44 @@ func (s *session) fetchAdded(old, now []uint32, items []fetchItem) {
 	slices.Sort(idx)
 	if err := s.writeFetches(idx, items); err != nil {
 		s.log.Warn("imap live search fetch", "err", err)
+	}
+}
+
+// ownChange records a change this session made to its mailboxes (CREATE,
+// DELETE, RENAME from name to to, SUBSCRIBE, UNSUBSCRIBE) in NOTIFY's
+// picture of them, so that it is not reported back (RFC 5465 §5: the
+// server SHOULD omit events this client caused). Another client's
+// different change to the same mailbox still shows. err is the
+// command's: nothing changed unless it is nil.
+func (s *session) ownChange(command, name, to string, err error) {
+	n := s.notif
+	if n == nil || err != nil {
+		return
+	}
+	for id, mb := range n.known {
+		switch {
+		case command == "DELETE" && mb.Name == name:
+			delete(n.known, id)
+		case command == "RENAME" && (mb.Name == name || strings.HasPrefix(mb.Name, name+"/")):
+			mb.Name = to + mb.Name[len(name):]
+			n.known[id] = mb
+		case strings.HasSuffix(command, "SUBSCRIBE") && mb.Name == name:
+			mb.Subscribed = command == "SUBSCRIBE"
+			n.known[id] = mb
+		}
+	}
+	if command != "CREATE" {
+		return
+	}
+	levels := []string{name} // and the superior levels CREATE made
+	for i := strings.IndexByte(name, '/'); i >= 0; i = nextSep(name, i) {
+		levels = append(levels, name[:i])
+	}
+	for _, level := range levels {
+		if mb, err := s.srv.opts.Store.GetMailbox(s.ctx, s.acct.ID, level); err == nil {
+			if _, ok := n.known[mb.ID]; !ok {
+				n.known[mb.ID] = mb
+			}
+		}
 	}
 }

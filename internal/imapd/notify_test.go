@@ -24,6 +24,16 @@ func (c *conn) expect(want string) []string {
 	}
 }
 
+// twoSessions starts a server and logs two sessions of alice in.
+func twoSessions(t *testing.T) (*env, *conn, *conn) {
+	e := newEnv(t)
+	addr := e.start(nil)
+	a, b := e.dial(addr), e.dial(addr)
+	a.login()
+	b.login()
+	return e, a, b
+}
+
 // quiet checks that nothing was pushed: two NOOPs in a row answer with
 // their tagged line alone.
 func (c *conn) quiet(what string) {
@@ -41,11 +51,7 @@ func (c *conn) quiet(what string) {
 // (RFC 5465 §5). NOTIFY NONE stops them.
 func TestNotifyPushesWithoutPolling(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	addr := e.start(nil)
-	a, b := e.dial(addr), e.dial(addr)
-	a.login()
-	b.login()
+	e, a, b := twoSessions(t)
 	lines, _ := a.cmd("c", "CAPABILITY", "OK")
 	if !has(lines, " NOTIFY") {
 		t.Fatalf("CAPABILITY %q", lines)
@@ -289,4 +295,24 @@ func TestNotifyContextUpdateFetch(t *testing.T) {
 		t.Fatalf("NOOP after a delivery: %q, want %q", lines, want)
 	}
 	a.cmd("b", "UID SEARCH RETURN (UPDATE (FLAGS) ALL", "BAD")
+}
+
+// TestNotifyOwnChanges: the mailboxes a session creates, renames,
+// (un)subscribes and deletes itself are not reported back to it (RFC
+// 5465 §5), while another client's are.
+func TestNotifyOwnChanges(t *testing.T) {
+	t.Parallel()
+	_, a, b := twoSessions(t)
+	a.cmd("n", "NOTIFY SET (PERSONAL (MailboxName SubscriptionChange))", "OK")
+	for i, command := range []string{"CREATE Mine/Sub", "RENAME Mine Yours", "UNSUBSCRIBE Yours", "SUBSCRIBE Yours",
+		"DELETE Yours/Sub", "DELETE Yours"} {
+		if lines, _ := a.cmd(fmt.Sprint("o", i), command, "OK"); len(lines) > 0 {
+			t.Fatalf("%s: %q", command, lines)
+		}
+	}
+	a.quiet("after its own changes")
+	b.cmd("b", "CREATE Theirs", "OK")
+	if l := a.Line(); l != `* LIST (\HasNoChildren \Subscribed) "/" Theirs` {
+		t.Fatalf("another client's CREATE: %q", l)
+	}
 }
