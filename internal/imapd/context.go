@@ -192,7 +192,7 @@ func (s *session) cancelUpdate(c *cmd) error {
 	if err := s.dec.CRLF(); err != nil {
 		return err
 	}
-	list := s.active()
+	list := slices.Clone(s.active()) // a refused CANCELUPDATE changes nothing
 	for _, t := range tags {
 		i := slices.IndexFunc(list, func(ls *liveSearch) bool { return ls.tag == t })
 		if i < 0 {
