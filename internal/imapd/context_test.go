@@ -82,6 +82,7 @@ func TestContextUpdate(t *testing.T) {
 	// CANCELUPDATE u1, then b expunges message 1: only u2 hears of it.
 	a.cmd("x", `CANCELUPDATE "u1"`, "OK")
 	a.cmd("x2", `CANCELUPDATE "u1"`, "BAD")
+	a.cmd("x3", `CANCELUPDATE "u2" "nope"`, "BAD") // refused whole: u2 stays live
 	b.cmd("d", "UID STORE 1 +FLAGS.SILENT (\\Deleted)", "OK")
 	b.cmd("e", "EXPUNGE", "OK")
 	lines, _ = a.cmd("n2", "NOOP", "OK")
