@@ -36,6 +36,9 @@ type liveSearch struct {
 	uids   []uint32    // the result the client knows, in result order
 	cursor uint64      // the view's cursor when uids was computed
 	fetch  []fetchItem // sent for messages added (RFC 5465 §7, notify.go)
+	uid    bool        // UID SEARCH or UID SORT: updates name UIDs
+	added  []posUID    // found by liveRemovals, for updateLive
+	prev   []uint32    // the result before added
 }
 
 // liveSearches are a session's live searches over one selected view.
@@ -81,10 +84,12 @@ func (s *session) present(uids []uint32) []uint32 {
 	return slices.DeleteFunc(uids, func(u uint32) bool { return s.sel.gone[u] })
 }
 
-// updateLive sends the changes of the live searches since the view last
-// moved. It is called after update, so ADDTO follows the EXISTS that
-// announced a message.
-func (s *session) updateLive() {
+// liveRemovals runs the live searches again when the view has moved and
+// sends their REMOVEFROM; the ADDTO wait for updateLive. It is called
+// before update, so that a removal by sequence number names the message
+// before an EXPUNGE renumbers the others, and updateLive after it, so
+// that ADDTO follows the EXISTS that announced a message.
+func (s *session) liveRemovals() {
 	for _, ls := range s.active() {
 		if ls.cursor == s.sel.cursor {
 			continue
@@ -94,10 +99,10 @@ func (s *session) updateLive() {
 			var res *search.Result
 			res, err = ls.q.Run(msgs, search.Env{Text: s.textMatcher(msgs), Saved: s.saved})
 			if err == nil {
-				old := ls.uids
-				b := ls.diff(s.present(res.UIDs()), nil)
-				s.fetchAdded(old, ls.uids, ls.fetch)
-				s.enc.Bytes(b)
+				ls.prev = ls.uids
+				var removed []posUID
+				removed, ls.added = ls.diff(s.present(res.UIDs()))
+				s.enc.Bytes(s.appendLive(nil, ls, "REMOVEFROM", removed))
 				ls.cursor = s.sel.cursor
 			}
 		}
@@ -107,12 +112,31 @@ func (s *session) updateLive() {
 	}
 }
 
-// diff records the new result and appends the ESEARCH responses that
-// turn the old one into it (RFC 5267 §4.3.2–4.3.4). For SORT, each
-// REMOVEFROM and ADDTO names the position of its message in the result
-// as the client holds it after the previous ones; for SEARCH the
-// position is 0 and one response carries every UID.
-func (ls *liveSearch) diff(now []uint32, b []byte) []byte {
+// updateLive sends the ADDTO that liveRemovals found.
+func (s *session) updateLive() {
+	for _, ls := range s.active() {
+		if ls.added == nil {
+			continue
+		}
+		s.fetchAdded(ls.prev, ls.uids, ls.fetch)
+		s.enc.Bytes(s.appendLive(nil, ls, "ADDTO", ls.added))
+		ls.added, ls.prev = nil, nil
+	}
+}
+
+// posUID is a message added to or removed from a live result, at a
+// position of the result (RFC 5267 §4.3.3, §4.3.4).
+type posUID struct {
+	pos int
+	uid uint32
+}
+
+// diff records the new result and returns what turns the old one into
+// it. For SORT, each removal names the position of its message in the
+// result as the client holds it after the previous removals, each
+// addition the position it takes after the previous additions; for
+// SEARCH the position is 0 (RFC 5267 §4.3.2).
+func (ls *liveSearch) diff(now []uint32) (removed, added []posUID) {
 	old := ls.uids
 	ls.uids = now
 	inNow := make(map[uint32]bool, len(now))
@@ -120,51 +144,74 @@ func (ls *liveSearch) diff(now []uint32, b []byte) []byte {
 		inNow[u] = true
 	}
 	inOld := make(map[uint32]bool, len(old))
-	var removed, added []uint32
-	for _, u := range old {
-		inOld[u] = true
-		if !inNow[u] {
-			removed = append(removed, u)
-		}
-	}
-	for _, u := range now {
-		if !inOld[u] {
-			added = append(added, u)
-		}
-	}
-	if ls.q.Kind != search.Sort {
-		if len(removed) > 0 {
-			b = ls.appendItem(b, "REMOVEFROM", 0, imapwire.SeqSetOf(sorted(removed)).String())
-		}
-		if len(added) > 0 {
-			b = ls.appendItem(b, "ADDTO", 0, imapwire.SeqSetOf(sorted(added)).String())
-		}
-		return b
-	}
+	sorted := ls.q.Kind == search.Sort
 	pos := 0
 	for _, u := range old {
+		inOld[u] = true
 		pos++
 		if !inNow[u] {
-			b = ls.appendItem(b, "REMOVEFROM", pos, strconv.FormatUint(uint64(u), 10))
+			removed = append(removed, posUID{pos, u})
 			pos--
 		}
 	}
 	for i, u := range now {
 		if !inOld[u] {
-			b = ls.appendItem(b, "ADDTO", i+1, strconv.FormatUint(uint64(u), 10))
+			added = append(added, posUID{i + 1, u})
+		}
+	}
+	if !sorted {
+		for i := range removed {
+			removed[i].pos = 0
+		}
+		for i := range added {
+			added[i].pos = 0
+		}
+	}
+	return removed, added
+}
+
+// appendLive writes `* ESEARCH (TAG "t") [UID] item (pos set)`: UIDs for
+// a UID SEARCH or UID SORT, else sequence numbers as the client knows
+// them now (RFC 5267 §4.3.2). SEARCH sends one set at position 0, SORT
+// one response per message.
+func (s *session) appendLive(b []byte, ls *liveSearch, item string, list []posUID) []byte {
+	num := func(u uint32) (uint32, bool) {
+		if ls.uid {
+			return u, true
+		}
+		i, ok := s.sel.index(u)
+		return uint32(i + 1), ok
+	}
+	if ls.q.Kind != search.Sort {
+		var nums []uint32
+		for _, p := range list {
+			if n, ok := num(p.uid); ok {
+				nums = append(nums, n)
+			}
+		}
+		if len(nums) == 0 {
+			return b
+		}
+		slices.Sort(nums)
+		return ls.appendItem(b, item, 0, imapwire.SeqSetOf(nums).String())
+	}
+	for _, p := range list {
+		if n, ok := num(p.uid); ok {
+			b = ls.appendItem(b, item, p.pos, strconv.FormatUint(uint64(n), 10))
 		}
 	}
 	return b
 }
 
-func sorted(u []uint32) []uint32 { slices.Sort(u); return u }
-
-// appendItem writes `* ESEARCH (TAG "t") UID item (pos set)`: updates
-// always name UIDs (RFC 5267 §4.3.2).
+// appendItem writes one ESEARCH update response.
 func (ls *liveSearch) appendItem(b []byte, item string, pos int, set string) []byte {
 	b = append(b, `* ESEARCH (TAG "`...)
 	b = append(b, ls.tag...)
-	b = append(b, `") UID `...)
+	b = append(b, `")`...)
+	if ls.uid {
+		b = append(b, " UID"...)
+	}
+	b = append(b, ' ')
 	b = append(b, item...)
 	b = append(b, " ("...)
 	b = strconv.AppendInt(b, int64(pos), 10)

@@ -65,7 +65,8 @@ func (s *session) runSearch(c *cmd, kind search.Kind) error {
 	}
 	s.enc.Bytes(res.Append(nil, c.tag, c.uid, s.rev2))
 	if update {
-		s.register(c.tag, q, res).fetch = updateFetch
+		ls := s.register(c.tag, q, res)
+		ls.fetch, ls.uid = updateFetch, c.uid
 	}
 	return nil
 }

@@ -236,6 +236,7 @@ func (s *session) refreshSome(allowExpunge, flags bool) error {
 		}
 		return err
 	}
+	s.liveRemovals() // context.go
 	s.update(allowExpunge, flags)
 	s.updateLive()
 	return nil
