@@ -168,6 +168,7 @@ func (s *session) deliverAppended(mb store.Mailbox, msgs []store.NewMessage) err
 	}
 	if s.sel != nil && s.sel.mb.ID == mb.ID && len(uids) > 0 {
 		s.sel.dirty = true
+		s.ownAppended(uids) // no NOTIFY MessageNew FETCH for them (notify.go)
 	}
 	switch {
 	case errors.Is(first, mail.ErrQuotaFull):

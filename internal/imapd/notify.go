@@ -107,6 +107,8 @@ type notifier struct {
 	badEvent bool // an event this server does not know
 
 	known map[int64]store.Mailbox // the account's mailboxes as last reported
+	own   map[uint32]bool         // UIDs this session appended to the selected mailbox
+	ownIn *view                   // the selected mailbox own is about
 	dirty bool                    // a wake-up came: compare the mailboxes again
 	sent  int                     // responses since the client last sent a command
 }
@@ -495,7 +497,8 @@ func (s *session) notifyList(mb store.Mailbox, names map[string]bool, oldName st
 }
 
 // notifyNew sends the FETCH that NOTIFY's MessageNew asked for after the
-// EXISTS that announced messages from view index from on (§5.2).
+// EXISTS that announced messages from view index from on, except for
+// those the session appended itself (§5.2: SHOULD NOT).
 func (s *session) notifyNew(from int) {
 	n := s.notif
 	if n == nil || n.selected&evMessageNew == 0 || len(n.fetch) == 0 {
@@ -503,7 +506,13 @@ func (s *session) notifyNew(from int) {
 	}
 	idx := make([]int, 0, len(s.sel.uids)-from)
 	for i := from; i < len(s.sel.uids); i++ {
-		idx = append(idx, i)
+		if n.ownIn != s.sel || !n.own[s.sel.uids[i]] {
+			idx = append(idx, i)
+		}
+	}
+	n.own, n.ownIn = nil, nil
+	if len(idx) == 0 {
+		return
 	}
 	if err := s.writeFetches(idx, n.fetch); err != nil {
 		s.log.Warn("imap notify fetch", "err", err)
@@ -585,5 +594,20 @@ func (s *session) ownChange(command, name, to string, err error) {
 				n.known[mb.ID] = mb
 			}
 		}
+	}
+}
+
+// ownAppended records the UIDs this session appended to its selected
+// mailbox, for notifyNew.
+func (s *session) ownAppended(uids []uint32) {
+	n := s.notif
+	if n == nil || n.selected&evMessageNew == 0 || len(n.fetch) == 0 {
+		return
+	}
+	if n.ownIn != s.sel {
+		n.own, n.ownIn = map[uint32]bool{}, s.sel
+	}
+	for _, u := range uids {
+		n.own[u] = true
 	}
 }

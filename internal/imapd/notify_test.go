@@ -136,6 +136,11 @@ func TestNotifyPushesWithoutPolling(t *testing.T) {
 		t.Fatalf("EXPUNGE: %q", l)
 	}
 
+	// §5.2: no FETCH for a message A appends itself.
+	a.Send("ap APPEND INBOX {" + fmt.Sprint(len(testMessage(9))) + "+}\r\n" + testMessage(9))
+	if lines, _ := a.until("ap", "OK"); strings.Join(lines, "\n") != "* 1 EXISTS" {
+		t.Fatalf("own APPEND: %q", lines)
+	}
 	a.cmd("n2", "NOTIFY NONE", "OK")
 	e.deliver(e.alice, "Archive", testMessage(3))
 	b.cmd("b12", "CREATE Other", "OK")
