@@ -14,10 +14,11 @@ import (
 // computed in full, so it changes nothing. UPDATE keeps the search live:
 // whenever the view has moved (a new message, a flag change, an
 // expunge), each live search of the session is run again over the view
-// and the difference is sent as ESEARCH ADDTO and REMOVEFROM
-// (RFC 5267 §4.3), after the EXISTS, EXPUNGE and FETCH responses of the
-// same update. A live search ends with CANCELUPDATE (§4.4) or when
-// another mailbox is selected or the mailbox is closed.
+// and the difference is sent as ESEARCH REMOVEFROM, before the EXPUNGE
+// responses of the same update, and ADDTO, after its EXISTS (RFC 5267
+// §4.3): by UID for UID SEARCH and UID SORT, else by sequence number. A
+// live search ends with CANCELUPDATE (§4.4) or when another mailbox is
+// selected or the mailbox is closed.
 
 func init() {
 	commands["CANCELUPDATE"] = handler{stateSelected, (*session).cancelUpdate, false}
