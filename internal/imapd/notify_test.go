@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"facteur.dev/facteur/internal/testutil"
 )
 
 // expect reads lines the server pushes, with no command in progress,
@@ -319,5 +322,28 @@ func TestNotifyOwnChanges(t *testing.T) {
 	b.cmd("b", "CREATE Theirs", "OK")
 	if l := a.Line(); l != `* LIST (\HasNoChildren \Subscribed) "/" Theirs` {
 		t.Fatalf("another client's CREATE: %q", l)
+	}
+}
+
+// TestNotifyShutdown: a session waiting between commands with NOTIFY on
+// gets BYE when the server shuts down, without the grace period.
+func TestNotifyShutdown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	srv := New(Options{Store: e.store, Auth: e.auth, PlaintextNetworks: loopback})
+	l := testutil.Listen(t)
+	go srv.Serve(l)
+	a := e.dial(l.Addr().String())
+	a.login()
+	a.cmd("n", "NOTIFY SET (PERSONAL (MessageNew MessageExpunge))", "OK")
+	e.deliver(e.alice, "Archive", testMessage(1))
+	a.expect("* STATUS Archive ") // waiting for the client, between commands
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := a.Line(); !strings.HasPrefix(l, "* BYE ") {
+		t.Fatalf("after Shutdown: %q", l)
 	}
 }
