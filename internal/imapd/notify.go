@@ -31,12 +31,19 @@ import (
 // store wakes watchers for new, changed and expunged messages and for
 // mailboxes created, renamed, deleted or (un)subscribed): STATUS for a
 // mailbox whose MESSAGES, UIDNEXT (MessageNew, MessageExpunge), UNSEEN
-// or HIGHESTMODSEQ (FlagChange) moved (§5.1–5.3), LIST for a mailbox created, deleted
-// (\NonExistent) or renamed (OLDNAME) (§5.4), LIST with or without
-// \Subscribed for a subscription change (§5.5). The mailboxes this
-// session itself creates, deletes, renames or (un)subscribes are not
-// reported back to it (§5: SHOULD); the STATUS changes it makes
-// elsewhere (APPEND, COPY, MOVE) are.
+// or HIGHESTMODSEQ (FlagChange) moved (§5.1–5.3), LIST for a mailbox
+// created, deleted (\NonExistent) or renamed (OLDNAME) (§5.4), LIST with
+// or without \Subscribed for a subscription change (§5.5). The
+// mailboxes this session itself creates, deletes, renames or
+// (un)subscribes are not reported back to it, nor the MessageNew FETCH
+// of what it appends to its selected mailbox (§5, §5.2: SHOULD); the
+// STATUS changes it makes elsewhere (APPEND, COPY, MOVE) are. Live
+// searches (RFC 5267) may carry fetch attributes in UPDATE (§7).
+//
+// A client that reads nothing blocks the session's writes until the
+// write deadline (the autologout time) ends it; one that sends nothing
+// while more than Options.NotifyOverflow notifications go out gets
+// NOTIFICATIONOVERFLOW and NOTIFY is off (§5.8).
 //
 // A mailbox takes the events of the first event group whose filter
 // matches it, so an earlier "(MAILBOXES Junk NONE)" excludes Junk from a
