@@ -37,6 +37,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	setMemoryLimit(cfg)
 	defer s.Close()
 	log := newLogger(e.stderr, cfg)
 	tlsConf, selfSigned, err := tlsutil.LoadOrCreate(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)

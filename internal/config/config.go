@@ -79,6 +79,9 @@ type Limits struct {
 	SMTPTimeout         Duration `toml:"smtp_timeout"`
 	DefaultQuotaBytes   int64    `toml:"default_quota_bytes"`
 	ShutdownGrace       Duration `toml:"shutdown_grace"`
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (runtime/debug.SetMemoryLimit); 0 derives one (cmd/facteur).
+	MemoryLimit int64 `toml:"memory_limit"`
 }
 
 // Store selects and tunes the storage backend.
@@ -262,6 +265,7 @@ func (c *Config) validateNonNegative(bad func(key, format string, args ...any)) 
 		"auth.failure_window":           int64(c.Auth.FailureWindow.Duration),
 		"auth.failure_delay":            int64(c.Auth.FailureDelay.Duration),
 		"limits.shutdown_grace":         int64(c.Limits.ShutdownGrace.Duration),
+		"limits.memory_limit":           c.Limits.MemoryLimit,
 	}
 	for key, v := range ints {
 		if v < 0 {
