@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
 
@@ -24,6 +25,9 @@ func startIMAP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tls
 		Limits:            imapwire.Limits{MaxLiteral: cfg.Limits.MaxMessageBytes},
 		MaxConnections:    cfg.Limits.MaxConnections, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP,
 		Shared: imapd.NewShared(), Log: log,
+	}
+	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" {
+		go warmIMAP(context.Background(), s, base.Shared, log)
 	}
 	var out servers
 	for _, sp := range []struct {
