@@ -29,6 +29,18 @@
 //
 //	go run ./bench/imapload -mode idle -addr 127.0.0.1:1143 -n 10000 -accounts 100 \
 //		-users 'user%d@bench.test' -pass secret -sources 200 -pid $(pgrep -f 'facteur serve')
+//
+// Figures measured here (2 cores shared with other work, load average
+// 1-2 unless said; facteur serve with its defaults, GOGC=200 and the
+// derived 384 MiB soft memory limit, limits.max_connections = 20000 and
+// max_connections_per_ip = 200 so that 10,000 sessions fit, 200 accounts):
+//
+//	-mode idle -n 10000 -accounts 200 -sources 200     RSS 398-404 MiB (613 MiB without the memory limit)
+//	-mode idle -n 10000 ... -tls (imaps)               RSS 397-406 MiB (770 MiB without it)
+//	-mode big -accounts 1, INBOX of 100,000 2 KB messages filled with -mode fill, run right after
+//	the server starts: SELECT first 3-11 ms once the INBOX is warmed at start, 89-123 ms
+//	for a mailbox read cold (137-139 ms before MessageStates read concatenated chunks);
+//	UID FETCH 1:* (UID FLAGS) 61-117 ms; SEARCH BODY 14-214 ms.
 package main
 
 import (
