@@ -38,8 +38,8 @@
 //	-mode idle -n 10000 -accounts 200 -sources 200     RSS 398-404 MiB (613 MiB without the memory limit)
 //	-mode idle -n 10000 ... -tls (imaps)               RSS 397-406 MiB (770 MiB without it)
 //	-mode big -accounts 1, INBOX of 100,000 2 KB messages filled with -mode fill, run right after
-//	the server starts: SELECT first 3-11 ms once the INBOX is warmed at start, 89-123 ms
-//	for a mailbox read cold (137-139 ms before MessageStates read concatenated chunks);
+//	the server starts: SELECT first 3-11 ms once the INBOX is warmed at start; read cold,
+//	84-123 ms (136-278 ms at load 9), 137-139 ms before MessageStates read concatenated chunks;
 //	UID FETCH 1:* (UID FLAGS) 61-117 ms; SEARCH BODY 14-214 ms.
 package main
 
