@@ -187,3 +187,51 @@ func TestDeferredTextIndexing(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Entries dropped while the queue was full are indexed from their blobs
+// once the queue drains, without a search asking for them.
+func TestDroppedTextCatchesUp(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{Owner: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.AddDomain(ctx, "example.test")
+	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, word := range []string{"quokka", "wombat"} {
+		body := fmt.Sprintf("Subject: %d\r\n\r\na %s\r\n", i, word)
+		w, _ := s.Blobs().Create(ctx)
+		io.WriteString(w, body)
+		id, size, _ := w.Commit()
+		p, _ := message.Parse(bytes.NewReader([]byte(body)))
+		if i == 1 { // the queue is "full": this one is dropped
+			s.textq.mu.Lock()
+			s.textq.bytes = textQueueMax
+			s.textq.mu.Unlock()
+		}
+		if _, errs := s.Deliver(ctx, []store.NewMessage{{AccountID: a.ID, BlobID: id, Size: size, Parsed: p}}); errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+		if i == 1 {
+			s.textq.mu.Lock()
+			s.textq.bytes -= textQueueMax
+			s.textq.mu.Unlock()
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		s.read.QueryRowContext(ctx, "SELECT count(*) FROM message_text").Scan(&n)
+		if n == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 messages indexed", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,10 @@ const (
 	textQuiet     = 200 * time.Millisecond // index once deliveries pause this long
 	textMaxWait   = 5 * time.Second        // … or once the oldest entry waited this long
 	textBatchSize = 200
+	// textBusyBatch is taken when deliveries never pause: enough that a
+	// steady stream of mail stays searchable through the index, small
+	// enough to hold up the committer for a fraction of textMaxWait.
+	textBusyBatch = 2000
 )
 
 type textItem struct {
@@ -79,10 +84,17 @@ func (q *textQueue) take(ctx context.Context) []textItem {
 		wait := time.Duration(0)
 		if n > 0 {
 			now := time.Now()
-			wait = min(textQuiet-now.Sub(q.last), textMaxWait-now.Sub(q.first))
+			quiet, late := textQuiet-now.Sub(q.last), textMaxWait-now.Sub(q.first)
+			wait = min(quiet, late)
 			if wait <= 0 {
-				batch := q.items[:min(n, textBatchSize):min(n, textBatchSize)]
-				q.items = q.items[len(batch):]
+				size := textBatchSize
+				if quiet > 0 { // still busy: the oldest entry waited too long
+					size = textBusyBatch
+				}
+				size = min(n, size)
+				batch := slices.Clone(q.items[:size])
+				clear(q.items[:size]) // let the parsed text go once indexed
+				q.items = q.items[size:]
 				for _, it := range batch {
 					q.bytes -= it.size
 				}
@@ -104,7 +116,9 @@ func (q *textQueue) take(ctx context.Context) []textItem {
 	}
 }
 
-// run indexes queued text until ctx ends.
+// run indexes queued text until ctx ends. Once the queue is empty after
+// it had to drop entries, the messages it dropped are indexed from their
+// blobs (backfillText), so the index catches up when the load subsides.
 func (q *textQueue) run(ctx context.Context, s *Store) {
 	for {
 		batch := q.take(ctx)
@@ -112,7 +126,22 @@ func (q *textQueue) run(ctx context.Context, s *Store) {
 			return
 		}
 		s.writeQueuedText(ctx, batch)
+		if q.emptyAfterDrops() {
+			s.backfillText(ctx)
+		}
 	}
+}
+
+// emptyAfterDrops reports, once, that the queue is empty and entries were
+// dropped since the last time.
+func (q *textQueue) emptyAfterDrops() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) > 0 || q.missed == 0 {
+		return false
+	}
+	q.missed = 0
+	return true
 }
 
 // drain removes and returns every queued entry.
