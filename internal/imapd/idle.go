@@ -54,10 +54,11 @@ func (s *session) idleWake(id int64) {
 }
 
 // waitInput waits until the client's next bytes arrive, passing each
-// store wake-up to onWake meanwhile and sending what it wrote. A
-// goroutine waits on the socket (it reads nothing); this one alone
-// writes, so responses never interleave. It returns the read error, if
-// any, or errConnBroken when a write failed or the session must end.
+// store wake-up to onWake meanwhile, reporting other sessions' key
+// resets (urlauth.go), and sending what it wrote. A goroutine waits on
+// the socket (it reads nothing); this one alone writes, so responses
+// never interleave. It returns the read error, if any, or errConnBroken
+// when a write failed or the session must end.
 func (s *session) waitInput(onWake func(id int64)) error {
 	ready := make(chan error, 1)
 	go func() {
@@ -75,12 +76,14 @@ func (s *session) waitInput(onWake func(id int64)) error {
 			return err
 		case id := <-s.wake:
 			onWake(id)
-			s.conn.SetWriteDeadline(time.Now().Add(s.srv.opts.IdleTimeout))
-			if err := s.enc.Flush(); err != nil || s.loggedOut {
-				s.conn.SetReadDeadline(time.Now())
-				<-ready
-				return errConnBroken
-			}
+		case <-s.resets.ready:
+			s.reportKeyResets()
+		}
+		s.conn.SetWriteDeadline(time.Now().Add(s.srv.opts.IdleTimeout))
+		if err := s.enc.Flush(); err != nil || s.loggedOut {
+			s.conn.SetReadDeadline(time.Now())
+			<-ready
+			return errConnBroken
 		}
 	}
 }

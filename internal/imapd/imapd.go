@@ -154,34 +154,51 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.conns.Shutdown(c
 func (s *Server) Close() error { return s.conns.Close() }
 
 // Shared is the state of a process's IMAP listeners: logged-in sessions
-// per account, for Options.MaxSessionsPerAccount, and the mailbox view
-// cache (views.go).
+// per account, for Options.MaxSessionsPerAccount and for telling them of
+// another session's RESETKEY (urlauth.go), and the mailbox view cache
+// (views.go).
 type Shared struct {
-	mu    sync.Mutex
-	n     map[int64]int
-	views *viewCache
+	mu       sync.Mutex
+	sessions map[int64]map[*keyResets]bool // by account, each session by its keyResets
+	views    *viewCache
 }
 
 // NewShared returns the state for one process.
 func NewShared() *Shared {
-	return &Shared{n: map[int64]int{}, views: newViewCache(defaultCacheMessages)}
+	return &Shared{sessions: map[int64]map[*keyResets]bool{}, views: newViewCache(defaultCacheMessages)}
 }
 
-// acquire counts a session of account unless it already has max.
-func (c *Shared) acquire(account int64, max int) bool {
+// acquire counts a session of account, known by r, unless the account
+// already has max.
+func (c *Shared) acquire(account int64, r *keyResets, max int) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.n[account] >= max {
+	if len(c.sessions[account]) >= max {
 		return false
 	}
-	c.n[account]++
+	if c.sessions[account] == nil {
+		c.sessions[account] = map[*keyResets]bool{}
+	}
+	c.sessions[account][r] = true
 	return true
 }
 
-func (c *Shared) release(account int64) {
+func (c *Shared) release(account int64, r *keyResets) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.n[account]--; c.n[account] <= 0 {
-		delete(c.n, account)
+	if delete(c.sessions[account], r); len(c.sessions[account]) == 0 {
+		delete(c.sessions, account)
+	}
+}
+
+// resetKeys tells the sessions of account other than from that the key
+// of mailbox was reset (0: every key of the account).
+func (c *Shared) resetKeys(account int64, from *keyResets, mailbox int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for r := range c.sessions[account] {
+		if r != from {
+			r.add(mailbox)
+		}
 	}
 }

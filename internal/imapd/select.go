@@ -56,6 +56,7 @@ func (s *session) selectCmd(c *cmd) error {
 	if err := s.dec.CRLF(); err != nil {
 		return err
 	}
+	s.resets.take()   // resets before SELECT: its own URLMECH (open) covers them
 	s.saved = nil     // RFC 5182 §2.1: SELECT and EXAMINE empty the saved result
 	if s.sel != nil { // RFC 9051 §6.3.2: the previous mailbox is closed first
 		s.sel, s.state = nil, stateAuth

@@ -49,6 +49,7 @@ type session struct {
 	acct      auth.Account
 	wake      <-chan int64 // store.Watch wake-ups for the account
 	stopWatch func()
+	resets    *keyResets // other sessions' RESETKEYs to report (urlauth.go)
 
 	// Extensions the client turned on (RFC 5161 ENABLE; CONDSTORE also by
 	// its first use, RFC 7162 §3.1).
@@ -65,7 +66,7 @@ func newSession(s *Server, c net.Conn) *session {
 	ip := netlimit.RemoteIP(c.RemoteAddr())
 	_, isTLS := c.(*tls.Conn)
 	sess := &session{srv: s, ctx: ctx, cancel: cancel, ip: ip, log: s.log.With("ip", ip),
-		state: stateNotAuth, tls: isTLS}
+		state: stateNotAuth, tls: isTLS, resets: newKeyResets()}
 	sess.setConn(c)
 	return sess
 }
@@ -193,7 +194,7 @@ func (s *session) release() {
 	if s.stopWatch != nil {
 		s.stopWatch()
 		s.stopWatch = nil
-		s.srv.opts.Shared.release(s.acct.ID)
+		s.srv.opts.Shared.release(s.acct.ID, s.resets)
 	}
 	s.sel = nil
 }

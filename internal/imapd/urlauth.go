@@ -8,6 +8,7 @@ import (
 	"errors"
 	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"facteur.dev/facteur/internal/store"
@@ -31,6 +32,13 @@ import (
 // (no BURL), so a session logged in as ID may fetch it: the user can read
 // the message anyway, and a client that hands the URL to a submission
 // server speaking IMAP as that user keeps working.
+//
+// After RESETKEY, the other sessions of the user that have an affected
+// mailbox selected send "* OK [URLMECH INTERNAL]" (RFC 4467 §7.2): the
+// resetting session adds the mailbox to each one's keyResets through
+// Shared, and each reports it itself before its next tagged response
+// (refreshSome, view.go), or at once in IDLE or with NOTIFY, where
+// waitInput (idle.go) wakes on keyResets.ready as on a store wake-up.
 
 func init() {
 	extensions = append(extensions, "URLAUTH", "URLAUTH=BINARY", "URL-PARTIAL")
@@ -198,6 +206,7 @@ func (s *session) resetKey(c *cmd) error {
 		if err := st.ResetAccessKeys(s.ctx, s.acct.ID); err != nil {
 			return err
 		}
+		s.srv.opts.Shared.resetKeys(s.acct.ID, s.resets, 0)
 		return ok("", "All keys reset")
 	}
 	mb, err := st.GetMailbox(s.ctx, s.acct.ID, name)
@@ -210,7 +219,54 @@ func (s *session) resetKey(c *cmd) error {
 	if _, err := st.MailboxAccessKey(s.ctx, mb.ID, true); err != nil {
 		return err
 	}
+	s.srv.opts.Shared.resetKeys(s.acct.ID, s.resets, mb.ID)
 	return ok("URLMECH INTERNAL", "Key reset")
+}
+
+// keyResets are the mailboxes whose key other sessions of the account
+// reset and this session has yet to report: their IDs, 0 for every
+// mailbox. ready holds a token while ids is not empty.
+type keyResets struct {
+	mu    sync.Mutex
+	ids   map[int64]bool
+	ready chan struct{}
+}
+
+func newKeyResets() *keyResets { return &keyResets{ready: make(chan struct{}, 1)} }
+
+func (r *keyResets) add(mailbox int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil {
+		r.ids = map[int64]bool{}
+	}
+	r.ids[mailbox] = true
+	select {
+	case r.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take empties r and returns what it held.
+func (r *keyResets) take() map[int64]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := r.ids
+	r.ids = nil
+	select {
+	case <-r.ready:
+	default:
+	}
+	return ids
+}
+
+// reportKeyResets sends RFC 4467 §7.2's untagged URLMECH when another
+// session reset the key of the selected mailbox.
+func (s *session) reportKeyResets() {
+	ids := s.resets.take()
+	if s.sel != nil && (ids[0] || ids[s.sel.mb.ID]) {
+		s.untagged("OK [URLMECH INTERNAL] Mailbox access key reset")
+	}
 }
 
 // respText makes s fit in BADURL's text (RFC 4469 §6 url-resp-text:

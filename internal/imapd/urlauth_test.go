@@ -166,6 +166,67 @@ func TestURLAuthResetKey(t *testing.T) {
 	alice.cmd("u", "RESETKEY INBOX XSAMPLE", "NO ")
 }
 
+// TestURLAuthResetKeyTellsSessions: after RESETKEY, the user's other
+// sessions with an affected mailbox selected get an untagged OK
+// [URLMECH INTERNAL] (RFC 4467 §7.2): at once in IDLE or with NOTIFY,
+// else with their next command; other mailboxes' and other users'
+// sessions get nothing, nor the session that reset the key.
+func TestURLAuthResetKeyTellsSessions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	addr := e.start(nil)
+	alice, inbox, idle, notify, work := e.dial(addr), e.dial(addr), e.dial(addr), e.dial(addr), e.dial(addr)
+	for _, c := range []*conn{alice, inbox, idle, notify, work} {
+		c.login()
+	}
+	bob := e.dial(addr)
+	bob.cmd("L", `LOGIN bob@example.test "`+password+`"`, "OK")
+	alice.cmd("c", "CREATE Work", "OK")
+	for _, c := range []*conn{alice, inbox, idle, notify, bob} {
+		c.cmd("s", "SELECT INBOX", "OK")
+	}
+	work.cmd("s", "SELECT Work", "OK")
+	notify.cmd("n", "NOTIFY SET (SELECTED (MessageNew MessageExpunge))", "OK")
+	idle.Send("i IDLE")
+	if l := idle.Line(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("IDLE: %q", l)
+	}
+	const urlmech = "* OK [URLMECH INTERNAL] "
+	pushed := func(c *conn, what string) {
+		t.Helper()
+		if l := c.Line(); !strings.HasPrefix(l, urlmech) {
+			t.Errorf("%s: pushed %q, want %q", what, l, urlmech)
+		}
+	}
+	told := func(c *conn, what string) {
+		t.Helper()
+		if lines, _ := c.cmd("t", "NOOP", "OK"); len(lines) != 1 || !strings.HasPrefix(lines[0], urlmech) {
+			t.Errorf("%s: NOOP gave %q, want %q", what, lines, urlmech)
+		}
+	}
+
+	alice.cmd("r", "RESETKEY INBOX", "OK [URLMECH INTERNAL]")
+	pushed(idle, "INBOX in IDLE after RESETKEY INBOX")
+	pushed(notify, "INBOX with NOTIFY after RESETKEY INBOX")
+	told(inbox, "INBOX after RESETKEY INBOX")
+	work.quiet("Work after RESETKEY INBOX")
+	alice.quiet("the session that ran RESETKEY INBOX")
+	bob.quiet("bob after alice's RESETKEY INBOX")
+	inbox.quiet("INBOX, told once")
+
+	alice.cmd("r", "RESETKEY", "OK")
+	pushed(idle, "INBOX in IDLE after RESETKEY")
+	pushed(notify, "INBOX with NOTIFY after RESETKEY")
+	told(inbox, "INBOX after RESETKEY")
+	told(work, "Work after RESETKEY")
+	alice.quiet("the session that ran RESETKEY")
+	bob.quiet("bob after alice's RESETKEY")
+	idle.Send("DONE")
+	if lines, _ := idle.until("i", "OK"); len(lines) > 0 {
+		t.Errorf("IDLE ended with %q", lines)
+	}
+}
+
 // TestURLAuthExpire: a URL is NIL once its EXPIRE is past; GENURLAUTH
 // refuses to sign one already expired.
 func TestURLAuthExpire(t *testing.T) {

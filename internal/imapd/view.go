@@ -239,6 +239,7 @@ func (s *session) refreshSome(allowExpunge, flags bool) error {
 	s.liveRemovals() // context.go
 	s.update(allowExpunge, flags)
 	s.updateLive()
+	s.reportKeyResets() // urlauth.go
 	return nil
 }
 
