@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -99,22 +98,11 @@ func (ss servers) shutdown(ctx context.Context) {
 	wg.Wait()
 }
 
-// storeLookup adapts the store's accounts to what auth needs.
-type storeLookup struct{ s store.Accounts }
-
-func (l storeLookup) LookupAccount(ctx context.Context, address string) (auth.Account, error) {
-	a, err := l.s.LookupAccount(ctx, address)
-	if errors.Is(err, store.ErrNotFound) {
-		return auth.Account{}, auth.ErrNotFound
-	}
-	return auth.Account{ID: a.ID, Address: a.Address, PasswordHash: a.PasswordHash, SCRAM: a.SCRAM, Disabled: a.Disabled}, err
-}
-
 // startListeners starts every SMTP-family, POP3 and IMAP listener that
 // is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
 func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
-	authn := auth.New(storeLookup{s}, auth.Options{
+	authn := auth.New(auth.StoreLookup{Accounts: s}, auth.Options{
 		CacheTTL:              cfg.Auth.CacheTTL.Duration,
 		FailureDelay:          cfg.Auth.FailureDelay.Duration,
 		MaxFailuresPerIP:      cfg.Auth.MaxFailuresPerIP,

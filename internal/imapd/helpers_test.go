@@ -3,7 +3,6 @@ package imapd
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -45,17 +44,7 @@ func (e *env) reopen() {
 	}
 	e.t.Cleanup(func() { s.Close() })
 	e.store = s
-	e.auth = auth.New(lookup{s}, auth.Options{FailureDelay: time.Millisecond, HashParams: auth.Params{Memory: 1024, Time: 1, Threads: 1}})
-}
-
-type lookup struct{ s store.Store }
-
-func (l lookup) LookupAccount(ctx context.Context, a string) (auth.Account, error) {
-	acc, err := l.s.LookupAccount(ctx, a)
-	if errors.Is(err, store.ErrNotFound) {
-		return auth.Account{}, auth.ErrNotFound
-	}
-	return auth.Account{ID: acc.ID, Address: acc.Address, PasswordHash: acc.PasswordHash, SCRAM: acc.SCRAM}, err
+	e.auth = auth.New(auth.StoreLookup{Accounts: s}, auth.Options{FailureDelay: time.Millisecond, HashParams: auth.Params{Memory: 1024, Time: 1, Threads: 1}})
 }
 
 func newEnv(t testing.TB) *env {
@@ -89,7 +78,7 @@ func newEnv(t testing.TB) *env {
 		}
 	}
 	e.serverTLS, e.clientTLS = testutil.TLSConfigs(t)
-	e.auth = auth.New(lookup{s}, auth.Options{FailureDelay: time.Millisecond, MaxFailuresPerAccount: 3, MaxFailuresPerIP: 100,
+	e.auth = auth.New(auth.StoreLookup{Accounts: s}, auth.Options{FailureDelay: time.Millisecond, MaxFailuresPerAccount: 3, MaxFailuresPerIP: 100,
 		HashParams: auth.Params{Memory: 1024, Time: 1, Threads: 1}})
 	return e
 }

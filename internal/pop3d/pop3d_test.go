@@ -3,7 +3,6 @@ package pop3d
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -27,16 +26,6 @@ type env struct {
 	locks     *Locks
 	clientTLS *tls.Config
 	serverTLS *tls.Config
-}
-
-type lookup struct{ s store.Store }
-
-func (l lookup) LookupAccount(ctx context.Context, a string) (auth.Account, error) {
-	acc, err := l.s.LookupAccount(ctx, a)
-	if errors.Is(err, store.ErrNotFound) {
-		return auth.Account{}, auth.ErrNotFound
-	}
-	return auth.Account{ID: acc.ID, Address: acc.Address, PasswordHash: acc.PasswordHash, SCRAM: acc.SCRAM}, err
 }
 
 func newEnv(t testing.TB) *env {
@@ -65,7 +54,7 @@ func newEnv(t testing.TB) *env {
 	}
 	st, ct := testutil.TLSConfigs(t)
 	return &env{t: t, store: s, locks: NewLocks(), clientTLS: ct, serverTLS: st,
-		auth: auth.New(lookup{s}, auth.Options{FailureDelay: time.Millisecond, MaxFailuresPerAccount: 3, MaxFailuresPerIP: 100})}
+		auth: auth.New(auth.StoreLookup{Accounts: s}, auth.Options{FailureDelay: time.Millisecond, MaxFailuresPerAccount: 3, MaxFailuresPerIP: 100})}
 }
 
 // loopback lets tests log in without TLS.

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"net/smtp"
@@ -16,21 +15,10 @@ import (
 	"facteur.dev/facteur/internal/auth"
 	fdkim "facteur.dev/facteur/internal/dkim"
 	"facteur.dev/facteur/internal/smtpd"
-	"facteur.dev/facteur/internal/store"
 	"facteur.dev/facteur/internal/testutil"
 )
 
 const testPassword = "correct horse battery"
-
-type lookup struct{ s store.Store }
-
-func (l lookup) LookupAccount(ctx context.Context, a string) (auth.Account, error) {
-	acc, err := l.s.LookupAccount(ctx, a)
-	if errors.Is(err, store.ErrNotFound) {
-		return auth.Account{}, auth.ErrNotFound
-	}
-	return auth.Account{ID: acc.ID, Address: acc.Address, PasswordHash: acc.PasswordHash}, err
-}
 
 // serveSubmission starts a submission listener for s, AUTH allowed
 // without TLS from loopback.
@@ -45,7 +33,7 @@ func (s *site) serveSubmission(user string) string {
 		s.t.Fatal(err)
 	}
 	srv := smtpd.New(smtpd.Options{Mode: smtpd.Submission, Hostname: "mx." + s.domain, Pipeline: s.pipeline,
-		Auth:              auth.New(lookup{s.store}, auth.Options{FailureDelay: time.Millisecond}),
+		Auth:              auth.New(auth.StoreLookup{Accounts: s.store}, auth.Options{FailureDelay: time.Millisecond}),
 		PlaintextNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	l := testutil.Listen(s.t)
 	go srv.Serve(l)

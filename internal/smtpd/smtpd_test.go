@@ -33,16 +33,6 @@ type env struct {
 	serverTLS *tls.Config
 }
 
-type lookup struct{ s store.Store }
-
-func (l lookup) LookupAccount(ctx context.Context, a string) (auth.Account, error) {
-	acc, err := l.s.LookupAccount(ctx, a)
-	if err == store.ErrNotFound {
-		return auth.Account{}, auth.ErrNotFound
-	}
-	return auth.Account{ID: acc.ID, Address: acc.Address, PasswordHash: acc.PasswordHash, SCRAM: acc.SCRAM}, err
-}
-
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
@@ -69,7 +59,7 @@ func newEnv(t testing.TB) *env {
 	}
 	st, ct := testutil.TLSConfigs(t)
 	return &env{t: t, store: s, pipeline: delivery.New(s, nil),
-		auth:      auth.New(lookup{s}, auth.Options{FailureDelay: time.Millisecond, MaxFailuresPerAccount: 3, MaxFailuresPerIP: 100}),
+		auth:      auth.New(auth.StoreLookup{Accounts: s}, auth.Options{FailureDelay: time.Millisecond, MaxFailuresPerAccount: 3, MaxFailuresPerIP: 100}),
 		clientTLS: ct, serverTLS: st}
 }
 
