@@ -15,9 +15,10 @@ import (
 	"facteur.dev/facteur/internal/store"
 	"facteur.dev/facteur/internal/store/sqlite"
 	"facteur.dev/facteur/internal/testutil"
+	"facteur.dev/facteur/internal/testutil/fixture"
 )
 
-const password = "correct horse battery"
+const password = fixture.Password
 
 // env is a store with example.test, alice and bob, and IMAP servers on
 // loopback.
@@ -49,34 +50,9 @@ func (e *env) reopen() {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := sqlite.Open(ctx, dir, sqlite.Options{Fsync: false, Owner: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.AddDomain(ctx, "example.test"); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := auth.HashPassword(password, auth.Params{Memory: 1024, Time: 1, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scram, err := auth.NewSCRAMCredentials(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, store: s, dir: dir}
-	for _, u := range []string{"alice", "bob"} {
-		a, err := s.CreateAccount(ctx, store.Account{Address: u + "@example.test", PasswordHash: hash, SCRAM: scram})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if u == "alice" {
-			e.alice = a
-		}
-	}
+	s, accounts := fixture.Store(t, dir)
+	e := &env{t: t, store: s, dir: dir, alice: accounts[0]}
 	e.serverTLS, e.clientTLS = testutil.TLSConfigs(t)
 	e.auth = auth.New(auth.StoreLookup{Accounts: s}, auth.Options{FailureDelay: time.Millisecond, MaxFailuresPerAccount: 3, MaxFailuresPerIP: 100,
 		HashParams: auth.Params{Memory: 1024, Time: 1, Threads: 1}})

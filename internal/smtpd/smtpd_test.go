@@ -17,11 +17,11 @@ import (
 	"facteur.dev/facteur/internal/auth"
 	"facteur.dev/facteur/internal/delivery"
 	"facteur.dev/facteur/internal/store"
-	"facteur.dev/facteur/internal/store/sqlite"
 	"facteur.dev/facteur/internal/testutil"
+	"facteur.dev/facteur/internal/testutil/fixture"
 )
 
-const password = "correct horse battery"
+const password = fixture.Password
 
 // env is a store with example.test, alice and bob, and servers on loopback.
 type env struct {
@@ -35,28 +35,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{Fsync: false, Owner: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.AddDomain(ctx, "example.test"); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := auth.HashPassword(password, auth.Params{Memory: 1024, Time: 1, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scram, err := auth.NewSCRAMCredentials(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"alice", "bob"} {
-		if _, err := s.CreateAccount(ctx, store.Account{Address: u + "@example.test", PasswordHash: hash, SCRAM: scram}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, _ := fixture.Store(t, t.TempDir())
 	st, ct := testutil.TLSConfigs(t)
 	return &env{t: t, store: s, pipeline: delivery.New(s, nil),
 		auth:      auth.New(auth.StoreLookup{Accounts: s}, auth.Options{FailureDelay: time.Millisecond, MaxFailuresPerAccount: 3, MaxFailuresPerIP: 100}),

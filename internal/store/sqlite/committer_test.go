@@ -21,6 +21,36 @@ func openTest(t *testing.T) *Store {
 	return s
 }
 
+// openWithAccount opens a store holding example.test and u@example.test.
+func openWithAccount(t *testing.T) (*Store, store.Account) {
+	t.Helper()
+	s := openTest(t)
+	ctx := context.Background()
+	if err := s.AddDomain(ctx, "example.test"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, a
+}
+
+// commitBlob stores body as a blob.
+func commitBlob(t *testing.T, s *Store, body string) (string, int64) {
+	t.Helper()
+	w, err := s.Blobs().Create(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, body)
+	id, size, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, size
+}
+
 // A write whose transaction SQLite has already rolled back (as it does on
 // SQLITE_FULL or IOERR) must fail, and so must the writes batched with it:
 // no statement may run outside the transaction and be reported durable.
@@ -114,15 +144,8 @@ func TestPendingBlobSurvivesRolledBackSavepoint(t *testing.T) {
 // A message must not be stored when its bytes are gone (a pending blob
 // dropped before any delivery referred to it).
 func TestDeliverMissingBlobRefused(t *testing.T) {
-	s := openTest(t)
+	s, a := openWithAccount(t)
 	ctx := context.Background()
-	if err := s.AddDomain(ctx, "example.test"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	missing := strings.Repeat("ab", 32)
 	if _, errs := s.Deliver(ctx, []store.NewMessage{{AccountID: a.ID, BlobID: missing, Size: 10}}); errs[0] == nil {
 		t.Fatal("delivery of a message without its bytes succeeded")
@@ -135,21 +158,9 @@ func TestDeliverMissingBlobRefused(t *testing.T) {
 // A discarded blob leaves memory; a late delivery that refers to it fails
 // instead of storing a message without content.
 func TestDiscardedBlob(t *testing.T) {
-	s := openTest(t)
+	s, a := openWithAccount(t)
 	ctx := context.Background()
-	if err := s.AddDomain(ctx, "example.test"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, _ := s.Blobs().Create(ctx)
-	io.WriteString(w, "Subject: refused\r\n\r\nx\r\n")
-	id, size, err := w.Commit()
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, size := commitBlob(t, s, "Subject: refused\r\n\r\nx\r\n")
 	s.blobs.Discard(id)
 	if len(s.blobs.pending) != 0 {
 		t.Fatalf("%d blobs still pending", len(s.blobs.pending))

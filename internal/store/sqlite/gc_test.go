@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -11,32 +10,11 @@ import (
 	"facteur.dev/facteur/internal/store"
 )
 
-func commitBlob(t *testing.T, s *Store, body string) (string, int64) {
-	t.Helper()
-	w, err := s.Blobs().Create(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(w, body)
-	id, size, err := w.Commit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id, size
-}
-
 // Expunged messages give their bytes back; bytes still referred to, and
 // recent unreferenced files (a delivery may be under way), are kept.
 func TestCollectGarbage(t *testing.T) {
-	s := openTest(t)
+	s, a := openWithAccount(t)
 	ctx := context.Background()
-	if err := s.AddDomain(ctx, "example.test"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	large := "Subject: big\r\n\r\n" + strings.Repeat("x", InlineMax+1)
 	smallID, smallSize := commitBlob(t, s, "Subject: small\r\n\r\nhi\r\n")
 	largeID, largeSize := commitBlob(t, s, large)

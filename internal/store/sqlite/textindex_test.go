@@ -155,58 +155,25 @@ func TestTextIndexFollowsMessages(t *testing.T) {
 // The deferred indexer writes a delivered message's text by itself once
 // deliveries pause, without any search asking for it.
 func TestDeferredTextIndexing(t *testing.T) {
+	s, a := openWithAccount(t)
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{Owner: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.AddDomain(ctx, "example.test")
-	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	body := "Subject: deferred\r\n\r\na quokka\r\n"
-	w, _ := s.Blobs().Create(ctx)
-	io.WriteString(w, body)
-	id, size, _ := w.Commit()
+	id, size := commitBlob(t, s, body)
 	p, _ := message.Parse(bytes.NewReader([]byte(body)))
 	if _, errs := s.Deliver(ctx, []store.NewMessage{{AccountID: a.ID, BlobID: id, Size: size, Parsed: p}}); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var n int
-		s.read.QueryRowContext(ctx, "SELECT count(*) FROM message_text WHERE body LIKE '%quokka%'").Scan(&n)
-		if n == 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the deferred indexer did not index the message")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitIndexed(t, s, "WHERE body LIKE '%quokka%'", 1)
 }
 
 // Entries dropped while the queue was full are indexed from their blobs
 // once the queue drains, without a search asking for them.
 func TestDroppedTextCatchesUp(t *testing.T) {
+	s, a := openWithAccount(t)
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{Owner: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.AddDomain(ctx, "example.test")
-	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i, word := range []string{"quokka", "wombat"} {
 		body := fmt.Sprintf("Subject: %d\r\n\r\na %s\r\n", i, word)
-		w, _ := s.Blobs().Create(ctx)
-		io.WriteString(w, body)
-		id, size, _ := w.Commit()
+		id, size := commitBlob(t, s, body)
 		p, _ := message.Parse(bytes.NewReader([]byte(body)))
 		if i == 1 { // the queue is "full": this one is dropped
 			s.textq.mu.Lock()
@@ -222,15 +189,22 @@ func TestDroppedTextCatchesUp(t *testing.T) {
 			s.textq.mu.Unlock()
 		}
 	}
+	waitIndexed(t, s, "", 2)
+}
+
+// waitIndexed waits (up to 10 s) until the background indexer has written
+// want index rows matching where.
+func waitIndexed(t *testing.T, s *Store, where string, want int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
-		s.read.QueryRowContext(ctx, "SELECT count(*) FROM message_text").Scan(&n)
-		if n == 2 {
+		s.read.QueryRowContext(context.Background(), "SELECT count(*) FROM message_text "+where).Scan(&n)
+		if n == want {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of 2 messages indexed", n)
+			t.Fatalf("%d index rows %s, want %d", n, where, want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
