@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -48,29 +49,31 @@ var hotWrites = []string{qChargeQuota, qNextUID, qInsertMessage, qBlobRef, qInse
 	"SAVEPOINT w", "RELEASE w", "ROLLBACK TO w", "SAVEPOINT m", "RELEASE m", "ROLLBACK TO m"}
 
 // createMailbox inserts a mailbox. UIDVALIDITY is the creation time in
-// seconds, raised above every earlier value so that a mailbox deleted and
-// re-created under the same name never reuses one (RFC 9051 §2.3.1.1).
+// seconds, raised above every value ever given (nextSeq), and the ID is
+// never reused either, so that a mailbox deleted and re-created under the
+// same name is a new mailbox: new UIDVALIDITY, empty, unknown to every
+// cache keyed by ID (RFC 9051 §2.3.1.1).
 func createMailbox(ctx context.Context, tx *sql.Tx, accountID int64, name, special string) (store.Mailbox, error) {
-	var maxv sql.NullInt64
-	if err := tx.QueryRowContext(ctx, "SELECT max(uidvalidity) FROM mailboxes").Scan(&maxv); err != nil {
+	v, err := nextSeq(ctx, tx, "uidvalidity", time.Now().Unix())
+	if err != nil {
 		return store.Mailbox{}, err
 	}
-	v := time.Now().Unix()
-	if maxv.Valid && maxv.Int64 >= v {
-		v = maxv.Int64 + 1
+	if v > 0xffffffff {
+		return store.Mailbox{}, fmt.Errorf("sqlite: UIDVALIDITY exhausted")
 	}
-	v &= 0xffffffff
-	res, err := tx.ExecContext(ctx, `INSERT INTO mailboxes(account_id, name, uidvalidity, special_use, subscribed)
-		VALUES(?, ?, ?, ?, 1)`, accountID, name, v, special)
+	id, err := nextSeq(ctx, tx, "mailbox", 0)
 	if err != nil {
+		return store.Mailbox{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO mailboxes(id, account_id, name, uidvalidity, special_use, subscribed)
+		VALUES(?, ?, ?, ?, ?, 1)`, id, accountID, name, v, special); err != nil {
 		return store.Mailbox{}, uniqueErr(err)
 	}
 	if err := subscribe(ctx, tx, accountID, name); err != nil {
 		return store.Mailbox{}, err
 	}
-	id, err := res.LastInsertId()
 	return store.Mailbox{ID: id, AccountID: accountID, Name: name, UIDValidity: uint32(v), UIDNext: 1,
-		HighestModSeq: 1, SpecialUse: special, Subscribed: true}, err
+		HighestModSeq: 1, SpecialUse: special, Subscribed: true}, nil
 }
 
 // CreateMailbox creates a mailbox for an account.

@@ -42,14 +42,14 @@ func (s *Store) Enqueue(ctx context.Context, msgs []store.QueuedMessage) ([]int6
 			if m.NextAttempt.IsZero() {
 				m.NextAttempt = now
 			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO queue(sender, recipients, domain, blob_id, size, created,
-				next_attempt, held, envid, ret, status, headers, flags) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				m.Sender, string(rcpts), m.Domain, m.BlobID, m.Size, m.Created.Unix(), m.NextAttempt.Unix(), m.Held,
-				m.EnvID, m.Ret, string(status), m.Headers, queueFlags(m))
-			if err != nil {
+			if ids[i], err = nextSeq(ctx, tx, "queue", 0); err != nil {
 				return err
 			}
-			if ids[i], err = res.LastInsertId(); err != nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO queue(id, sender, recipients, domain, blob_id, size, created,
+				next_attempt, held, envid, ret, status, headers, flags) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				ids[i], m.Sender, string(rcpts), m.Domain, m.BlobID, m.Size, m.Created.Unix(), m.NextAttempt.Unix(), m.Held,
+				m.EnvID, m.Ret, string(status), m.Headers, queueFlags(m))
+			if err != nil {
 				return err
 			}
 			if _, err := s.txExec(ctx, tx, qBlobRef, m.BlobID, m.Size); err != nil {

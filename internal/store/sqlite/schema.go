@@ -138,6 +138,32 @@ CREATE TABLE subscriptions (
 ) WITHOUT ROWID;
 INSERT INTO subscriptions(account_id, name) SELECT account_id, name FROM mailboxes WHERE subscribed = 1;
 `,
+	// high-water marks that never go back (nextSeq): mailbox and queue IDs
+	// and UIDVALIDITY outlive the rows that used them, so a mailbox deleted
+	// and re-created under its old name is a new mailbox to every cache
+	// and client (RFC 9051 §2.3.1.1), and a queue ID names one message.
+	`
+CREATE TABLE sequences (
+	name  TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO sequences(name, value) VALUES
+	('mailbox', (SELECT IFNULL(MAX(id), 0) FROM mailboxes)),
+	('uidvalidity', (SELECT IFNULL(MAX(uidvalidity), 0) FROM mailboxes)),
+	('queue', (SELECT IFNULL(MAX(id), 0) FROM queue));
+`,
+}
+
+// nextSeq advances the named high-water mark to at least floor and past
+// its last value, and returns the new value.
+func nextSeq(ctx context.Context, tx *sql.Tx, name string, floor int64) (int64, error) {
+	var v int64
+	err := tx.QueryRowContext(ctx, "UPDATE sequences SET value = max(value + 1, ?) WHERE name = ? RETURNING value",
+		floor, name).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: sequence %s: %w", name, err)
+	}
+	return v, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -424,6 +424,33 @@ func testUIDValidity(t *testing.T, s store.Store) {
 	if mb1.UIDValidity == 0 {
 		t.Fatal("zero UIDVALIDITY")
 	}
+	testRecreatedMailbox(t, s, a, mb1)
+}
+
+// testRecreatedMailbox: a mailbox deleted and created again under its old
+// name, within the same second, is a new mailbox: a new ID (caches keyed
+// by it must miss), a greater UIDVALIDITY, no messages (RFC 9051 §2.3.1.1).
+func testRecreatedMailbox(t *testing.T, s store.Store, a store.Account, old store.Mailbox) {
+	ctx := context.Background()
+	for i := range 2 {
+		m := putBlob(t, s, a, testMessage(i))
+		m.Mailbox = old.Name
+		_, errs := s.Deliver(ctx, []store.NewMessage{m})
+		must(t, errs[0])
+	}
+	must(t, s.DeleteMailbox(ctx, a.ID, old.Name))
+	mb, err := s.CreateMailbox(ctx, a.ID, old.Name, "")
+	must(t, err)
+	if mb.ID == old.ID || mb.UIDValidity <= old.UIDValidity {
+		t.Fatalf("re-created mailbox %+v reuses the deleted %+v", mb, old)
+	}
+	msgs, err := s.Messages(ctx, mb.ID, false)
+	must(t, err)
+	got, err := s.GetMailbox(ctx, a.ID, old.Name)
+	must(t, err)
+	if len(msgs) != 0 || got.Messages != 0 || got.UIDNext != 1 || got.ID != mb.ID {
+		t.Fatalf("re-created mailbox has %d messages, %+v", len(msgs), got)
+	}
 }
 
 func testQueue(t *testing.T, s store.Store) {
@@ -443,6 +470,16 @@ func testQueue(t *testing.T, s store.Store) {
 	if len(q) != 2 || !slices.Equal(q[0].Recipients, []string{"x@remote.test", "y@remote.test"}) || q[1].Domain != "other.test" {
 		t.Fatalf("queue %+v", q)
 	}
+	// A queue ID names one message for good: deleting the newest entry
+	// does not give its ID to the next one.
+	must(t, s.DeleteQueued(ctx, ids[1]))
+	again, err := s.Enqueue(ctx, []store.QueuedMessage{{Sender: "s@example.test", Recipients: []string{"z@other.test"},
+		Domain: "other.test", BlobID: m.BlobID, Size: m.Size}})
+	must(t, err)
+	if again[0] <= ids[1] {
+		t.Fatalf("queue ID %d reused after %v", again[0], ids)
+	}
+	must(t, s.DeleteQueued(ctx, again[0]))
 }
 
 func testCopyMove(t *testing.T, s store.Store) {
