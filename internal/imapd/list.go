@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"errors"
 	"strings"
 
 	"facteur.dev/facteur/internal/store"
@@ -19,8 +20,8 @@ type listArgs struct {
 }
 
 // list: LIST (RFC 9051 §6.3.9, RFC 5258, RFC 6154, RFC 5819) and LSUB
-// (RFC 3501 §6.3.9). Mailboxes are "/"-separated; every level of a name
-// exists (CREATE makes the intermediate ones), so no mailbox is \Noselect.
+// (RFC 3501 §6.3.9). Mailboxes are "/"-separated; the levels above a
+// mailbox that are not mailboxes are \Noselect (hierarchy.go).
 func (s *session) list(c *cmd) error {
 	a, err := s.listArgs(c.name == "LSUB")
 	if err != nil {
@@ -34,71 +35,83 @@ func (s *session) list(c *cmd) error {
 	if err != nil {
 		return err
 	}
-	names := map[string]bool{}
-	for _, mb := range mbs {
-		names[mb.Name] = true
-	}
+	h := newHierarchy(mbs)
 	subs, err := s.subscriptions(a, mbs) // subscriptions.go
 	if err != nil {
 		return err
 	}
-	for _, mb := range mbs {
-		if !a.matches(mb.Name) {
+	if a.subscribed {
+		return s.listSubscribed(c.name, a, h, subs)
+	}
+	subscribed := nameSet(subs)
+	for _, name := range h.names {
+		mb, isMailbox := h.mailboxes[name]
+		if !a.matches(name) || a.specialUse && mb.SpecialUse == "" {
 			continue
 		}
-		childSub := a.subscribed && a.recursive && hasSubscribedChild(subs, mb.Name)
-		if a.subscribed && !mb.Subscribed && !childSub || a.specialUse && mb.SpecialUse == "" {
-			continue
+		e := listEntry{name: name, noselect: !isMailbox, children: h.parents[name],
+			subscribed: a.retSubscribed && (mb.Subscribed || subscribed[name])}
+		if isMailbox {
+			e.mb = &mb
 		}
-		if err := s.writeList(c.name, a, mb, hasChild(names, mb.Name), childSub); err != nil {
+		if err := s.writeList(c.name, a, e); err != nil {
 			return err
 		}
 	}
-	s.listNonExistent(c.name, a, names, subs)
 	return nil
 }
 
-func (s *session) writeList(name string, a *listArgs, mb store.Mailbox, children, childSub bool) error {
+// listEntry is one LIST or LSUB response.
+type listEntry struct {
+	name        string
+	mb          *store.Mailbox // nil when the name is not a mailbox
+	noselect    bool           // a level without a mailbox, or LSUB's level above a subscription
+	nonexistent bool           // neither a mailbox nor a level (RFC 5258 §3.4)
+	children    bool           // mailboxes below it (RFC 3348, RFC 5258 §4)
+	subscribed  bool           // \Subscribed is shown (RFC 5258 §3.4)
+	childInfo   bool           // "CHILDINFO" ("SUBSCRIBED") (RFC 5258 §3.5)
+}
+
+func (s *session) writeList(cmdName string, a *listArgs, e listEntry) error {
 	var attrs []string
-	if children {
+	switch {
+	case e.nonexistent && cmdName == "LSUB":
+		attrs = append(attrs, `\Noselect`) // RFC 3501 §6.3.9
+	case e.nonexistent:
+		attrs = append(attrs, `\NonExistent`) // implies \Noselect (RFC 5258 §3.4)
+	case e.noselect:
+		attrs = append(attrs, `\Noselect`)
+	}
+	switch {
+	case e.nonexistent:
+	case e.children:
 		attrs = append(attrs, `\HasChildren`)
-	} else {
+	case !e.noselect:
 		attrs = append(attrs, `\HasNoChildren`)
 	}
-	if mb.Subscribed && (a.subscribed || a.retSubscribed) && name == "LIST" {
+	if e.subscribed && cmdName == "LIST" {
 		attrs = append(attrs, `\Subscribed`)
 	}
-	if mb.SpecialUse != "" && name == "LIST" {
-		attrs = append(attrs, mb.SpecialUse) // RFC 6154 §2: sent with or without RETURN (SPECIAL-USE)
+	if e.mb != nil && e.mb.SpecialUse != "" && cmdName == "LIST" {
+		attrs = append(attrs, e.mb.SpecialUse) // RFC 6154 §2: sent with or without RETURN (SPECIAL-USE)
 	}
-	s.enc.Raw("* " + name + " (" + strings.Join(attrs, " ") + `) "/" `).AString(s.wireName(mb.Name))
-	if childSub && a.recursive {
+	s.enc.Raw("* " + cmdName + " (" + strings.Join(attrs, " ") + `) "/" `).AString(s.wireName(e.name))
+	if e.childInfo {
 		s.enc.Raw(` ("CHILDINFO" ("SUBSCRIBED"))`) // RFC 5258 §3.5
 	}
 	s.enc.CRLF()
-	if len(a.status) > 0 {
-		return s.writeStatus(mb, a.status)
+	if len(a.status) > 0 && e.mb != nil && !e.noselect { // RFC 5819 §2: not for \Noselect names
+		return s.writeStatus(*e.mb, a.status)
 	}
 	return nil
 }
 
-func hasChild(names map[string]bool, name string) bool {
-	for n := range names {
-		if strings.HasPrefix(n, name+"/") {
-			return true
-		}
+func nameSet(names []string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
 	}
-	return false
-}
-
-// hasSubscribedChild reports whether a subscribed name is below name.
-func hasSubscribedChild(subs []string, name string) bool {
-	for _, n := range subs {
-		if strings.HasPrefix(n, name+"/") {
-			return true
-		}
-	}
-	return false
+	return m
 }
 
 // listArgs reads [SP "(" selection ")"] SP ref SP patterns [SP RETURN
@@ -116,7 +129,7 @@ func (s *session) listArgs(lsub bool) (*listArgs, error) {
 			return nil, err
 		}
 	}
-	ref, err := s.mailboxPattern()
+	ref, refOK, err := s.mailboxPattern()
 	if err != nil {
 		return nil, err
 	}
@@ -125,18 +138,15 @@ func (s *session) listArgs(lsub bool) (*listArgs, error) {
 		return nil, err
 	}
 	if b, _ := s.dec.Peek(); b == '(' && !lsub {
-		err = s.dec.List(func() error {
-			p, err := s.mailboxPattern()
-			a.patterns = append(a.patterns, p)
-			return err
-		})
+		err = s.dec.List(a.readPattern(s))
 	} else {
-		var p string
-		p, err = s.mailboxPattern()
-		a.patterns = append(a.patterns, p)
+		err = a.readPattern(s)()
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !refOK {
+		a.patterns = nil
 	}
 	if !lsub && s.dec.Consume(' ') {
 		if err := a.returnOptions(s); err != nil {
@@ -149,13 +159,31 @@ func (s *session) listArgs(lsub bool) (*listArgs, error) {
 	return a, s.dec.CRLF()
 }
 
-// mailboxPattern reads a list-mailbox and decodes it like a mailbox name.
-func (s *session) mailboxPattern() (string, error) {
+// mailboxPattern reads a list-mailbox and decodes it like a mailbox
+// name. One that is not modified UTF-7 is not an error: it names no
+// mailbox, so it matches none (ok false; RFC 3501 §5.1.3).
+func (s *session) mailboxPattern() (p string, ok bool, err error) {
 	raw, err := s.dec.ListMailbox()
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	return s.decodeName(raw)
+	p, err = s.decodeName(raw)
+	if errors.Is(err, errInvalidName) {
+		return "", false, nil
+	}
+	return p, err == nil, err
+}
+
+// readPattern returns a reader of one pattern into a.patterns, leaving
+// out those that match nothing.
+func (a *listArgs) readPattern(s *session) func() error {
+	return func() error {
+		p, ok, err := s.mailboxPattern()
+		if ok {
+			a.patterns = append(a.patterns, p)
+		}
+		return err
+	}
 }
 
 func (a *listArgs) selection(s *session) func() error {

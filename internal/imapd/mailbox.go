@@ -126,9 +126,11 @@ func nextSep(name string, i int) int {
 	return i + 1 + j
 }
 
-// deleteCmd: RFC 9051 §6.3.5. A mailbox with inferiors is not deleted
-// (the RFC's SHOULD for servers that cannot keep a \Noselect level), nor
-// INBOX, nor the mailbox this session has selected.
+// deleteCmd: RFC 3501 §6.3.4, RFC 9051 §6.3.5. A mailbox with inferiors
+// is deleted with its messages and its name stays, \Noselect, while they
+// last (hierarchy.go): the RFC's alternative to refusing, as Dovecot
+// does. A \Noselect name with inferiors cannot be deleted (RFC 3501
+// §6.3.4), nor INBOX, nor the mailbox this session has selected.
 func (s *session) deleteCmd(c *cmd) error {
 	var name string
 	if err := s.args(s.mailbox(&name)); err != nil {
@@ -140,19 +142,24 @@ func (s *session) deleteCmd(c *cmd) error {
 	if s.sel != nil && s.sel.mb.Name == name {
 		return no("INUSE", "Close the mailbox before deleting it")
 	}
+	err := s.srv.opts.Store.DeleteMailbox(s.ctx, s.acct.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.deleteMissing(name)
+	}
+	s.ownChange(c.name, name, "", err)
+	return err
+}
+
+// deleteMissing is DELETE's answer for a name that is not a mailbox.
+func (s *session) deleteMissing(name string) error {
 	mbs, err := s.srv.opts.Store.ListMailboxes(s.ctx, s.acct.ID)
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(mbs, func(m store.Mailbox) bool { return strings.HasPrefix(m.Name, name+"/") }) {
-		return no("HASCHILDREN", "Delete the mailboxes under it first")
+	if newHierarchy(mbs).noselect(name) {
+		return no("HASCHILDREN", "Name is \\Noselect and has inferior hierarchical names") // RFC 3501 §6.3.4
 	}
-	err = s.srv.opts.Store.DeleteMailbox(s.ctx, s.acct.ID, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return no("NONEXISTENT", "No such mailbox")
-	}
-	s.ownChange(c.name, name, "", err)
-	return err
+	return no("NONEXISTENT", "No such mailbox")
 }
 
 // rename: RFC 9051 §6.3.6. Inferiors are renamed too; RENAME INBOX moves

@@ -17,7 +17,7 @@ func TestListExtendedAndStatus(t *testing.T) {
 	c.login()
 	c.cmd("a", `CREATE "Work/Reports" (USE (\Flagged))`, "NO [USEATTR]")
 	c.cmd("b", `CREATE "Work/Reports"`, "OK")
-	c.cmd("c", `UNSUBSCRIBE Work`, "OK")
+	c.cmd("c", `SUBSCRIBE Work/Reports`, "OK") // CREATE subscribes nothing
 	lines, _ := c.cmd("d", `LIST (SUBSCRIBED RECURSIVEMATCH) "" "Work"`, "OK")
 	if len(lines) != 1 || lines[0] != `* LIST (\HasChildren) "/" Work ("CHILDINFO" ("SUBSCRIBED"))` {
 		t.Fatalf("RECURSIVEMATCH: %q", lines)
@@ -38,7 +38,8 @@ func TestListExtendedAndStatus(t *testing.T) {
 		t.Fatalf("STATUS: %q", lines)
 	}
 	c.cmd("j", `DELETE INBOX`, "NO")
-	c.cmd("k", `DELETE Work`, "NO [HASCHILDREN]")
+	c.cmd("k", `DELETE Work`, "OK")                // leaves Work \Noselect (RFC 3501 §6.3.4)
+	c.cmd("k2", `DELETE Work`, "NO [HASCHILDREN]") // a \Noselect name with inferiors
 	// RENAME INBOX moves its messages and leaves it empty.
 	lines, _ = c.cmd("l", `RENAME INBOX "Old mail"`, "OK")
 	if !has(lines, "* 2 EXPUNGE") || !has(lines, "* 1 EXPUNGE") {

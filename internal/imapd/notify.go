@@ -420,10 +420,7 @@ func (s *session) notifyMailboxes() error {
 		return err
 	}
 	now := byID(mbs)
-	names := map[string]bool{}
-	for _, mb := range mbs {
-		names[mb.Name] = true
-	}
+	parents := newHierarchy(mbs).parents // names with mailboxes below them
 	for _, mb := range mbs {
 		old, existed := n.known[mb.ID]
 		ev := n.events(mb)
@@ -432,12 +429,12 @@ func (s *session) notifyMailboxes() error {
 		}
 		switch {
 		case !existed && ev&evMailboxName != 0:
-			s.notifyList(mb, names, "")
+			s.notifyList(mb, parents, "")
 		case existed && old.Name != mb.Name && ev&evMailboxName != 0:
-			s.notifyList(mb, names, old.Name)
+			s.notifyList(mb, parents, old.Name)
 		}
 		if existed && old.Subscribed != mb.Subscribed && ev&evSubscriptionChange != 0 {
-			s.notifyList(mb, names, "")
+			s.notifyList(mb, parents, "")
 		}
 		if !s.isSelected(mb) && (existed || mb.Messages > 0) && s.statusMoved(old, mb, ev) {
 			s.notifyStatus(mb, ev)
@@ -446,12 +443,23 @@ func (s *session) notifyMailboxes() error {
 	gone := slices.SortedFunc(maps.Values(n.known), func(a, b store.Mailbox) int { return strings.Compare(a.Name, b.Name) })
 	for _, old := range gone {
 		if _, ok := now[old.ID]; !ok && n.events(old)&evMailboxName != 0 {
-			s.enc.Raw(`* LIST (\NonExistent) "/" `).AString(s.wireName(old.Name)).CRLF() // §5.4
-			n.sent++
+			s.notifyGone(old.Name, parents[old.Name])
 		}
 	}
 	n.known = now
 	return nil
+}
+
+// notifyGone sends the LIST for a deleted mailbox (RFC 5465 §5.4):
+// \NonExistent, or, when mailboxes remain below it, the \Noselect level
+// DELETE left (RFC 3501 §6.3.4).
+func (s *session) notifyGone(name string, children bool) {
+	attrs := `\NonExistent`
+	if children {
+		attrs = `\Noselect \HasChildren`
+	}
+	s.enc.Raw("* LIST (" + attrs + `) "/" `).AString(s.wireName(name)).CRLF()
+	s.notif.sent++
 }
 
 // statusMoved reports whether the STATUS of a mailbox changed in a way
@@ -484,9 +492,9 @@ func (s *session) notifyStatus(mb store.Mailbox, ev notifyEvent) {
 // notifyList sends an unsolicited LIST for a mailbox created, renamed
 // (with OLDNAME, RFC 5465 §5.4) or (un)subscribed (§5.5: \Subscribed if
 // and only if it is subscribed).
-func (s *session) notifyList(mb store.Mailbox, names map[string]bool, oldName string) {
+func (s *session) notifyList(mb store.Mailbox, parents map[string]bool, oldName string) {
 	attrs := `\HasNoChildren`
-	if hasChild(names, mb.Name) {
+	if parents[mb.Name] {
 		attrs = `\HasChildren`
 	}
 	if mb.Subscribed {

@@ -102,27 +102,27 @@ func TestNotifyPushesWithoutPolling(t *testing.T) {
 	}
 
 	b.cmd("b5", "CREATE Projects", "OK")
-	if l := a.Line(); l != `* LIST (\HasNoChildren \Subscribed) "/" Projects` {
+	if l := a.Line(); l != `* LIST (\HasNoChildren) "/" Projects` {
 		t.Fatalf("CREATE: %q", l)
 	}
 	b.cmd("b5b", "CREATE Projects/2026", "OK")
-	if l := a.Line(); l != `* LIST (\HasNoChildren \Subscribed) "/" Projects/2026` {
+	if l := a.Line(); l != `* LIST (\HasNoChildren) "/" Projects/2026` {
 		t.Fatalf("CREATE child: %q", l)
 	}
 	b.cmd("b6", "RENAME Projects Done", "OK") // §5.4: each mailbox renamed
-	if l := a.Line(); l != `* LIST (\HasChildren \Subscribed) "/" Done ("OLDNAME" (Projects))` {
+	if l := a.Line(); l != `* LIST (\HasChildren) "/" Done ("OLDNAME" (Projects))` {
 		t.Fatalf("RENAME: %q", l)
 	}
-	if l := a.Line(); l != `* LIST (\HasNoChildren \Subscribed) "/" Done/2026 ("OLDNAME" (Projects/2026))` {
+	if l := a.Line(); l != `* LIST (\HasNoChildren) "/" Done/2026 ("OLDNAME" (Projects/2026))` {
 		t.Fatalf("RENAME child: %q", l)
 	}
 	b.cmd("b6b", "DELETE Done/2026", "OK")
 	if l := a.Line(); l != `* LIST (\NonExistent) "/" Done/2026` {
 		t.Fatalf("DELETE child: %q", l)
 	}
-	b.cmd("b7", "UNSUBSCRIBE Done", "OK")
-	if l := a.Line(); l != `* LIST (\HasNoChildren) "/" Done` {
-		t.Fatalf("UNSUBSCRIBE: %q", l)
+	b.cmd("b7", "SUBSCRIBE Done", "OK")
+	if l := a.Line(); l != `* LIST (\HasNoChildren \Subscribed) "/" Done` {
+		t.Fatalf("SUBSCRIBE: %q", l)
 	}
 	b.cmd("b8", "DELETE Done", "OK")
 	if l := a.Line(); l != `* LIST (\NonExistent) "/" Done` {
@@ -320,7 +320,7 @@ func TestNotifyOwnChanges(t *testing.T) {
 	}
 	a.quiet("after its own changes")
 	b.cmd("b", "CREATE Theirs", "OK")
-	if l := a.Line(); l != `* LIST (\HasNoChildren \Subscribed) "/" Theirs` {
+	if l := a.Line(); l != `* LIST (\HasNoChildren) "/" Theirs` {
 		t.Fatalf("another client's CREATE: %q", l)
 	}
 }

@@ -410,10 +410,19 @@ func (s *session) mailboxArg() (string, error) {
 	return s.decodeName(raw)
 }
 
+// errInvalidName refuses a mailbox name with an "&" that does not start
+// a valid modified UTF-7 shift. The command's syntax is fine, so it is NO,
+// not BAD: RFC 3501 §5.1.3 lets a server refuse such a name, and since
+// CREATE refuses it no mailbox can have it (RFC 3501 §5.1.3: the server
+// SHOULD verify CREATE's names).
+var errInvalidName error = &response{status: "NO", code: "CANNOT",
+	text: "Invalid mailbox name: not modified UTF-7 (RFC 3501 §5.1.3)"}
+
 // decodeName decodes a mailbox name leniently, as Dovecot and go-imap
 // do: modified UTF-7 shift sequences ("&AOk-", "&-") are decoded and
 // UTF-8 is accepted as it is, in either revision (RFC 9051 §5.1.3, RFC
-// 6855 §3), so a client that sends UTF-8 before ENABLE still works.
+// 6855 §3), so a client that sends UTF-8 before ENABLE still works. A
+// malformed shift is errInvalidName.
 func (s *session) decodeName(raw string) (string, error) {
 	if !utf8.ValidString(raw) {
 		return "", bad("Mailbox name is not UTF-8")
@@ -428,11 +437,11 @@ func (s *session) decodeName(raw string) (string, error) {
 		b.WriteString(rest[:i])
 		j := strings.IndexByte(rest[i:], '-')
 		if j < 0 {
-			return "", bad("Invalid mailbox name: unterminated & sequence")
+			return "", errInvalidName
 		}
 		dec, err := imapwire.DecodeMUTF7(rest[i : i+j+1])
 		if err != nil {
-			return "", bad("Invalid mailbox name: %v", err)
+			return "", errInvalidName
 		}
 		b.WriteString(dec)
 		rest = rest[i+j+1:]

@@ -1,7 +1,7 @@
 package imapd
 
 import (
-	"strings"
+	"slices"
 
 	"facteur.dev/facteur/internal/store"
 )
@@ -25,53 +25,44 @@ func (s *session) subscriptions(a *listArgs, mbs []store.Mailbox) ([]string, err
 	return subs, nil
 }
 
-// listNonExistent adds to LSUB and LIST (SUBSCRIBED) the subscribed
-// names that are not mailboxes: LIST marks them \NonExistent (RFC 5258
-// §3.4), LSUB \Noselect (RFC 3501 §6.3.9). Then the levels above
-// subscribed names that are neither mailboxes nor subscribed: for LSUB
-// when "%" stops above a subscribed name (RFC 3501 §6.3.9), for LIST
-// (SUBSCRIBED RECURSIVEMATCH) with CHILDINFO (RFC 5258 §3.5).
-func (s *session) listNonExistent(cmdName string, a *listArgs, mailboxes map[string]bool, subs []string) {
-	attrs := `(\NonExistent \Subscribed) "/" `
-	if cmdName == "LSUB" {
-		attrs = `(\Noselect) "/" `
-	}
-	subscribed := make(map[string]bool, len(subs))
-	for _, name := range subs {
-		subscribed[name] = true
-		if !mailboxes[name] && a.matches(name) {
-			s.enc.Raw("* " + cmdName + " " + attrs).AString(s.wireName(name)).CRLF()
-		}
-	}
+// listSubscribed answers LSUB and LIST (SUBSCRIBED): the subscribed
+// names the patterns match, which need not be mailboxes (LIST marks those
+// \NonExistent, RFC 5258 §3.4; LSUB \Noselect, RFC 3501 §6.3.9). Then
+// the names above a subscribed name that the patterns do not match: for
+// LSUB when "%" stops above it (\Noselect, RFC 3501 §6.3.9), for LIST
+// (SUBSCRIBED RECURSIVEMATCH) with CHILDINFO (RFC 5258 §3.5), which a
+// subscribed name above one gets too.
+func (s *session) listSubscribed(cmdName string, a *listArgs, h *hierarchy, subs []string) error {
 	lsub := cmdName == "LSUB"
-	if !lsub && !a.recursive {
-		return
-	}
-	sent := map[string]bool{}
+	subscribed := nameSet(subs)
+	above := map[string]bool{} // names above a subscription the patterns do not match
 	for _, n := range subs {
-		if lsub && a.matches(n) {
-			continue // listed itself
-		}
-		for i := strings.IndexByte(n, '/'); i > 0; i = nextSlash(n, i) {
-			p := n[:i]
-			if subscribed[p] || sent[p] || !a.matches(p) || !lsub && mailboxes[p] {
-				continue
-			}
-			sent[p] = true
-			if lsub {
-				s.enc.Raw(`* LSUB (\Noselect) "/" `).AString(s.wireName(p)).CRLF()
-			} else {
-				s.enc.Raw(`* LIST (\NonExistent) "/" `).AString(s.wireName(p)).Raw(` ("CHILDINFO" ("SUBSCRIBED"))`).CRLF()
-			}
+		if !a.matches(n) {
+			forEachParent(n, func(p string) { above[p] = true })
 		}
 	}
-}
-
-// nextSlash is the index of the next "/" of n after i, or -1.
-func nextSlash(n string, i int) int {
-	j := strings.IndexByte(n[i+1:], '/')
-	if j < 0 {
-		return -1
+	names := slices.Clone(subs)
+	for p := range above {
+		if !subscribed[p] {
+			names = append(names, p)
+		}
 	}
-	return i + 1 + j
+	sortNames(names)
+	for _, name := range names {
+		mb, isMailbox := h.mailboxes[name]
+		gap := !subscribed[name] && (lsub || a.recursive)
+		if !a.matches(name) || !subscribed[name] && !gap || a.specialUse && mb.SpecialUse == "" {
+			continue
+		}
+		e := listEntry{name: name, subscribed: subscribed[name], children: h.parents[name],
+			noselect: h.noselect(name) || lsub && gap, nonexistent: !h.exists(name) && !(lsub && gap),
+			childInfo: a.recursive && above[name]}
+		if isMailbox {
+			e.mb = &mb
+		}
+		if err := s.writeList(cmdName, a, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }

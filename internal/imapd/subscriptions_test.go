@@ -13,6 +13,7 @@ func TestSubscriptionsOfNames(t *testing.T) {
 	c.login()
 	c.cmd("a", "SUBSCRIBE Later/Box", "OK")
 	c.cmd("b", "CREATE Gone", "OK")
+	c.cmd("b2", "SUBSCRIBE Gone", "OK") // CREATE does not subscribe
 	c.cmd("c", "DELETE Gone", "OK")
 	lines, _ := c.cmd("d", `LSUB "" "*"`, "OK")
 	for _, want := range []string{`* LSUB (\Noselect) "/" Later/Box`, `* LSUB (\Noselect) "/" Gone`, `* LSUB (\HasNoChildren) "/" INBOX`} {

@@ -164,6 +164,10 @@ type Mail interface {
 	Deliver(ctx context.Context, msgs []NewMessage) (out []Delivered, errs []error)
 	ListMailboxes(ctx context.Context, accountID int64) ([]Mailbox, error)
 	GetMailbox(ctx context.Context, accountID int64, name string) (Mailbox, error)
+	// CreateMailbox creates a mailbox, without its superior levels and
+	// without subscribing it (ErrExists if the name is taken). The
+	// mailbox is new to every cache: an ID and a UIDVALIDITY never given
+	// before, also when the name was a mailbox's before.
 	CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (Mailbox, error)
 	// Messages lists a mailbox's messages in UID order, with Parsed filled
 	// when withParsed is true.
@@ -203,8 +207,9 @@ type Mail interface {
 	// flag sets share one slice, which callers must not modify.
 	MessageStates(ctx context.Context, mailboxID int64) (Mailbox, []MessageState, error)
 	// DeleteMailbox removes a mailbox and its messages, releasing their
-	// quota and blob references (RFC 9051 §6.3.9). INBOX cannot be
-	// deleted; ErrNotFound if there is no such mailbox.
+	// quota and blob references (RFC 9051 §6.3.5). The mailboxes below
+	// it stay (RFC 3501 §6.3.4: DELETE MUST NOT remove inferior names).
+	// INBOX cannot be deleted; ErrNotFound if there is no such mailbox.
 	DeleteMailbox(ctx context.Context, accountID int64, name string) error
 	// RenameMailbox renames a mailbox and every mailbox under it ("old/x"
 	// becomes "new/x"), keeping their UIDVALIDITY, UIDs and messages

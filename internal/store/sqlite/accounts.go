@@ -144,6 +144,9 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) (store.Accou
 			if _, err := createMailbox(ctx, tx, a.ID, mb.Name, mb.SpecialUse); err != nil {
 				return err
 			}
+			if err := subscribe(ctx, tx, a.ID, mb.Name); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -52,7 +52,8 @@ var hotWrites = []string{qChargeQuota, qNextUID, qInsertMessage, qBlobRef, qInse
 // seconds, raised above every value ever given (nextSeq), and the ID is
 // never reused either, so that a mailbox deleted and re-created under the
 // same name is a new mailbox: new UIDVALIDITY, empty, unknown to every
-// cache keyed by ID (RFC 9051 §2.3.1.1).
+// cache keyed by ID (RFC 9051 §2.3.1.1). It does not subscribe the name:
+// subscriptions are the client's (RFC 9051 §6.3.7).
 func createMailbox(ctx context.Context, tx *sql.Tx, accountID int64, name, special string) (store.Mailbox, error) {
 	v, err := nextSeq(ctx, tx, "uidvalidity", time.Now().Unix())
 	if err != nil {
@@ -66,14 +67,14 @@ func createMailbox(ctx context.Context, tx *sql.Tx, accountID int64, name, speci
 		return store.Mailbox{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO mailboxes(id, account_id, name, uidvalidity, special_use, subscribed)
-		VALUES(?, ?, ?, ?, ?, 1)`, id, accountID, name, v, special); err != nil {
+		VALUES(?, ?, ?, ?, ?, 0)`, id, accountID, name, v, special); err != nil {
 		return store.Mailbox{}, uniqueErr(err)
 	}
-	if err := subscribe(ctx, tx, accountID, name); err != nil {
-		return store.Mailbox{}, err
-	}
+	var subscribed bool
+	err = tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE account_id = ? AND name = ?)",
+		accountID, name).Scan(&subscribed)
 	return store.Mailbox{ID: id, AccountID: accountID, Name: name, UIDValidity: uint32(v), UIDNext: 1,
-		HighestModSeq: 1, SpecialUse: special, Subscribed: true}, nil
+		HighestModSeq: 1, SpecialUse: special, Subscribed: subscribed}, err
 }
 
 // CreateMailbox creates a mailbox for an account.

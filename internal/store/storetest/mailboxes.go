@@ -114,6 +114,34 @@ func testDeleteMailbox(t *testing.T, s store.Store) {
 	if mb.UIDNext != 1 || mb.Messages != 0 {
 		t.Fatalf("re-created %+v", mb)
 	}
+	testDeleteParent(t, s, a)
+}
+
+// testDeleteParent: deleting a mailbox leaves the mailboxes below it
+// (RFC 3501 §6.3.4), and the parent created again is a new mailbox.
+func testDeleteParent(t *testing.T, s store.Store, a store.Account) {
+	ctx := context.Background()
+	for _, n := range []string{"Parent", "Parent/Child", "Parent/Child/Leaf"} {
+		_, err := s.CreateMailbox(ctx, a.ID, n, "")
+		must(t, err)
+	}
+	deliverTo(t, s, a, "Parent", 1)
+	deliverTo(t, s, a, "Parent/Child", 2)
+	old, err := s.GetMailbox(ctx, a.ID, "Parent")
+	must(t, err)
+	must(t, s.DeleteMailbox(ctx, a.ID, "Parent"))
+	names := mailboxNames(t, s, a)
+	if slices.Contains(names, "Parent") || !slices.Contains(names, "Parent/Child") || !slices.Contains(names, "Parent/Child/Leaf") {
+		t.Fatalf("after deleting the parent: %v", names)
+	}
+	if child, _ := s.GetMailbox(ctx, a.ID, "Parent/Child"); child.Messages != 2 {
+		t.Fatalf("child after deleting the parent: %+v", child)
+	}
+	mb, err := s.CreateMailbox(ctx, a.ID, "Parent", "")
+	must(t, err)
+	if mb.ID == old.ID || mb.UIDValidity == old.UIDValidity || mb.Messages != 0 {
+		t.Fatalf("parent created again %+v, was %+v", mb, old)
+	}
 }
 
 func testRenameMailbox(t *testing.T, s store.Store) {

@@ -11,7 +11,8 @@ import (
 
 // testSubscriptionNames: subscriptions are names (RFC 9051 §6.3.7): one
 // may name no mailbox, and survives its mailbox's deletion; RENAME
-// carries them along.
+// carries them along. The default mailboxes are subscribed; CreateMailbox
+// subscribes nothing (subscribing is the client's SUBSCRIBE).
 func testSubscriptionNames(t *testing.T, s store.Store) {
 	sl, ok := s.(store.SubscriptionLister)
 	if !ok {
@@ -32,10 +33,15 @@ func testSubscriptionNames(t *testing.T, s store.Store) {
 	}
 	must(t, s.SetSubscribed(ctx, a.ID, "Future/Box", true)) // no such mailbox
 	must(t, s.SetSubscribed(ctx, a.ID, "Future/Box", true)) // twice is once
-	_, err := s.CreateMailbox(ctx, a.ID, "Doomed", "")
-	must(t, err)
-	_, err = s.CreateMailbox(ctx, a.ID, "Old/Child", "")
-	must(t, err)
+	for _, name := range []string{"Doomed", "Old/Child", "Unsubscribed"} {
+		mb, err := s.CreateMailbox(ctx, a.ID, name, "")
+		must(t, err)
+		if mb.Subscribed {
+			t.Errorf("CreateMailbox subscribed %s", name)
+		}
+	}
+	must(t, s.SetSubscribed(ctx, a.ID, "Doomed", true))
+	must(t, s.SetSubscribed(ctx, a.ID, "Old/Child", true))
 	must(t, s.DeleteMailbox(ctx, a.ID, "Doomed"))
 	must(t, s.RenameMailbox(ctx, a.ID, "Old", "New"))
 	got := names(a)
@@ -44,11 +50,11 @@ func testSubscriptionNames(t *testing.T, s store.Store) {
 			t.Errorf("%q missing from %q", want, got)
 		}
 	}
-	if slices.Contains(got, "Old/Child") || !slices.IsSorted(got) || slices.Contains(names(other), "Future/Box") {
+	if slices.Contains(got, "Old/Child") || slices.Contains(got, "Unsubscribed") || !slices.IsSorted(got) || slices.Contains(names(other), "Future/Box") {
 		t.Errorf("subscriptions %q; other account %q", got, names(other))
 	}
-	// Created again, the mailbox is subscribed; unsubscribing works
-	// whether or not the mailbox exists.
+	// Created again, the mailbox is subscribed (its name still is);
+	// unsubscribing works whether or not the mailbox exists.
 	mb, err := s.CreateMailbox(ctx, a.ID, "Doomed", "")
 	must(t, err)
 	if !mb.Subscribed {
