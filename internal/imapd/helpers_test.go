@@ -173,3 +173,12 @@ func has(lines []string, s string) bool {
 func authAccount(e *env) auth.Account {
 	return auth.Account{ID: e.alice.ID, Address: e.alice.Address}
 }
+
+// loggedIn starts a server and returns alice's logged-in session.
+func loggedIn(t *testing.T) *conn {
+	t.Helper()
+	e := newEnv(t)
+	c := e.dial(e.start(nil))
+	c.login()
+	return c
+}

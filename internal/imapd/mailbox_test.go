@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -131,4 +132,79 @@ func TestQuota(t *testing.T) {
 	c.Send("j APPEND INBOX {" + itoa(uint32(len(msg))) + "+}")
 	c.Send(msg)
 	c.until("j", "NO [OVERQUOTA]")
+}
+
+// TestInvalidModifiedUTF7: a name with an "&" that starts no valid
+// modified UTF-7 shift is refused with NO, not BAD (the syntax is fine;
+// RFC 3501 §5.1.3), and as a LIST pattern it matches nothing, the
+// session going on (imaptest's atoms group).
+func TestInvalidModifiedUTF7(t *testing.T) {
+	t.Parallel()
+	c := loggedIn(t)
+	const atom = "!#$&'+,-.0123456789:;<=>?@^_`|[}"
+	c.cmd("a", "SELECT "+atom, "NO [CANNOT]")
+	c.cmd("b", `CREATE "Bad&name"`, "NO [CANNOT]") // unterminated shift
+	c.cmd("c", `CREATE "&AGE-"`, "NO [CANNOT]")    // "a" must stand for itself
+	c.cmd("d", `SUBSCRIBE "x&-&Jjo"`, "NO [CANNOT]")
+	for i, pattern := range []string{atom + "%*", `"&Jjo%"`, `("*" "&Jjo!-")`} {
+		lines, _ := c.cmd(fmt.Sprint("l", i), `LIST "" `+pattern, "OK")
+		if i < 2 && len(lines) > 0 {
+			t.Errorf("LIST %s: %q", pattern, lines)
+		}
+		if i == 2 && !has(lines, `"/" INBOX`) { // the valid pattern still matches
+			t.Errorf("LIST %s: %q", pattern, lines)
+		}
+	}
+	if lines, _ := c.cmd("m", `LSUB "&Jjo!-" "*"`, "OK"); len(lines) > 0 {
+		t.Errorf("LSUB with an invalid reference: %q", lines)
+	}
+	c.cmd("n", `CREATE "&AOk-t&AOk-"`, "OK") // valid: "été"
+	c.cmd("o", `SELECT "&AOk-t&AOk-"`, "OK")
+}
+
+// TestDeleteParent: DELETE of a mailbox with inferiors removes it and its
+// messages and leaves its name \Noselect while a mailbox is below it
+// (RFC 3501 §6.3.4, RFC 9051 §6.3.5), as a second session sees it; CREATE
+// makes it a new, empty mailbox again.
+func TestDeleteParent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	addr := e.start(nil)
+	a, b := e.dial(addr), e.dial(addr)
+	a.login()
+	b.login()
+	a.cmd("a", "CREATE Parent/Child/Leaf", "OK")
+	e.deliver(e.alice, "Parent", testMessage(1), testMessage(2))
+	lines, _ := b.cmd("b", "STATUS Parent (MESSAGES UIDVALIDITY)", "OK")
+	before := lines[0]
+	b.cmd("c", "NOTIFY SET (PERSONAL (MailboxName))", "OK")
+	a.cmd("d", "DELETE Parent", "OK")
+	if l := b.Line(); l != `* LIST (\Noselect \HasChildren) "/" Parent` { // RFC 5465 §5.4
+		t.Fatalf("NOTIFY of the DELETE: %q", l)
+	}
+	b.cmd("e", "NOTIFY NONE", "OK")
+	lines, _ = b.cmd("f", `LIST "" "P*"`, "OK")
+	want := []string{`* LIST (\Noselect \HasChildren) "/" Parent`, `* LIST (\HasChildren) "/" Parent/Child`,
+		`* LIST (\HasNoChildren) "/" Parent/Child/Leaf`}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("LIST after DELETE of the parent: %q, want %q", lines, want)
+	}
+	b.cmd("g", "SELECT Parent", "NO [NONEXISTENT]")
+	b.cmd("h", "STATUS Parent (MESSAGES)", "NO [NONEXISTENT]")
+	b.cmd("i", "DELETE Parent", "NO [HASCHILDREN]") // \Noselect with inferiors (RFC 3501 §6.3.4)
+	b.cmd("j", "CREATE Parent", "OK")
+	lines, _ = a.cmd("k", "STATUS Parent (MESSAGES UIDVALIDITY)", "OK")
+	if !strings.HasPrefix(lines[0], "* STATUS Parent (MESSAGES 0 UIDVALIDITY ") || lines[0] == before {
+		t.Fatalf("Parent created again: %q, was %q", lines, before)
+	}
+	a.cmd("l", "SELECT Parent", "OK")
+	a.cmd("m", "DELETE Parent/Child", "OK")
+	// The last mailbox below a \Noselect level takes it along.
+	b.cmd("n", "DELETE Parent/Child/Leaf", "OK")
+	if lines, _ = b.cmd("o", `LIST "" "Parent/*"`, "OK"); len(lines) != 0 {
+		t.Fatalf("after deleting the last child: %q", lines)
+	}
+	if lines, _ = b.cmd("p", `LIST "" "Parent"`, "OK"); len(lines) != 1 || lines[0] != `* LIST (\HasNoChildren) "/" Parent` {
+		t.Fatalf("the re-created parent: %q", lines)
+	}
 }

@@ -218,6 +218,11 @@ func TestNotifyErrors(t *testing.T) {
 	for i, args := range []string{
 		"(SELECTED (MessageNew))",
 		"(SELECTED (FlagChange))",
+		// §5 and §5.1 hold for every filter, not only SELECTED (imaptest's
+		// notify group expects OK and a STATUS for these three).
+		"STATUS (MAILBOXES Archive (MessageExpunge))",
+		"STATUS (MAILBOXES Archive (MessageNew))",
+		"STATUS (MAILBOXES Archive (FlagChange))",
 		"(PERSONAL (MessageExpunge AnnotationChange))",
 		"(SELECTED (MailboxName))",
 		"(SELECTED NONE) (SELECTED-DELAYED NONE)",
@@ -227,7 +232,9 @@ func TestNotifyErrors(t *testing.T) {
 		"(MAILBOXES () (MailboxName))",
 		"STATUS",
 	} {
-		a.cmd(fmt.Sprint("b", i), "NOTIFY SET "+args, "BAD")
+		if lines, _ := a.cmd(fmt.Sprint("b", i), "NOTIFY SET "+args, "BAD"); len(lines) > 0 {
+			t.Errorf("NOTIFY SET %s: %q", args, lines)
+		}
 	}
 	a.cmd("4", "NOTIFY MAYBE", "BAD")
 	a.cmd("5", "NOTIFY SET (SELECTED (MessageNew (UID ENVELOPE) MessageExpunge AnnotationChange)) (MAILBOXES (INBOX Sent) NONE)", "OK")
