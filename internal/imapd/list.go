@@ -50,7 +50,7 @@ func (s *session) list(c *cmd) error {
 			continue
 		}
 		e := listEntry{name: name, noselect: !isMailbox, children: h.parents[name],
-			subscribed: a.retSubscribed && (mb.Subscribed || subscribed[name])}
+			subscribed: a.retSubscribed && subscribed[name]}
 		if isMailbox {
 			e.mb = &mb
 		}

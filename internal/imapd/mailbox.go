@@ -14,10 +14,11 @@ import (
 const maxNameLen = 512
 
 // checkName refuses names a client could not list or select: empty
-// levels, wildcards, control characters.
+// levels, wildcards, control characters. The command's syntax is fine, so
+// these are NO, not BAD.
 func checkName(name string) error {
 	if name == "" || len(name) > maxNameLen || !utf8.ValidString(name) {
-		return bad("Invalid mailbox name")
+		return no("CANNOT", "Invalid mailbox name")
 	}
 	for _, level := range strings.Split(name, "/") {
 		if level == "" {

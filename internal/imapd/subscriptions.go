@@ -7,10 +7,11 @@ import (
 )
 
 // subscriptions returns the subscribed names when the command selects
-// them (LSUB, LIST (SUBSCRIBED)): from the store's list, which may name
-// mailboxes that do not exist (RFC 9051 §6.3.7), or else from mbs.
+// or returns them (LSUB, LIST (SUBSCRIBED), RETURN (SUBSCRIBED)): from
+// the store's list, which may name mailboxes that do not exist (RFC 9051
+// §6.3.7), or else from mbs.
 func (s *session) subscriptions(a *listArgs, mbs []store.Mailbox) ([]string, error) {
-	if !a.subscribed {
+	if !a.subscribed && !a.retSubscribed {
 		return nil, nil
 	}
 	if sl, ok := s.srv.opts.Store.(store.SubscriptionLister); ok {

@@ -78,6 +78,10 @@ func TestSubscribedHierarchy(t *testing.T) {
 	check(`LIST (SUBSCRIBED RECURSIVEMATCH) "" "T*f"`, `* LIST (\HasNoChildren \Subscribed) "/" T/e/f`)
 	check(`LIST (SUBSCRIBED RECURSIVEMATCH) "" "T/e"`, `* LIST (\HasChildren) "/" T/e ("CHILDINFO" ("SUBSCRIBED"))`)
 	c.cmd("d", "DELETE T/e", "OK") // a \Noselect level now
+	c.cmd("s1", "SUBSCRIBE T/e", "OK")
+	check(`LIST "" "T/e" RETURN (SUBSCRIBED)`, `* LIST (\Noselect \HasChildren \Subscribed) "/" T/e`)
+	check(`LSUB "" "T/e"`, `* LSUB (\Noselect \HasChildren) "/" T/e`)
+	c.cmd("u0", "UNSUBSCRIBE T/e", "OK")
 	check(`LIST (SUBSCRIBED RECURSIVEMATCH) "" "T/e"`, `* LIST (\Noselect \HasChildren) "/" T/e ("CHILDINFO" ("SUBSCRIBED"))`)
 	c.cmd("u", "UNSUBSCRIBE T/e/f", "OK")
 	c.cmd("u2", "UNSUBSCRIBE T/e/g", "OK")
