@@ -153,11 +153,11 @@ func (s *session) deleteCmd(c *cmd) error {
 
 // deleteMissing is DELETE's answer for a name that is not a mailbox.
 func (s *session) deleteMissing(name string) error {
-	mbs, err := s.srv.opts.Store.ListMailboxes(s.ctx, s.acct.ID)
+	noselect, err := s.isNoselect(name)
 	if err != nil {
 		return err
 	}
-	if newHierarchy(mbs).noselect(name) {
+	if noselect {
 		return no("HASCHILDREN", "Name is \\Noselect and has inferior hierarchical names") // RFC 3501 §6.3.4
 	}
 	return no("NONEXISTENT", "No such mailbox")
@@ -175,10 +175,7 @@ func (s *session) rename(c *cmd) error {
 		return err
 	}
 	st := s.srv.opts.Store
-	src, err := st.GetMailbox(s.ctx, s.acct.ID, from)
-	if errors.Is(err, store.ErrNotFound) {
-		return no("NONEXISTENT", "No such mailbox")
-	}
+	src, err := s.renameSource(from)
 	if err != nil {
 		return err
 	}
@@ -203,6 +200,25 @@ func (s *session) rename(c *cmd) error {
 	}
 	s.ownChange(c.name, from, to, err)
 	return err
+}
+
+// renameSource is the mailbox RENAME renames: the zero Mailbox for a
+// \Noselect level, whose inferiors are renamed (RFC 3501 §6.3.5).
+func (s *session) renameSource(from string) (store.Mailbox, error) {
+	src, err := s.srv.opts.Store.GetMailbox(s.ctx, s.acct.ID, from)
+	if !errors.Is(err, store.ErrNotFound) {
+		return src, err
+	}
+	if noselect, err := s.isNoselect(from); err != nil || noselect {
+		return store.Mailbox{}, err
+	}
+	return src, no("NONEXISTENT", "No such mailbox")
+}
+
+// isNoselect reports whether name is a \Noselect level (hierarchy.go).
+func (s *session) isNoselect(name string) (bool, error) {
+	mbs, err := s.srv.opts.Store.ListMailboxes(s.ctx, s.acct.ID)
+	return err == nil && newHierarchy(mbs).noselect(name), err
 }
 
 // renameInbox moves every message of INBOX to a new mailbox (RFC 9051

@@ -170,17 +170,22 @@ func TestDeleteParent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	addr := e.start(nil)
-	a, b := e.dial(addr), e.dial(addr)
-	a.login()
-	b.login()
+	a, b, sel := e.dial(addr), e.dial(addr), e.dial(addr)
+	for _, c := range []*conn{a, b, sel} {
+		c.login()
+	}
 	a.cmd("a", "CREATE Parent/Child/Leaf", "OK")
 	e.deliver(e.alice, "Parent", testMessage(1), testMessage(2))
 	lines, _ := b.cmd("b", "STATUS Parent (MESSAGES UIDVALIDITY)", "OK")
 	before := lines[0]
 	b.cmd("c", "NOTIFY SET (PERSONAL (MailboxName))", "OK")
+	sel.cmd("s", "SELECT Parent", "OK")
 	a.cmd("d", "DELETE Parent", "OK")
 	if l := b.Line(); l != `* LIST (\Noselect \HasChildren) "/" Parent` { // RFC 5465 §5.4
 		t.Fatalf("NOTIFY of the DELETE: %q", l)
+	}
+	if lines, _ := sel.cmd("s2", "NOOP", "OK"); !has(lines, "* BYE ") {
+		t.Fatalf("the session with Parent selected: %q", lines)
 	}
 	b.cmd("e", "NOTIFY NONE", "OK")
 	lines, _ = b.cmd("f", `LIST "" "P*"`, "OK")
@@ -192,6 +197,11 @@ func TestDeleteParent(t *testing.T) {
 	b.cmd("g", "SELECT Parent", "NO [NONEXISTENT]")
 	b.cmd("h", "STATUS Parent (MESSAGES)", "NO [NONEXISTENT]")
 	b.cmd("i", "DELETE Parent", "NO [HASCHILDREN]") // \Noselect with inferiors (RFC 3501 §6.3.4)
+	b.cmd("i2", "RENAME Parent Moved", "OK")        // its inferiors move (RFC 3501 §6.3.5)
+	if lines, _ = b.cmd("i3", `LIST "" "Moved"`, "OK"); len(lines) != 1 || lines[0] != `* LIST (\Noselect \HasChildren) "/" Moved` {
+		t.Fatalf("the \\Noselect level renamed: %q", lines)
+	}
+	b.cmd("i4", "RENAME Moved Parent", "OK")
 	b.cmd("j", "CREATE Parent", "OK")
 	lines, _ = a.cmd("k", "STATUS Parent (MESSAGES UIDVALIDITY)", "OK")
 	if !strings.HasPrefix(lines[0], "* STATUS Parent (MESSAGES 0 UIDVALIDITY ") || lines[0] == before {

@@ -214,8 +214,10 @@ type Mail interface {
 	// RenameMailbox renames a mailbox and every mailbox under it ("old/x"
 	// becomes "new/x"), keeping their UIDVALIDITY, UIDs and messages
 	// (RFC 9051 §6.3.6). ErrExists if a new name is taken, ErrNotFound
-	// if old does not exist. INBOX cannot be renamed this way: IMAP's
-	// RENAME INBOX moves its messages instead.
+	// if neither old nor a mailbox under it exists: when only mailboxes
+	// under old exist (IMAP's \Noselect level), they are renamed. INBOX
+	// cannot be renamed this way: IMAP's RENAME INBOX moves its messages
+	// instead.
 	RenameMailbox(ctx context.Context, accountID int64, oldName, newName string) error
 	// SetFlagsUnchangedSince is SetFlags for the messages whose MODSEQ
 	// is at most unchangedSince, checked in the transaction that changes

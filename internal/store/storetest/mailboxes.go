@@ -174,6 +174,13 @@ func testRenameMailbox(t *testing.T, s store.Store) {
 	if err := s.RenameMailbox(ctx, a.ID, "Nope", "Other"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("rename missing: %v", err)
 	}
+	// A name with only mailboxes under it: they are renamed.
+	must(t, s.DeleteMailbox(ctx, a.ID, "Été/Job"))
+	must(t, s.RenameMailbox(ctx, a.ID, "Été/Job", "Later"))
+	names = mailboxNames(t, s, a)
+	if !slices.Contains(names, "Later/2025/Q1") || slices.Contains(names, "Later") || slices.Contains(names, "Été/Job/2025") {
+		t.Fatalf("after renaming a name without a mailbox: %v", names)
+	}
 }
 
 func testSubscriptions(t *testing.T, s store.Store) {
