@@ -48,14 +48,24 @@ func binary(t *testing.T) string {
 	return buildOnce.path
 }
 
+// handedOut holds every port freePort has returned in this test binary: the
+// kernel may hand a port just closed out again, and two listeners of one
+// instance on the same port make it fail to start.
+var handedOut sync.Map
+
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 type instance struct {
