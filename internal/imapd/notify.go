@@ -271,6 +271,11 @@ func (s *session) eventGroup(n *notifier, selectedSet *bool) error {
 	if !s.dec.Consume(')') {
 		return bad("Expected ) to end an event group")
 	}
+	if selected {
+		if err := selectedEventsErr(ev); err != nil {
+			return err
+		}
+	}
 	switch {
 	case selected && ev&^messageEvents != 0:
 		return bad("Only message events apply to %s", f) // §6.1
@@ -342,16 +347,28 @@ func (s *session) notifyEvents(n *notifier) (notifyEvent, []fetchItem, error) {
 		}
 		return nil
 	})
-	switch {
-	case err != nil:
-	case count == 0:
+	if err == nil && count == 0 {
 		err = bad("Empty event list")
-	case ev&newAndExpunge != 0 && ev&newAndExpunge != newAndExpunge:
-		err = bad("MessageNew and MessageExpunge must be given together") // §5
-	case ev&(evFlagChange|evAnnotationChange) != 0 && ev&newAndExpunge == 0:
-		err = bad("FlagChange and AnnotationChange need MessageNew and MessageExpunge") // §5
 	}
 	return ev, fetch, err
+}
+
+// selectedEventsErr checks §5's pairing rules: MessageNew and
+// MessageExpunge together, FlagChange and AnnotationChange only with
+// them. The RFC states them for every filter; Facteur, like Dovecot (and
+// imaptest's notify group, which expects OK and the initial STATUS for
+// "MAILBOXES x (MessageExpunge)"), holds only SELECTED and
+// SELECTED-DELAYED to them, where a client that missed one of the pair
+// could no longer keep its sequence numbers right. Elsewhere an event
+// alone just asks for the STATUS items it touches (§5.1).
+func selectedEventsErr(ev notifyEvent) error {
+	switch {
+	case ev&newAndExpunge != 0 && ev&newAndExpunge != newAndExpunge:
+		return bad("MessageNew and MessageExpunge must be given together") // §5
+	case ev&(evFlagChange|evAnnotationChange) != 0 && ev&newAndExpunge == 0:
+		return bad("FlagChange and AnnotationChange need MessageNew and MessageExpunge") // §5
+	}
+	return nil
 }
 
 // awaitCommand runs before serve reads a command: with NOTIFY on, it

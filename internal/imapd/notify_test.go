@@ -218,12 +218,8 @@ func TestNotifyErrors(t *testing.T) {
 	for i, args := range []string{
 		"(SELECTED (MessageNew))",
 		"(SELECTED (FlagChange))",
-		// §5 and §5.1 hold for every filter, not only SELECTED (imaptest's
-		// notify group expects OK and a STATUS for these three).
-		"STATUS (MAILBOXES Archive (MessageExpunge))",
-		"STATUS (MAILBOXES Archive (MessageNew))",
-		"STATUS (MAILBOXES Archive (FlagChange))",
-		"(PERSONAL (MessageExpunge AnnotationChange))",
+		"(SELECTED-DELAYED (MessageExpunge))",
+		"(SELECTED (MessageNew MessageExpunge)) (SELECTED-DELAYED (MessageNew MessageExpunge))",
 		"(SELECTED (MailboxName))",
 		"(SELECTED NONE) (SELECTED-DELAYED NONE)",
 		"(PERSONAL (MessageNew (UID) MessageExpunge))",
@@ -234,6 +230,29 @@ func TestNotifyErrors(t *testing.T) {
 	} {
 		if lines, _ := a.cmd(fmt.Sprint("b", i), "NOTIFY SET "+args, "BAD"); len(lines) > 0 {
 			t.Errorf("NOTIFY SET %s: %q", args, lines)
+		}
+	}
+	// Outside SELECTED an event alone is allowed, as in Dovecot, and the
+	// initial STATUS carries at least the items it touches (§5.1;
+	// imaptest's notify group).
+	for i, c := range []struct{ args, items string }{
+		{"STATUS (MAILBOXES Archive (MessageExpunge))", "MESSAGES"},
+		{"STATUS (MAILBOXES Archive (MessageNew))", "MESSAGES UIDNEXT UIDVALIDITY"},
+		{"STATUS (MAILBOXES Archive (FlagChange))", "UIDVALIDITY HIGHESTMODSEQ"},
+		{"(PERSONAL (MessageExpunge AnnotationChange))", ""},
+	} {
+		lines, _ := a.cmd(fmt.Sprint("s", i), "NOTIFY SET "+c.args, "OK")
+		if c.items == "" {
+			continue
+		}
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], "* STATUS Archive (") {
+			t.Errorf("NOTIFY SET %s: %q", c.args, lines)
+			continue
+		}
+		for _, item := range strings.Fields(c.items) {
+			if !strings.Contains(lines[0], " "+item+" ") && !strings.Contains(lines[0], "("+item+" ") {
+				t.Errorf("NOTIFY SET %s: %q lacks %s", c.args, lines, item)
+			}
 		}
 	}
 	a.cmd("4", "NOTIFY MAYBE", "BAD")
