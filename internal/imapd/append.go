@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -124,11 +125,36 @@ func (s *session) appendOne(mbErr error) (store.NewMessage, error) {
 	if err != nil {
 		return m, err
 	}
+	if info.Binary {
+		if r, err = binaryAppend(r); err != nil {
+			return m, err
+		}
+	}
 	m.BlobID, m.Size, m.Parsed, err = s.receive(r)
 	if err == nil && utf8 && !s.dec.Consume(')') {
 		err = bad("Expected ) after the UTF8 literal")
 	}
 	return m, err
+}
+
+// binaryAppend reads a literal8 message (RFC 3516 §4.4) and re-encodes
+// the parts that hold NUL bytes as base64 (message.EncodeNULParts), as
+// Dovecot does, so that the message can be fetched with BODY[] too. The
+// literal is bounded by APPENDLIMIT.
+func binaryAppend(r io.Reader) (io.Reader, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.IndexByte(raw, 0) < 0 {
+		return bytes.NewReader(raw), nil
+	}
+	p, err := message.Parse(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	out, _ := message.EncodeNULParts(raw, p)
+	return bytes.NewReader(out), nil
 }
 
 // receive streams r into a new blob, parsing it in the same pass.

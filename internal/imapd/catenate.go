@@ -121,7 +121,7 @@ func (s *session) catURL(w io.Writer, left int64) (int64, error) {
 	case u.auth:
 		account, ok = s.authorize(u)
 	default:
-		ok = u.user == "" || strings.EqualFold(u.user, s.acct.Address)
+		ok = u.user == "" || strings.EqualFold(u.owner(), s.acct.Address)
 	}
 	if !ok {
 		return 0, badURL

@@ -20,6 +20,7 @@ import (
 // has ";URLAUTH=".
 type imapURL struct {
 	user             string // from the authority, decoded; "" for a relative URL
+	host             string // the authority's host, without port
 	mailbox          string
 	uidValidity, uid uint32
 	section, partial string
@@ -61,16 +62,41 @@ func parseIMAPURL(raw string) (imapURL, bool) {
 		if i < 0 {
 			return u, false
 		}
+		hostport := after[:i]
 		if at := strings.LastIndexByte(after[:i], '@'); at >= 0 {
 			user, _, _ := strings.Cut(after[:at], ";") // ;AUTH=mechanism
 			var err error
 			if u.user, err = url.PathUnescape(user); err != nil || u.user == "" {
 				return u, false
 			}
+			hostport = after[at+1 : i]
 		}
+		u.host = strings.ToLower(stripPort(hostport))
 		rest = after[i:]
 	}
 	return u, u.parsePath(rest)
+}
+
+// stripPort drops a ":port" from an authority's host (RFC 5092 §3:
+// host [":" port], where host may be an IPv6 literal in brackets).
+func stripPort(hostport string) string {
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.Contains(hostport[i:], "]") {
+		return hostport[:i]
+	}
+	return hostport
+}
+
+// owner is the login the URL's authority names. Logins here are
+// addresses, and a client that builds a URL from the login "user@domain"
+// often writes it unescaped, "imap://user@domain/…", which RFC 5092 reads
+// as user "user" at host "domain" (imaptest does, and Dovecot accepts it):
+// a user without "@" is therefore taken with the host as its domain.
+// "imap://user%40domain@host/…" names the login exactly.
+func (u imapURL) owner() string {
+	if u.user == "" || strings.Contains(u.user, "@") || u.host == "" {
+		return u.user
+	}
+	return u.user + "@" + u.host
 }
 
 // parseAuth reads what follows ";URLAUTH=" at raw[i:] (RFC 4467 §9:

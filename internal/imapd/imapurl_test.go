@@ -11,7 +11,7 @@ func TestParseIMAPURL(t *testing.T) {
 	full := "imap://joe%40example.test;AUTH=*@example.com:143/Lists%2Fgo;UIDVALIDITY=7/;UID=20/;SECTION=1.2/;PARTIAL=0.10" +
 		";EXPIRE=2026-11-23t12:00:00z;URLAUTH=Submit+Fred:INTERNAL:91354a473744909de610943775f92038"
 	u, ok := parseIMAPURL(full)
-	want := imapURL{user: "joe@example.test", mailbox: "Lists/go", uidValidity: 7, uid: 20, section: "1.2", partial: "0.10",
+	want := imapURL{user: "joe@example.test", host: "example.com", mailbox: "Lists/go", uidValidity: 7, uid: 20, section: "1.2", partial: "0.10",
 		auth: true, expire: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), access: "submit+Fred",
 		rump: full[:len(full)-len(":INTERNAL:91354a473744909de610943775f92038")], mech: "INTERNAL",
 		token: "91354a473744909de610943775f92038"}

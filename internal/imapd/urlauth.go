@@ -106,7 +106,7 @@ func (s *session) sign(rump string) (string, error) {
 	switch {
 	case !ok || !u.auth || u.mech != "" || u.user == "":
 		return "", badURL("Not a URLAUTH rump URL with a user")
-	case !strings.EqualFold(u.user, s.acct.Address):
+	case !strings.EqualFold(u.owner(), s.acct.Address):
 		return "", badURL("Only the owner of a mailbox can authorize its URLs")
 	case !u.expire.IsZero() && !time.Now().Before(u.expire):
 		return "", badURL("The URL has already expired")
@@ -146,7 +146,7 @@ func (s *session) authorize(u imapURL) (int64, bool) {
 	st := s.srv.opts.Store
 	key := make([]byte, 32)
 	rand.Read(key)
-	owner, err := st.LookupAccount(s.ctx, strings.ToLower(u.user))
+	owner, err := st.LookupAccount(s.ctx, strings.ToLower(u.owner()))
 	found := err == nil && !owner.Disabled
 	if found {
 		var mb store.Mailbox

@@ -278,8 +278,11 @@ func TestURLFetchBinary(t *testing.T) {
 	if !strings.HasPrefix(structure, `("APPLICATION" "OCTET-STREAM" ("NAME" "x.bin") NIL NIL "BASE64" 8`) {
 		t.Fatalf("structure of part 2: %s", structure)
 	}
+	// With BINARY, BODYPARTSTRUCTURE gives the decoded size (as Dovecot),
+	// and the items are one list.
+	decoded := strings.Replace(structure, `"BASE64" 8`, `"BASE64" 6`, 1)
 	for _, tc := range []struct{ params, want string }{
-		{"BINARY BODYPARTSTRUCTURE", "(BODYPARTSTRUCTURE " + structure + ") (BINARY ~{6}\n\x00\x01\x02abc)"},
+		{"BINARY BODYPARTSTRUCTURE", "(BODYPARTSTRUCTURE " + decoded + " BINARY ~{6}\n\x00\x01\x02abc)"},
 		{"BODYPARTSTRUCTURE", "(BODYPARTSTRUCTURE " + structure + ")"},
 		{"BODY", "(BODY {8}\nAAECYWJj)"},
 		{"", "(BODY {8}\nAAECYWJj)"},
@@ -299,7 +302,8 @@ func TestURLFetchBinary(t *testing.T) {
 	// Two URLs in one command; a partial of the decoded part.
 	partial := alice.genURL(aliceURL(2, "2") + "/;partial=1.4;urlauth=anonymous")
 	lines, _ := bob.cmd("c", `URLFETCH ("`+partial+`" BINARY) "`+url+`"`, "OK")
-	want := `* URLFETCH "` + partial + "\" (BINARY ~{4}\n\x01\x02ab)\n" + `* URLFETCH "` + url + "\" {8}\nAAECYWJj"
+	// No NUL in the partial: a plain literal (CHAR8 is %x01-ff).
+	want := `* URLFETCH "` + partial + "\" (BINARY {4}\n\x01\x02ab)\n" + `* URLFETCH "` + url + "\" {8}\nAAECYWJj"
 	if got := strings.Join(lines, "\n"); got != want {
 		t.Errorf("two URLs:\n got %q\nwant %q", got, want)
 	}
@@ -344,4 +348,20 @@ func TestURLAuthRestart(t *testing.T) {
 	if got := bob.fetchURL(url); got != "{5}\nhello" {
 		t.Errorf("URL signed before the restart: %q", got)
 	}
+}
+
+// TestURLAuthLoginAsAuthority: a client logged in as user@domain may
+// write its login unescaped in the URL, "imap://user@domain/…", which
+// RFC 5092 reads as user "user" at host "domain" (imaptest's urlauth
+// groups do): it names the login user@domain, and no other user.
+func TestURLAuthLoginAsAuthority(t *testing.T) {
+	t.Parallel()
+	_, alice, bob := urlauthEnv(t)
+	rump := "imap://alice@example.test/INBOX/;uid=1/;section=1;urlauth=user+bob%40example.test"
+	url := alice.genURL(rump)
+	if got := bob.fetchURL(url); got != "{5}\nhello" {
+		t.Errorf("URLFETCH by bob: %q", got)
+	}
+	bob.cmd("a", `GENURLAUTH "imap://alice@example.test/INBOX/;uid=1;urlauth=authuser" INTERNAL`, "NO [BADURL ")
+	alice.cmd("b", `GENURLAUTH "imap://alice@other.test/INBOX/;uid=1;urlauth=authuser" INTERNAL`, "NO [BADURL ")
 }

@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -92,6 +93,7 @@ func (s *session) urlFetchArg() (urlFetchArg, error) {
 type urlReply struct {
 	body      io.Reader
 	n         int64
+	nul       bool // body holds a NUL: BINARY sends it as a literal8
 	structure []byte
 }
 
@@ -132,12 +134,18 @@ func (s *session) urlReply(a urlFetchArg, d urlData) (urlReply, error) {
 	var err error
 	switch {
 	case a.bin && d.sec.Specifier == "":
-		sec := d.sec
-		sec.Binary = true
-		r.body, r.n, err = fetch.Extract(d.blob, d.m.Size, p, sec)
+		out, st, err := fetch.ConvertBinary(d.blob, d.m.Size, p, d.sec)
 		if errors.Is(err, fetch.ErrUnknownCTE) {
-			r.body, err = nil, nil // BINARY NIL (RFC 5524 §3.1)
+			return r, nil // BINARY NIL (RFC 5524 §3.1)
 		}
+		if err != nil || st == nil {
+			return r, err
+		}
+		r.body, r.n, r.nul = bytes.NewReader(out), int64(len(out)), bytes.IndexByte(out, 0) >= 0
+		if a.structure {
+			r.structure = fetch.AppendBodyStructure(nil, st, true, s.utf8Mode())
+		}
+		return r, nil
 	case a.bin && d.sec.Specifier == fetch.SpecText:
 		// TEXT may be encoded and BINARY decodes only parts: NIL.
 	default: // BODY, and BINARY of header sections, which are never encoded
@@ -160,8 +168,9 @@ func partOf(p *message.Parsed, path []int) *message.Part {
 }
 
 // writeURLReply writes the data after "* URLFETCH url": a literal, or
-// RFC 5524's metadata items, each in its own parentheses (url-metadata =
-// 1*(SP "(" url-metadata-el ")")).
+// RFC 5524's metadata items in one list, "(BODYPARTSTRUCTURE (…) BINARY
+// {n}…)", as Dovecot sends them and imaptest's urlauth-binary group
+// expects; BINARY's data is a literal8 (~{n}) only when it holds a NUL.
 func (s *session) writeURLReply(a urlFetchArg, r urlReply) error {
 	if !a.ext {
 		s.enc.SP()
@@ -171,23 +180,26 @@ func (s *session) writeURLReply(a urlFetchArg, r urlReply) error {
 		s.enc.CRLF()
 		return nil
 	}
+	s.enc.Raw(" (")
 	if r.structure != nil {
-		s.enc.Raw(" (BODYPARTSTRUCTURE ").Bytes(r.structure).Raw(")")
+		s.enc.Raw("BODYPARTSTRUCTURE ").Bytes(r.structure)
+		if a.body || a.bin {
+			s.enc.SP()
+		}
 	}
 	if a.body || a.bin {
-		name := " (BODY "
+		name := "BODY "
 		if a.bin {
-			name = " (BINARY "
+			name = "BINARY "
 		}
 		s.enc.Raw(name)
 		if r.body == nil {
 			s.enc.Raw("NIL")
-		} else if err := s.urlLiteral(r, a.bin); err != nil {
+		} else if err := s.urlLiteral(r, a.bin && r.nul); err != nil {
 			return err
 		}
-		s.enc.Raw(")")
 	}
-	s.enc.CRLF()
+	s.enc.Raw(")").CRLF()
 	return nil
 }
 
