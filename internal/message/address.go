@@ -15,9 +15,16 @@ type token struct {
 	special byte // '<', '>', ',', ':', ';' or '@'; 0 for words
 	quoted  bool
 	space   bool // white space or a comment came before it
+	// after is set when a comment follows the token (before the next
+	// one); comment is then the last such comment's text, empty for an
+	// unterminated one.
+	after   bool
+	comment string
 }
 
-// lexAddress splits an address field into tokens, dropping comments.
+// lexAddress splits an address field into tokens. Comments are not tokens:
+// each is kept on the token before it, for the obsolete display name of
+// "user@domain (Real Name)".
 func lexAddress(s string) []token {
 	var toks []token
 	space := false
@@ -29,7 +36,11 @@ func lexAddress(s string) []token {
 			i++
 			continue
 		case c == '(':
-			i = skipComment(s, i)
+			text, end := readComment(s, i)
+			if n := len(toks); n > 0 {
+				toks[n-1].after, toks[n-1].comment = true, text
+			}
+			i = end
 			space = true
 			continue
 		case c == '"':
@@ -60,23 +71,36 @@ func lexAddress(s string) []token {
 	return toks
 }
 
-// skipComment returns the index after the comment starting at s[i].
-func skipComment(s string, i int) int {
+// readComment reads the comment (RFC 5322 §3.2.2) starting at s[i]: its
+// text without the outer parentheses and with quoted-pairs unescaped
+// (nested comments kept as written), and the index after it. An
+// unterminated comment runs to the end of s and has no text.
+func readComment(s string, i int) (text string, end int) {
+	var b strings.Builder
 	depth := 0
 	for ; i < len(s); i++ {
-		switch s[i] {
+		c := s[i]
+		switch c {
 		case '\\':
-			i++
+			if i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			}
+			continue
 		case '(':
 			depth++
+			if depth == 1 {
+				continue
+			}
 		case ')':
 			depth--
 			if depth == 0 {
-				return i + 1
+				return b.String(), i + 1
 			}
 		}
+		b.WriteByte(c)
 	}
-	return len(s)
+	return "", len(s)
 }
 
 // addressParser turns tokens into IMAP address structures.
@@ -171,12 +195,22 @@ func (ap *addressParser) angle() Address {
 	return a
 }
 
-// addSpec adds a bare addr-spec, if there is one.
+// addSpec adds a bare addr-spec, if there is one. The last comment inside
+// or after it, if not empty, is its display name: the obsolete form
+// "user@domain (Real Name)" (RFC 5322 §3.4, §4.4; as Dovecot does).
 func (ap *addressParser) addSpec(toks []token) {
 	mbox, host := splitSpec(toks)
-	if mbox != "" || host != "" && host != missingHost {
-		ap.out = append(ap.out, Address{Mailbox: mbox, Host: host})
+	if mbox == "" && (host == "" || host == missingHost) {
+		return
 	}
+	a := Address{Mailbox: mbox, Host: host}
+	for _, t := range toks {
+		if t.after {
+			a.Name = t.comment
+		}
+	}
+	a.Name = ap.decode(a.Name)
+	ap.out = append(ap.out, a)
 }
 
 // splitSpec splits addr-spec tokens at the last '@'.

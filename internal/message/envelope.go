@@ -67,33 +67,28 @@ func (p *parser) headerText(h []HeaderField) {
 	}
 }
 
-// firstMailbox returns the first address that is not a group marker.
-func firstMailbox(list []Address) (Address, bool) {
-	for _, a := range list {
-		if a.Host != "" {
-			return a, true
-		}
-	}
-	return Address{}, false
-}
-
 // sortMailbox is the SORT FROM/TO/CC key: the addr-mailbox of the first
-// address (RFC 5256 §3).
+// address (RFC 5256 §3). A group's first "address" is its start marker,
+// whose mailbox is the group name: Dovecot sorts on that name, so
+// "Cc: team: a@x;" sorts as "team", and so does this.
 func sortMailbox(list []Address) string {
-	a, _ := firstMailbox(list)
-	return validUTF8(a.Mailbox)
+	if len(list) == 0 {
+		return ""
+	}
+	return validUTF8(list[0].Mailbox)
 }
 
 // displayAddress is the SORT DISPLAYFROM/DISPLAYTO key (RFC 5957 §2): the
-// display name of the first address, or its addr-spec if it has none.
+// display name of the first address, or its addr-spec if it has none; for
+// a group (as with sortMailbox), the group name.
 func displayAddress(list []Address) string {
-	a, ok := firstMailbox(list)
-	switch {
-	case !ok:
+	if len(list) == 0 {
 		return ""
+	}
+	switch a := list[0]; {
 	case a.Name != "":
 		return a.Name
-	case a.Host == missingHost:
+	case a.Host == "" || a.Host == missingHost:
 		return validUTF8(a.Mailbox)
 	default:
 		return validUTF8(a.Mailbox + "@" + a.Host)

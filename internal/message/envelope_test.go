@@ -59,10 +59,11 @@ Body
 	if want := time.Date(1997, 11, 21, 15, 55, 6, 0, time.UTC); !p.SentDate.Equal(want) {
 		t.Errorf("SentDate %v", p.SentDate)
 	}
-	if p.SortFrom != "PIRARD" || p.SortTo != "c" || p.SortCc != "" {
+	// A group's name is its first address's mailbox (as Dovecot sorts).
+	if p.SortFrom != "PIRARD" || p.SortTo != "A Group" || p.SortCc != "Undisclosed recipients" {
 		t.Errorf("sort keys %q %q %q", p.SortFrom, p.SortTo, p.SortCc)
 	}
-	if p.DisplayFrom != "André Pirard" || p.DisplayTo != "Ed Jones" {
+	if p.DisplayFrom != "André Pirard" || p.DisplayTo != "A Group" {
 		t.Errorf("display keys %q %q", p.DisplayFrom, p.DisplayTo)
 	}
 	if p.HeaderSize != int64(strings.Index(raw, "Body")) {
@@ -87,7 +88,21 @@ func TestAddressList(t *testing.T) {
 	}{
 		{"", nil},
 		{"user@host", []Address{{Mailbox: "user", Host: "host"}}},
-		{"user@host (Comment Name)", []Address{{Mailbox: "user", Host: "host"}}},
+		// The obsolete display name in a trailing comment (RFC 5322 §3.4):
+		// the last comment inside or after a bare addr-spec, unescaped,
+		// nested comments kept.
+		{"user@host (Comment Name)", []Address{{Name: "Comment Name", Mailbox: "user", Host: "host"}}},
+		{"user@domain (Real Name), g: a@b (A (x) \\) \\(y\\));", []Address{
+			{Name: "Real Name", Mailbox: "user", Host: "domain"},
+			{Mailbox: "g"}, {Name: "A (x) ) (y)", Mailbox: "a", Host: "b"}, {}}},
+		{"u (one) @h (two)", []Address{{Name: "two", Mailbox: "u", Host: "h"}}},
+		{"u@h (one) ()", []Address{{Mailbox: "u", Host: "h"}}},                                     // the empty one is last
+		{"(before) u@h, (x) v@h", []Address{{Mailbox: "u", Host: "h"}, {Mailbox: "v", Host: "h"}}}, // not part of the address
+		{"u@h (=?utf-8?q?Andr=C3=A9?=)", []Address{{Name: "André", Mailbox: "u", Host: "h"}}},
+		{"Name <u@h> (other)", []Address{{Name: "Name", Mailbox: "u", Host: "h"}}},
+		{"<u@h> (other)", []Address{{Mailbox: "u", Host: "h"}}},
+		{"u@h (unterminated", []Address{{Mailbox: "u", Host: "h"}}},
+		{"g: (foo) ;", []Address{{Mailbox: "g"}, {}}},
 		{`"Doe, \"J\"" <j@d.test>`, []Address{{Name: `Doe, "J"`, Mailbox: "j", Host: "d.test"}}},
 		{"John Q. Public <jqp@x.test>", []Address{{Name: "John Q. Public", Mailbox: "jqp", Host: "x.test"}}},
 		{`"=?utf-8?b?w6lt?=" <e@x>`, []Address{{Name: "ém", Mailbox: "e", Host: "x"}}},

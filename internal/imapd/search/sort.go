@@ -12,12 +12,13 @@ import (
 // sortItem is a message with its sort keys computed once.
 type sortItem struct {
 	m   *Msg
-	str []string // string keys, case-folded
+	str []string // string keys, prepared by casemapKey
 	num []int64  // numeric keys
 }
 
-// sortMsgs orders ms by the criteria (RFC 5256 §3, RFC 5957 §3); messages
-// equal on every criterion keep sequence order, whatever REVERSE says.
+// sortMsgs orders ms by the criteria (RFC 5256 §3, RFC 5957 §3), strings
+// with the i;unicode-casemap collation (RFC 5256 §2.2); messages equal on
+// every criterion keep sequence order, whatever REVERSE says.
 func sortMsgs(ms []*Msg, by []SortKey) {
 	items := make([]sortItem, len(ms))
 	for i, m := range ms {
@@ -58,17 +59,17 @@ func sortValue(m *Msg, by string) (string, int64) {
 	case "SIZE":
 		return "", m.Size
 	case "CC":
-		return Fold(p.SortCc), 0
+		return casemapKey(p.SortCc), 0
 	case "FROM":
-		return Fold(p.SortFrom), 0
+		return casemapKey(p.SortFrom), 0
 	case "TO":
-		return Fold(p.SortTo), 0
+		return casemapKey(p.SortTo), 0
 	case "SUBJECT":
-		return Fold(p.BaseSubject), 0
+		return casemapKey(p.BaseSubject), 0
 	case "DISPLAYFROM":
-		return Fold(p.DisplayFrom), 0
+		return casemapKey(p.DisplayFrom), 0
 	case "DISPLAYTO":
-		return Fold(p.DisplayTo), 0
+		return casemapKey(p.DisplayTo), 0
 	}
 	return "", 0
 }
