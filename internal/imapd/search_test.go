@@ -69,7 +69,7 @@ func TestSearchSortThread(t *testing.T) {
 	expect("o1", "SORT (SUBJECT) UTF-8 ALL", "* SORT 3 1 2 4")
 	expect("o2", "UID SORT (REVERSE DATE) UTF-8 ALL", "* SORT 2 1 4 3") // 1 and 4 tie: mailbox order
 	expect("o3", "SORT (DISPLAYFROM SUBJECT) UTF-8 NOT 4", "* SORT 3 1 2")
-	expect("o4", `SORT RETURN (MIN MAX COUNT ALL) (DATE) UTF-8 BODY "café"`, `* ESEARCH (TAG "o4") MIN 1 MAX 2 ALL 1,2 COUNT 2`)
+	expect("o4", `SORT RETURN (MIN MAX COUNT ALL) (DATE) UTF-8 BODY "café"`, `* ESEARCH (TAG "o4") MIN 1 MAX 2 ALL 1:2 COUNT 2`)
 	c.cmd("o5", "SORT (NOPE) UTF-8 ALL", "BAD")
 	// THREAD.
 	expect("t1", "THREAD REFERENCES UTF-8 ALL", "* THREAD (3)(1 2)(4)")
