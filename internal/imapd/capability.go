@@ -123,6 +123,25 @@ func (s *session) enable(c *cmd) error {
 	return nil
 }
 
+// enableCondstore is what a CONDSTORE enabling command does (RFC 7162
+// §3.1): FETCH with MODSEQ or CHANGEDSINCE, SEARCH with MODSEQ, STORE
+// with UNCHANGEDSINCE, STATUS (HIGHESTMODSEQ), and the MODSEQ fetch
+// attribute of NOTIFY's MessageNew (RFC 5465 §5.2) or of SEARCH RETURN
+// (UPDATE) (§7). The first one issued with a mailbox selected sends that
+// mailbox's HIGHESTMODSEQ before its own responses (RFC 7162 §3.1, as
+// Dovecot does), since the client starts counting MODSEQs only now.
+// ENABLE and SELECT (CONDSTORE) need not: the first is refused with a
+// mailbox selected, the second sends HIGHESTMODSEQ itself.
+func (s *session) enableCondstore() {
+	if s.condstore {
+		return
+	}
+	s.condstore = true
+	if s.sel != nil {
+		s.untagged("OK [HIGHESTMODSEQ " + strconv.FormatUint(s.sel.mb.HighestModSeq, 10) + "] Highest")
+	}
+}
+
 func (s *session) extensionFlag(name string) *bool {
 	switch name {
 	case "IMAP4REV2":

@@ -105,6 +105,71 @@ func TestCondstoreUnchangedSince(t *testing.T) {
 	}
 }
 
+// TestCondstoreEnablingCommand: the first CONDSTORE enabling command
+// issued with a mailbox selected sends that mailbox's HIGHESTMODSEQ
+// before its own responses, once (RFC 7162 §3.1); one issued with nothing
+// selected, or after ENABLE CONDSTORE, sends none.
+func TestCondstoreEnablingCommand(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.deliver(e.alice, "INBOX", testMessage(1), testMessage(2))
+	e.deliver(e.alice, "Archive", testMessage(3))
+	addr := e.start(nil)
+	o := e.dial(addr) // moves INBOX's HIGHESTMODSEQ past Archive's
+	o.login()
+	o.cmd("s", "SELECT INBOX", "OK")
+	o.cmd("f", `STORE 1 +FLAGS (\Flagged)`, "OK")
+	mb, _ := e.store.GetMailbox(context.Background(), e.alice.ID, "INBOX")
+	want := fmt.Sprintf("* OK [HIGHESTMODSEQ %d] ", mb.HighestModSeq)
+	for _, command := range []string{
+		"FETCH 1 (MODSEQ)",
+		"UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)",
+		"SEARCH MODSEQ 1",
+		"SEARCH RETURN (MIN) MODSEQ 1",
+		`STORE 2 (UNCHANGEDSINCE 1) +FLAGS (\Seen)`,
+		"STATUS Archive (HIGHESTMODSEQ)",
+		"STATUS INBOX (MESSAGES HIGHESTMODSEQ)",
+		`LIST "" "Archive" RETURN (STATUS (HIGHESTMODSEQ))`,
+		"NOTIFY SET (SELECTED (MessageNew (UID MODSEQ) MessageExpunge))",
+	} {
+		c := e.dial(addr)
+		c.login()
+		c.cmd("s", "SELECT INBOX", "OK")
+		lines, _ := c.cmd("a", command, "OK")
+		if len(lines) == 0 || !strings.HasPrefix(lines[0], want) {
+			t.Errorf("%s: want %q first, got %q", command, want, lines)
+		}
+		if lines, _ = c.cmd("b", command, "OK"); has(lines, "[HIGHESTMODSEQ") {
+			t.Errorf("%s again: %q", command, lines)
+		}
+		c.cmd("l", "LOGOUT", "OK")
+	}
+	c := e.dial(addr) // nothing selected: nothing to announce
+	c.login()
+	if lines, _ := c.cmd("a", "STATUS INBOX (HIGHESTMODSEQ)", "OK"); has(lines, "[HIGHESTMODSEQ") {
+		t.Errorf("STATUS unselected: %q", lines)
+	}
+	c.cmd("s", "SELECT INBOX", "OK")
+	if lines, _ := c.cmd("b", "FETCH 1 (MODSEQ)", "OK"); has(lines, "[HIGHESTMODSEQ") || !has(lines, "MODSEQ (") {
+		t.Errorf("FETCH MODSEQ after STATUS: %q", lines)
+	}
+	c = e.dial(addr)
+	c.login()
+	c.cmd("e", "ENABLE CONDSTORE", "OK")
+	c.cmd("s", "SELECT INBOX", "OK")
+	if lines, _ := c.cmd("b", "FETCH 1 (MODSEQ)", "OK"); has(lines, "[HIGHESTMODSEQ") {
+		t.Errorf("FETCH MODSEQ after ENABLE: %q", lines)
+	}
+	// A SEARCH whose MODSEQ is refused (BAD) enables nothing.
+	c = e.dial(addr)
+	c.login()
+	c.cmd("s", "SELECT INBOX", "OK")
+	c.cmd("x", "SEARCH MODSEQ x", "BAD")
+	if lines, _ := c.cmd("b", "FETCH 1 (MODSEQ)", "OK"); len(lines) == 0 || !strings.HasPrefix(lines[0], want) {
+		t.Errorf("FETCH MODSEQ after a bad SEARCH: %q", lines)
+	}
+}
+
 // TestLoginDisabledBeforeTLS: on the STARTTLS port, from a peer outside
 // auth.plaintext_networks, no password travels in clear.
 func TestLoginDisabledBeforeTLS(t *testing.T) {

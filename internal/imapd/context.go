@@ -194,7 +194,7 @@ func (s *session) appendLive(b []byte, ls *liveSearch, item string, list []posUI
 			return b
 		}
 		slices.Sort(nums)
-		return ls.appendItem(b, item, 0, imapwire.SeqSetOf(nums).String())
+		return ls.appendItem(b, item, 0, string(imapwire.AppendSeqList(nil, nums)))
 	}
 	for _, p := range list {
 		if n, ok := num(p.uid); ok {

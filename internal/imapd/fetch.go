@@ -122,7 +122,7 @@ func (s *session) fetchArgs(c *cmd) (set imapwire.SeqSet, items []fetchItem, sin
 		items = append(items, fetchItem{kind: itemModSeq})
 	}
 	if hasKind(items, itemModSeq) {
-		s.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
+		s.enableCondstore() // RFC 7162 §3.1: a CONDSTORE enabling command
 	}
 	return
 }

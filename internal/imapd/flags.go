@@ -16,7 +16,7 @@ func (s *session) storeCmd(c *cmd) error {
 		return err
 	}
 	if a.unchangedSince != nil {
-		s.condstore = true
+		s.enableCondstore() // RFC 7162 §3.1
 	}
 	if err := s.refresh(c.uid); err != nil {
 		return err

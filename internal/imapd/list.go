@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"facteur.dev/facteur/internal/store"
@@ -26,6 +27,9 @@ func (s *session) list(c *cmd) error {
 	a, err := s.listArgs(c.name == "LSUB")
 	if err != nil {
 		return err
+	}
+	if slices.Contains(a.status, "HIGHESTMODSEQ") {
+		s.enableCondstore() // RFC 7162 §3.1, as STATUS (HIGHESTMODSEQ)
 	}
 	if len(a.patterns) == 1 && a.patterns[0] == "" && c.name == "LIST" { // RFC 9051 §6.3.9: the separator
 		s.untagged(`LIST (\Noselect) "/" ""`)

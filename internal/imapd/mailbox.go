@@ -279,6 +279,9 @@ func (s *session) status(c *cmd) error {
 	if err != nil {
 		return err
 	}
+	if slices.Contains(items, "HIGHESTMODSEQ") {
+		s.enableCondstore() // RFC 7162 §3.1
+	}
 	return s.writeStatus(mb, items)
 }
 
@@ -325,7 +328,6 @@ func (s *session) writeStatus(mb store.Mailbox, items []string) error {
 		case "RECENT":
 			b = append(b, '0')
 		case "HIGHESTMODSEQ":
-			s.condstore = true // RFC 7162 §3.1
 			b = strconv.AppendUint(b, mb.HighestModSeq, 10)
 		case "APPENDLIMIT":
 			b = strconv.AppendInt(b, s.dec.Limits().MaxLiteral, 10)

@@ -171,6 +171,9 @@ func (s *session) notifyCmd(c *cmd) error {
 	}
 	n.known = byID(mbs)
 	s.notif = n
+	if hasKind(n.fetch, itemModSeq) {
+		s.enableCondstore() // RFC 7162 §3.1: a CONDSTORE enabling command
+	}
 	if status { // §3.1: a STATUS for each mailbox with message events
 		for _, mb := range mbs {
 			if ev := n.events(mb); ev&messageEvents != 0 && !s.isSelected(mb) {
@@ -341,9 +344,6 @@ func (s *session) notifyEvents(n *notifier) (notifyEvent, []fetchItem, error) {
 			if !hasKind(fetch, itemUID) {
 				fetch = append([]fetchItem{{kind: itemUID}}, fetch...)
 			}
-			if hasKind(fetch, itemModSeq) {
-				s.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
-			}
 		}
 		return nil
 	})
@@ -498,9 +498,7 @@ func (s *session) notifyStatus(mb store.Mailbox, ev notifyEvent) {
 	if s.condstore || ev&evFlagChange != 0 {
 		items = append(items, "HIGHESTMODSEQ")
 	}
-	condstore := s.condstore
 	s.writeStatus(mb, items) // fails only for items not asked here
-	s.condstore = condstore
 	if s.notif != nil {
 		s.notif.sent++
 	}

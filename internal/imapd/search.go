@@ -43,14 +43,14 @@ func (s *session) runSearch(c *cmd, kind search.Kind) error {
 			return err
 		}
 	}
+	if q.UsesModSeq() || hasKind(updateFetch, itemModSeq) {
+		s.enableCondstore() // RFC 7162 §3.1: MODSEQ in SEARCH, RFC 5465 §7
+	}
 	if err := s.refresh(c.uid); err != nil {
 		return err
 	}
 	if s.sel == nil {
 		return nil // the mailbox went away: BYE was sent
-	}
-	if q.UsesModSeq() {
-		s.condstore = true // RFC 7162 §3.1: MODSEQ in SEARCH enables CONDSTORE
 	}
 	msgs, err := s.searchMsgs(q)
 	if err != nil {
@@ -171,7 +171,7 @@ func (s *session) scanText(mb int64, msgs []search.Msg, f store.TextField, needl
 func textContains(p *message.Parsed, f store.TextField, needle string) bool {
 	if name, ok := f.HeaderName(); ok {
 		for _, h := range p.Headers {
-			if strings.EqualFold(h.Name, name) && strings.Contains(search.Fold(message.DecodeHeader(h.Value)), needle) {
+			if strings.EqualFold(h.Name, name) && message.FieldContains(h.Name, h.Value, needle) {
 				return true
 			}
 		}
@@ -181,7 +181,7 @@ func textContains(p *message.Parsed, f store.TextField, needle string) bool {
 	case store.TextBody:
 		return strings.Contains(search.Fold(p.BodyText()), needle)
 	case store.TextHeaders:
-		return strings.Contains(search.Fold(p.HeaderText()), needle)
+		return strings.Contains(search.Fold(p.SearchHeaderText()), needle)
 	}
-	return strings.Contains(search.Fold(p.HeaderText()), needle) || strings.Contains(search.Fold(p.BodyText()), needle)
+	return strings.Contains(search.Fold(p.SearchHeaderText()), needle) || strings.Contains(search.Fold(p.BodyText()), needle)
 }

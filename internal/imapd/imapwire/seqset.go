@@ -205,3 +205,28 @@ func SeqSetOf(nums []uint32) SeqSet {
 	}
 	return s
 }
+
+// AppendSeqList writes nums as a sequence set in their given order,
+// joining each run of ascending consecutive numbers into a range:
+// 5,3,4,2,1 is "5,3:4,2,1". It is how ESEARCH results are written: sorted
+// numbers for SEARCH (RFC 4731 §3.1), sort order for ESORT and PARTIAL
+// (RFC 5267 §3.2, RFC 9394 §3). Descending runs stay a list, since "4:2"
+// would mean "2:4" (as Dovecot writes them). Nothing is written for no
+// numbers.
+func AppendSeqList(b []byte, nums []uint32) []byte {
+	for i := 0; i < len(nums); {
+		j := i
+		for j+1 < len(nums) && uint64(nums[j+1]) == uint64(nums[j])+1 {
+			j++
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, uint64(nums[i]), 10)
+		if j > i {
+			b = strconv.AppendUint(append(b, ':'), uint64(nums[j]), 10)
+		}
+		i = j + 1
+	}
+	return b
+}

@@ -115,6 +115,29 @@ func TestSeqSetOf(t *testing.T) {
 	}
 }
 
+// AppendSeqList keeps the order and joins only ascending runs (RFC 5267
+// §3.2 as Dovecot writes ESORT results).
+func TestAppendSeqList(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   []uint32
+		want string
+	}{
+		{nil, ""},
+		{[]uint32{7}, "7"},
+		{[]uint32{1, 2, 3, 4, 5}, "1:5"},
+		{[]uint32{5, 3, 4, 2, 1}, "5,3:4,2,1"},
+		{[]uint32{3, 4, 2}, "3:4,2"},
+		{[]uint32{5, 4, 3}, "5,4,3"},
+		{[]uint32{1, 3, 4, 5, 9}, "1,3:5,9"},
+		{[]uint32{4294967294, 4294967295, 1}, "4294967294:4294967295,1"},
+	} {
+		if got := string(AppendSeqList([]byte("x"), tc.in)); got != "x"+tc.want {
+			t.Errorf("AppendSeqList(%v) = %q, want %q", tc.in, got, "x"+tc.want)
+		}
+	}
+}
+
 // Numbers ∘ SeqSetOf is the identity on sorted distinct numbers.
 func TestSeqSetOfRoundTrip(t *testing.T) {
 	t.Parallel()

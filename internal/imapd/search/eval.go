@@ -214,10 +214,10 @@ func (e *evaluator) evalText(k *Key, m *Msg) bool {
 	case OpBody:
 		return strings.Contains(Fold(p.BodyText()), needle)
 	case OpText:
-		return strings.Contains(Fold(p.HeaderText()), needle) || strings.Contains(Fold(p.BodyText()), needle)
+		return strings.Contains(Fold(p.SearchHeaderText()), needle) || strings.Contains(Fold(p.BodyText()), needle)
 	}
 	for _, h := range p.Headers {
-		if strings.EqualFold(h.Name, k.Field) && strings.Contains(Fold(message.DecodeHeader(h.Value)), needle) {
+		if strings.EqualFold(h.Name, k.Field) && message.FieldContains(h.Name, h.Value, needle) {
 			return true
 		}
 	}

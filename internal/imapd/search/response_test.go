@@ -43,6 +43,13 @@ func TestAppend(t *testing.T) {
 		{line: "SORT (SIZE) UTF-8 MODSEQ 1 UNSEEN", want: "* SORT 5 3 2 (MODSEQ 12)\r\n"},
 		{line: "SORT RETURN (MIN MAX ALL COUNT) (SIZE) UTF-8 UNSEEN", want: "* ESEARCH (TAG \"t1\") MIN 5 MAX 2 ALL 5,3,2 COUNT 3\r\n"},
 		{line: "SORT RETURN (PARTIAL 1:2) (REVERSE SIZE) UTF-8 ALL", want: "* ESEARCH (TAG \"t1\") PARTIAL (1:2 4,2)\r\n"},
+		// ESORT sets keep the sort order; only ascending runs become ranges.
+		{line: "SORT RETURN (ALL) (ARRIVAL) UTF-8 ALL", want: "* ESEARCH (TAG \"t1\") ALL 1:5\r\n"},
+		{line: "SORT RETURN (ALL) (ARRIVAL) UTF-8 ALL", uid: true, want: "* ESEARCH (TAG \"t1\") UID ALL 10,20,30,40,50\r\n"},
+		{line: "SORT RETURN (ALL) (SIZE) UTF-8 ALL", want: "* ESEARCH (TAG \"t1\") ALL 5,3,1:2,4\r\n"},
+		{line: "SORT RETURN (PARTIAL 4:2) (ARRIVAL) UTF-8 ALL", want: "* ESEARCH (TAG \"t1\") PARTIAL (2:4 2:4)\r\n"},
+		{line: "SORT RETURN (PARTIAL 1:6) (REVERSE ARRIVAL) UTF-8 ALL", want: "* ESEARCH (TAG \"t1\") PARTIAL (1:6 5,4,3,2,1)\r\n"},
+		{line: "SORT RETURN (PARTIAL -2:-1) (SIZE) UTF-8 ALL", want: "* ESEARCH (TAG \"t1\") PARTIAL (-1:-2 2,4)\r\n"},
 	}
 	for _, tc := range tests {
 		c := mustParse(t, "t1 "+tc.line+"\r\n")

@@ -1,7 +1,6 @@
 package search
 
 import (
-	"cmp"
 	"slices"
 	"strconv"
 
@@ -191,21 +190,15 @@ func (r *Result) appendESearch(b []byte, tag string, uid bool) []byte {
 	return append(b, "\r\n"...)
 }
 
-// appendSet writes numbers as a sequence set: compressed for SEARCH, in
-// result order for SORT (RFC 5267 §3.2).
+// appendSet writes numbers as a sequence set, with ascending runs as
+// ranges: sorted for SEARCH, in result order for SORT (RFC 5267 §3.2;
+// Dovecot compresses ESORT's "ALL 1:5" and "PARTIAL (2:4 3:4,2)" too).
 func (r *Result) appendSet(b []byte, ms []*Msg, uid bool) []byte {
-	if r.cmd.Kind == Sort {
-		for i, m := range ms {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendNum(b, m, uid)
-		}
-		return b
-	}
 	nums := numbers(ms, uid)
-	slices.SortFunc(nums, cmp.Compare)
-	return append(b, imapwire.SeqSetOf(nums).String()...)
+	if r.cmd.Kind != Sort {
+		slices.Sort(nums)
+	}
+	return imapwire.AppendSeqList(b, nums)
 }
 
 // partialSlice returns the part of ms that a PARTIAL range selects.

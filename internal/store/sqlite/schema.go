@@ -152,6 +152,11 @@ INSERT INTO sequences(name, value) VALUES
 	('uidvalidity', (SELECT IFNULL(MAX(uidvalidity), 0) FROM mailboxes)),
 	('queue', (SELECT IFNULL(MAX(id), 0) FROM queue));
 `,
+	// the text index also holds each address field's address list
+	// (message.Parsed.SearchHeaderText, for SEARCH FROM, TO, CC, BCC):
+	// rows written before are rebuilt from the blobs, in the background
+	// at start (backfillText) or at a mailbox's first search.
+	`DELETE FROM message_text;`,
 }
 
 // nextSeq advances the named high-water mark to at least floor and past

@@ -5,8 +5,8 @@ package sqlite
 // messages that contain every trigram of a needle of three characters or
 // more; their stored text confirms the match), one row per message
 // row, rowid = messages.id, holding the decoded header (one "Name: value"
-// line per field) and the decoded body text (message.Parsed.HeaderText
-// and BodyText). Rows are written shortly after the delivery that inserts
+// line per field, with the address lists of address fields) and the
+// decoded body text (message.Parsed.SearchHeaderText and BodyText). Rows are written shortly after the delivery that inserts
 // the message (textqueue.go), copied with the message by CopyMessages, deleted by a trigger
 // when the message row goes, and built from the blob, lazily at the first
 // search of a mailbox, for messages stored before the index existed.
@@ -218,48 +218,53 @@ func (s *Store) backfillText(ctx context.Context) error {
 // indexBatch is how many messages one lazy indexing transaction takes.
 const indexBatch = 200
 
-// textMarks remembers, per mailbox, the message row ID up to which every
-// message of the mailbox is known to be indexed: rows are indexed when
-// they are inserted and lose their index only with the message, so only
-// rows above the mark need checking.
+// textMarks remembers, per mailbox, the UID up to which every message of
+// the mailbox is known to be indexed: messages are indexed once stored
+// and lose their index only with the message, so only UIDs above the
+// mark need checking. A UID, not a row ID: SQLite gives a deleted
+// message's row ID (the highest) to the next row inserted, which would
+// then pass for indexed, while a mailbox's UIDs only grow (RFC 9051
+// §2.3.1.1) and its ID is never reused (createMailbox).
 type textMarks struct {
 	mu   sync.Mutex
-	upTo map[int64]int64 // mailbox ID → messages.id
+	upTo map[int64]uint32 // mailbox ID → UID
 }
 
-func (t *textMarks) get(mailboxID int64) int64 {
+func (t *textMarks) get(mailboxID int64) uint32 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.upTo[mailboxID]
 }
 
-func (t *textMarks) set(mailboxID, id int64) {
+func (t *textMarks) set(mailboxID int64, uid uint32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.upTo == nil {
-		t.upTo = map[int64]int64{}
+		t.upTo = map[int64]uint32{}
 	}
-	t.upTo[mailboxID] = max(t.upTo[mailboxID], id)
+	t.upTo[mailboxID] = max(t.upTo[mailboxID], uid)
 }
 
 // indexMissing indexes the mailbox's messages that have no row yet (stored
 // before the index existed), parsing their blobs.
 func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
 	type missing struct {
-		id   int64
+		uid  uint32
 		blob string
 	}
 	mark := s.text.get(mailboxID)
-	var top int64
-	// The newest row of a mailbox (highest UID) has its highest row ID.
-	err := s.queryRow(ctx, "SELECT id FROM messages WHERE mailbox_id = ? ORDER BY uid DESC LIMIT 1", mailboxID).Scan(&top)
+	var top uint32
+	err := s.queryRow(ctx, "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid DESC LIMIT 1", mailboxID).Scan(&top)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && top <= mark {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id, blob_id FROM messages m WHERE mailbox_id = ? AND id > ?
+	// Every message at or below top is stored by now: UIDs are given in
+	// commit order, and one given to a delivery that failed goes to the
+	// next, before any higher one.
+	rows, err := s.read.QueryContext(ctx, `SELECT uid, blob_id FROM messages m WHERE mailbox_id = ? AND uid > ?
 		AND NOT EXISTS (SELECT 1 FROM message_text_docsize d WHERE d.id = m.id)`, mailboxID, mark)
 	if err != nil {
 		return err
@@ -267,7 +272,7 @@ func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
 	var todo []missing
 	for rows.Next() {
 		var m missing
-		if err := rows.Scan(&m.id, &m.blob); err != nil {
+		if err := rows.Scan(&m.uid, &m.blob); err != nil {
 			rows.Close()
 			return err
 		}
@@ -288,7 +293,7 @@ func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
 			if err != nil {
 				return err
 			}
-			batch = append(batch, textRow{m.id, p.HeaderText(), p.BodyText()})
+			batch = append(batch, textRow{mailboxID, m.uid, m.blob, p.SearchHeaderText(), p.BodyText()})
 		}
 		todo = todo[n:]
 		if err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -301,8 +306,14 @@ func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
 	return nil
 }
 
+// textRow is the text of a message, named as the deferred indexer names
+// it (textqueue.go): by mailbox, UID and blob, which no other message
+// ever has, where its row ID may be another message's by the time the
+// text is written.
 type textRow struct {
-	id           int64
+	mailboxID    int64
+	uid          uint32
+	blob         string
 	header, body string
 }
 
@@ -310,9 +321,7 @@ type textRow struct {
 // indexed.
 func insertText(ctx context.Context, tx *sql.Tx, batch []textRow) error {
 	for _, r := range batch {
-		_, err := tx.ExecContext(ctx, `INSERT INTO message_text(rowid, header, body) SELECT ?, ?, ?
-			WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?)
-			AND NOT EXISTS (SELECT 1 FROM message_text_docsize WHERE id = ?)`, r.id, r.header, r.body, r.id, r.id)
+		_, err := tx.ExecContext(ctx, qIndexQueued, r.header, r.body, r.mailboxID, r.uid, r.blob)
 		if err != nil {
 			return err
 		}

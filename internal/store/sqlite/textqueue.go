@@ -158,7 +158,7 @@ func (q *textQueue) drain() []textItem {
 func (s *Store) writeQueuedText(ctx context.Context, batch []textItem) error {
 	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, it := range batch {
-			if _, err := tx.ExecContext(ctx, qIndexQueued, it.parsed.HeaderText(), it.parsed.BodyText(),
+			if _, err := tx.ExecContext(ctx, qIndexQueued, it.parsed.SearchHeaderText(), it.parsed.BodyText(),
 				it.mailboxID, it.uid, it.blobID); err != nil {
 				return err
 			}

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"WatchAndChangedSince", testWatch},
 		{"WatchMailboxChanges", testWatchMailboxes},
 		{"TextSearch", testTextSearch},
+		{"TextSearchAfterExpunge", testTextSearchAfterExpunge},
 		{"MessageKeys", testMessageKeys},
 		{"ThreadIDs", testThreadIDs},
 		{"AccessKeys", testAccessKeys},
