@@ -49,13 +49,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	banner(e.stdout, cfg, srvs, selfSigned)
-	<-ctx.Done()
+	// A listener whose accept loop stops for good (temporary errors are
+	// retried) leaves the server deaf on that port: shut down and exit
+	// non-zero, so that the service manager restarts it and the admin
+	// sees why.
+	var failed error
+	select {
+	case <-ctx.Done():
+	case failed = <-srvs.failed():
+		log.Error("listener failed, shutting down", "err", failed)
+	}
 	log.Info("shutting down", "grace", cfg.Limits.ShutdownGrace.Duration)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownGrace.Duration)
 	defer cancel()
 	srvs.shutdown(sctx)
 	log.Info("stopped")
-	return nil
+	return failed
 }
 
 func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
@@ -82,6 +91,7 @@ var (
 type running struct {
 	name, addr string
 	srv        server
+	stopped    <-chan error // what Serve returned; nil when not watched
 }
 
 type servers []running
@@ -96,6 +106,23 @@ func (ss servers) shutdown(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+}
+
+// failed returns a channel that receives the first error a listener's
+// Serve returns: any error before shutdown means the listener stopped.
+func (ss servers) failed() <-chan error {
+	out := make(chan error, len(ss))
+	for _, r := range ss {
+		if r.stopped == nil {
+			continue
+		}
+		go func() {
+			if err := <-r.stopped; err != nil {
+				out <- fmt.Errorf("listen.%s on %s: %w", r.name, r.addr, err)
+			}
+		}()
+	}
+	return out
 }
 
 // startListeners starts every SMTP-family, POP3 and IMAP listener that
@@ -205,9 +232,10 @@ func serveOn(cfg *config.Config, name, addr string, srv server, serve func(net.L
 	if err != nil {
 		return running{}, fmt.Errorf("listen.%s: %w", name, err)
 	}
-	go serve(l)
+	stopped := make(chan error, 1)
+	go func() { stopped <- serve(l) }()
 	log.Info("listening", "listener", name, "addr", l.Addr().String())
-	return running{name: name, addr: l.Addr().String(), srv: srv}, nil
+	return running{name: name, addr: l.Addr().String(), srv: srv, stopped: stopped}, nil
 }
 
 // listen opens a TCP or unix listener; a stale unix socket file is removed.

@@ -3,14 +3,21 @@
 // POP3). Serve, Shutdown and Close mean what they mean for net/http:
 // Shutdown stops accepting, lets sessions that wait for their client end
 // at once and busy ones finish their command, and closes what is left
-// when its context ends.
+// when its context ends. Temporary accept errors (EMFILE, ECONNABORTED)
+// are retried with backoff, as net/http does; a panic in a session ends
+// that session only (Recover).
 package connsrv
 
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // Conn is one session as the server tracks it.
@@ -30,6 +37,8 @@ var ErrServerClosed = errors.New("server closed")
 
 // Server tracks listeners and sessions. The zero value is ready to use.
 type Server struct {
+	Log *slog.Logger // accept errors; nil discards them
+
 	mu        sync.Mutex
 	listeners map[net.Listener]bool
 	conns     map[Conn]bool // value: waiting for the client
@@ -45,18 +54,22 @@ func (s *Server) Serve(l net.Listener, newConn func(net.Conn) Conn) error {
 		return ErrServerClosed
 	}
 	defer s.untrack(l)
+	var delay time.Duration
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			if s.Closing() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if !temporary(err) {
+				return err
 			}
-			return err
+			delay = backoff(delay)
+			s.logger().Warn("accept failed, retrying", "addr", l.Addr().String(), "err", err, "delay", delay)
+			time.Sleep(delay)
+			continue
 		}
+		delay = 0
 		sess := newConn(c)
 		if !s.add(sess) {
 			c.Close()
@@ -67,6 +80,57 @@ func (s *Server) Serve(l net.Listener, newConn func(net.Conn) Conn) error {
 			sess.Serve()
 		}()
 	}
+}
+
+// backoff is the wait after an accept error that followed one of delay:
+// 5 ms doubling to 1 s, as net/http's Server.Serve.
+func backoff(delay time.Duration) time.Duration {
+	if delay == 0 {
+		return 5 * time.Millisecond
+	}
+	return min(2*delay, time.Second)
+}
+
+// temporary reports whether an accept error may go away by itself: out of
+// file descriptors or buffers, a connection reset before it was
+// accepted, a timeout.
+func temporary(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
+		syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR, syscall.EAGAIN} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
+// Recover, deferred by a session's serve, turns a panic into the end of
+// that session only: it logs the panic with its stack, sends bye (the
+// protocol's error line; nil for none) and closes c.
+func Recover(log *slog.Logger, c io.Closer, bye func()) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	log.Error("session panic", "panic", r, "stack", string(debug.Stack()))
+	if bye != nil {
+		func() {
+			defer func() { recover() }() // a broken session may panic again
+			bye()
+		}()
+	}
+	c.Close()
 }
 
 func (s *Server) track(l net.Listener) bool {

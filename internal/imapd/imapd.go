@@ -126,7 +126,9 @@ type Server struct {
 // New builds a server; call Serve with a listener.
 func New(opts Options) *Server {
 	setDefaults(&opts)
-	return &Server{opts: opts, log: opts.Log.With("listener", "imap")}
+	s := &Server{opts: opts, log: opts.Log.With("listener", "imap")}
+	s.conns.Log = s.log
+	return s
 }
 
 // ErrServerClosed is returned by Serve after Close or Shutdown.

@@ -10,12 +10,12 @@ import (
 	"maps"
 	"net"
 	"net/netip"
-	"runtime/debug"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/connsrv"
 	"facteur.dev/facteur/internal/imapd/imapwire"
 	"facteur.dev/facteur/internal/netlimit"
 )
@@ -96,13 +96,10 @@ func (s *session) serve() {
 	defer s.conn.Close()
 	defer s.cancel()
 	defer s.release()
-	defer func() {
-		if r := recover(); r != nil {
-			s.log.Error("imap session panic", "panic", r, "stack", string(debug.Stack()))
-			s.enc.Raw("* BYE [SERVERBUG] Internal error\r\n")
-			s.enc.Flush()
-		}
-	}()
+	defer connsrv.Recover(s.log, s, func() {
+		s.enc.Raw("* BYE [SERVERBUG] Internal error\r\n")
+		s.enc.Flush()
+	})
 	// RFC 9051 §7.1.1: greeting with the capabilities.
 	s.enc.Raw("* OK [CAPABILITY " + s.capabilities() + "] " + s.srv.opts.Hostname + " Facteur IMAP ready\r\n")
 	for !s.loggedOut {

@@ -123,7 +123,9 @@ type Server struct {
 // New builds a server; call Serve with a listener.
 func New(opts Options) *Server {
 	setDefaults(&opts)
-	return &Server{opts: opts, log: opts.Log.With("listener", "pop3")}
+	s := &Server{opts: opts, log: opts.Log.With("listener", "pop3")}
+	s.conns.Log = s.log
+	return s
 }
 
 // ErrServerClosed is returned by Serve after Close or Shutdown.

@@ -191,3 +191,26 @@ func (c *client) body() []string {
 func msg(subject string) string {
 	return "From: <bob@example.test>\r\nTo: <alice@example.test>\r\nSubject: " + subject + "\r\n\r\nHello.\r\n"
 }
+
+// panicStore panics when a message's body is read.
+type panicStore struct{ Store }
+
+func (panicStore) Blobs() store.BlobStore { panic("blob store broken") }
+
+// A session that panics gets -ERR [SYS/PERM] and is closed; the process
+// and the other sessions go on.
+func TestSessionPanicEndsThatSessionOnly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.deliver("alice@example.test", msg("one"))
+	e.deliver("bob@example.test", msg("two"))
+	_, addr := e.start(func(o *Options) { o.PlaintextNetworks, o.Store = loopback, panicStore{e.store} })
+	bob := e.login(addr, "bob@example.test")
+	alice := e.login(addr, "alice@example.test")
+	alice.expect("RETR 1", "-ERR [SYS/PERM] ")
+	if _, err := alice.Raw().Read(make([]byte, 1)); err == nil {
+		t.Fatal("panicked session still open")
+	}
+	bob.expect("STAT", "+OK 1 ")
+	e.dial(addr).ok("QUIT") // still accepting
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"facteur.dev/facteur/internal/connsrv"
 	"facteur.dev/facteur/internal/netlimit"
 	"facteur.dev/facteur/internal/store"
 )
@@ -74,6 +75,10 @@ func (s *session) serve() {
 	defer s.conn.Close()
 	defer s.cancel()
 	defer s.release()
+	defer connsrv.Recover(s.log, s, func() { // one bad session never ends the process
+		s.reply("-ERR [SYS/PERM] Internal error") // RFC 3206 §4
+		s.w.Flush()
+	})
 	// RFC 1939 §4: greeting. No APOP timestamp: APOP is not offered.
 	s.reply("+OK %s POP3 server ready", s.srv.opts.Hostname)
 	for {

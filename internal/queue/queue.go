@@ -218,7 +218,10 @@ func (r *Runner) dispatch() bool {
 	var order []string
 	for _, e := range entries {
 		if _, busy := r.active.LoadOrStore(e.ID, true); busy {
-			continue // still being sent by a slow job whose lease ran out
+			// Its lease ran out in a slow or parked job, which still
+			// holds it: that job's settle or handBack ends this lease too,
+			// since an entry leaves r.active before its lease is ended.
+			continue
 		}
 		d := strings.ToLower(e.Domain)
 		if _, ok := byDomain[d]; !ok {
@@ -287,10 +290,7 @@ func (r *Runner) run(j job) {
 	ds.active++
 	ds.mu.Unlock()
 	for {
-		r.deliver(r.ctx, j.domain, j.entries)
-		for _, e := range j.entries {
-			r.active.Delete(e.ID)
-		}
+		r.deliver(r.ctx, j.domain, j.entries) // settles or hands back every entry
 		r.inflight.Add(-int64(len(j.entries)))
 		r.Kick()
 		ds.mu.Lock()
@@ -446,6 +446,7 @@ func (r *Runner) sendOne(ctx context.Context, d *destination, cl *client, e *sto
 // no other worker claims them while this one still might send them.
 func (r *Runner) handBack(ctx context.Context, entries []store.QueuedMessage) {
 	for _, e := range entries {
+		r.active.Delete(e.ID) // before the entry is claimable again
 		if err := r.opts.Store.UpdateQueued(ctx, e); err != nil {
 			r.log.Error("queue release failed", "id", e.ID, "err", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,17 +193,9 @@ func TestSlowJobReleasesEntries(t *testing.T) {
 	t.Parallel()
 	a := newSite(t, "a.test", "alice")
 	sk := &slowSink{}
-	srv := smtp.NewServer(sk)
-	srv.Domain = "slow.test"
-	l := listen(t)
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	for i := range 40 {
-		to := "u" + strconv.Itoa(i) + "@slow.test"
-		a.send("alice@a.test", []string{to}, testMessage("alice@a.test", to, "slow"), nil)
-	}
+	addr := serveSlow(t, a, sk, 40)
 	a.startRunner("127.0.0.1:1", func(o *Options) {
-		o.Routes, o.PerDomain, o.Workers, o.Lease = map[string]string{"slow.test": l.Addr().String()}, 1, 1, 2*time.Second
+		o.Routes, o.PerDomain, o.Workers, o.Lease = map[string]string{"slow.test": addr}, 1, 1, 2*time.Second
 	})
 	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
 	if sk.msgs.Load() != 40 {
@@ -277,4 +270,62 @@ func TestSlowDomainDoesNotBlockOthers(t *testing.T) {
 		t.Fatalf("fast delivered %d after %d slow messages", fast.msgs.Load(), n)
 	}
 	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
+}
+
+// failOnceSink defers the first RCPT to u0 (451) and takes 150 ms per
+// message, so the job is still busy with the others when u0's retry is
+// due.
+type failOnceSink struct {
+	slowSink
+	failed atomic.Bool
+}
+
+func (s *failOnceSink) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	s.sessions.Add(1)
+	return &failOnceSession{slowSession{countingSession{&s.countingSink}}, s}, nil
+}
+
+type failOnceSession struct {
+	slowSession
+	s *failOnceSink
+}
+
+func (f *failOnceSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if strings.HasPrefix(to, "u0@") && f.s.failed.CompareAndSwap(false, true) {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again"}
+	}
+	return nil
+}
+
+// An entry deferred (or handed back) while its job still sends the
+// others is due again before the job ends: claimed then, it must not sit
+// out a full lease (30 minutes) because the job still had it in hand.
+func TestRetryDueDuringJobNotLeased(t *testing.T) {
+	t.Parallel()
+	a := newSite(t, "a.test", "alice")
+	sk := &failOnceSink{}
+	addr := serveSlow(t, a, sk, 6)
+	a.startRunner("127.0.0.1:1", func(o *Options) {
+		o.Routes, o.PerDomain, o.Workers = map[string]string{"slow.test": addr}, 1, 1
+		o.Retry = []time.Duration{time.Millisecond}
+	})
+	a.waitQueue("empty", func(q []store.QueuedMessage) bool { return len(q) == 0 })
+	if !sk.failed.Load() || sk.msgs.Load() != 6 {
+		t.Fatalf("%d messages sent for 6 (deferred once: %v)", sk.msgs.Load(), sk.failed.Load())
+	}
+}
+
+// serveSlow starts sink as slow.test's server and queues n messages at a
+// for u0@slow.test, u1@slow.test…; it returns the sink's address.
+func serveSlow(t *testing.T, a *site, sink smtp.Backend, n int) string {
+	srv := smtp.NewServer(sink)
+	srv.Domain = "slow.test"
+	l := listen(t)
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	for i := range n {
+		to := "u" + strconv.Itoa(i) + "@slow.test"
+		a.send("alice@a.test", []string{to}, testMessage("alice@a.test", to, "slow"), nil)
+	}
+	return l.Addr().String()
 }

@@ -28,6 +28,10 @@ func (r *Runner) settle(ctx context.Context, e *store.QueuedMessage, t *transact
 	}
 	r.notify(ctx, e, failed, "failed")
 	r.notify(ctx, e, relayed, "relayed")
+	// The entry leaves this runner's hands before its lease ends: were
+	// it still in r.active when claimed again, dispatch would skip it and
+	// the new lease would keep it waiting for a full lease time.
+	r.active.Delete(e.ID)
 	if pending == 0 {
 		if err := r.opts.Store.DeleteQueued(ctx, e.ID); err != nil {
 			r.log.Error("queue delete failed", "id", e.ID, "err", err)

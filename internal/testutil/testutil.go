@@ -7,7 +7,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"os"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -124,4 +127,35 @@ func (c *Conn) Expect(line, prefix string) string {
 		c.t.Fatalf("after %q: got %q, want prefix %q", line, r, prefix)
 	}
 	return r
+}
+
+// EMFILEListener fails its first Fails Accepts with EMFILE ("too many open
+// files"), as a process out of file descriptors sees, then accepts.
+type EMFILEListener struct {
+	net.Listener
+	Fails int
+
+	mu     sync.Mutex
+	failed int
+}
+
+// Accept returns EMFILE Fails times, then l.Listener's connections.
+func (l *EMFILEListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	fail := l.failed < l.Fails
+	if fail {
+		l.failed++
+	}
+	l.mu.Unlock()
+	if fail {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// Failed returns how many Accepts have failed.
+func (l *EMFILEListener) Failed() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed
 }
