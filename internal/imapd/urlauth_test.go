@@ -302,8 +302,7 @@ func TestURLFetchBinary(t *testing.T) {
 	// Two URLs in one command; a partial of the decoded part.
 	partial := alice.genURL(aliceURL(2, "2") + "/;partial=1.4;urlauth=anonymous")
 	lines, _ := bob.cmd("c", `URLFETCH ("`+partial+`" BINARY) "`+url+`"`, "OK")
-	// No NUL in the partial: a plain literal (CHAR8 is %x01-ff).
-	want := `* URLFETCH "` + partial + "\" (BINARY {4}\n\x01\x02ab)\n" + `* URLFETCH "` + url + "\" {8}\nAAECYWJj"
+	want := `* URLFETCH "` + partial + "\" (BINARY ~{4}\n\x01\x02ab)\n" + `* URLFETCH "` + url + "\" {8}\nAAECYWJj"
 	if got := strings.Join(lines, "\n"); got != want {
 		t.Errorf("two URLs:\n got %q\nwant %q", got, want)
 	}

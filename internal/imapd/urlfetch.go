@@ -93,7 +93,6 @@ func (s *session) urlFetchArg() (urlFetchArg, error) {
 type urlReply struct {
 	body      io.Reader
 	n         int64
-	nul       bool // body holds a NUL: BINARY sends it as a literal8
 	structure []byte
 }
 
@@ -133,6 +132,15 @@ func (s *session) urlReply(a urlFetchArg, d urlData) (urlReply, error) {
 	p := parsedOf(d.m)
 	var err error
 	switch {
+	case a.bin && d.sec.Specifier == "" && !a.structure && isLeaf(partOf(p, d.sec.Path)):
+		// A leaf alone is decoded as it streams, as FETCH BINARY does.
+		sec := d.sec
+		sec.Binary = true
+		r.body, r.n, err = fetch.Extract(d.blob, d.m.Size, p, sec)
+		if errors.Is(err, fetch.ErrUnknownCTE) {
+			r.body, err = nil, nil // BINARY NIL (RFC 5524 §3.1)
+		}
+		return r, err
 	case a.bin && d.sec.Specifier == "":
 		out, st, err := fetch.ConvertBinary(d.blob, d.m.Size, p, d.sec)
 		if errors.Is(err, fetch.ErrUnknownCTE) {
@@ -141,7 +149,7 @@ func (s *session) urlReply(a urlFetchArg, d urlData) (urlReply, error) {
 		if err != nil || st == nil {
 			return r, err
 		}
-		r.body, r.n, r.nul = bytes.NewReader(out), int64(len(out)), bytes.IndexByte(out, 0) >= 0
+		r.body, r.n = bytes.NewReader(out), int64(len(out))
 		if a.structure {
 			r.structure = fetch.AppendBodyStructure(nil, st, true, s.utf8Mode())
 		}
@@ -159,6 +167,9 @@ func (s *session) urlReply(a urlFetchArg, d urlData) (urlReply, error) {
 	return r, err
 }
 
+// isLeaf tells a part that is neither multipart nor message/rfc822.
+func isLeaf(pt *message.Part) bool { return pt != nil && pt.Message == nil && len(pt.Parts) == 0 }
+
 // partOf is the part a section path names; the message's body for none.
 func partOf(p *message.Parsed, path []int) *message.Part {
 	if len(path) == 0 {
@@ -170,7 +181,7 @@ func partOf(p *message.Parsed, path []int) *message.Part {
 // writeURLReply writes the data after "* URLFETCH url": a literal, or
 // RFC 5524's metadata items in one list, "(BODYPARTSTRUCTURE (…) BINARY
 // {n}…)", as Dovecot sends them and imaptest's urlauth-binary group
-// expects; BINARY's data is a literal8 (~{n}) only when it holds a NUL.
+// expects; BINARY's data is a literal8 (~{n}), as in FETCH BINARY.
 func (s *session) writeURLReply(a urlFetchArg, r urlReply) error {
 	if !a.ext {
 		s.enc.SP()
@@ -195,7 +206,7 @@ func (s *session) writeURLReply(a urlFetchArg, r urlReply) error {
 		s.enc.Raw(name)
 		if r.body == nil {
 			s.enc.Raw("NIL")
-		} else if err := s.urlLiteral(r, a.bin && r.nul); err != nil {
+		} else if err := s.urlLiteral(r, a.bin); err != nil {
 			return err
 		}
 	}

@@ -110,3 +110,46 @@ func partPaths(top *message.Part, limit int) [][]int {
 	}
 	return paths
 }
+
+// FuzzConvertBinary converts every part of arbitrary messages as
+// URLFETCH BINARY does: no panic, a structure for every path that names a
+// part, and a leaf's conversion is what BINARY[path] extracts.
+func FuzzConvertBinary(f *testing.F) {
+	f.Add([]byte(mixed))
+	f.Add([]byte(crlf("Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: message/rfc822\n\n" +
+		"Content-Type: multipart/alternative; boundary=i\n\n--i\nContent-Transfer-Encoding: base64\n\naGVs\nbG8=\n--i--\n--o--\n")))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p, err := message.Parse(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob, size := bytes.NewReader(raw), int64(len(raw))
+		for _, path := range partPaths(p.Body, 100) {
+			out, st, err := ConvertBinary(blob, size, p, Section{Path: path})
+			if errors.Is(err, ErrUnknownCTE) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%v: %v", path, err)
+			}
+			part := p.Body
+			if len(path) > 0 {
+				part = p.Body.Section(path...)
+			}
+			if (part == nil) != (st == nil) {
+				t.Fatalf("%v: part %v, structure %v", path, part != nil, st != nil)
+			}
+			if part == nil || part.Message != nil || len(part.Parts) > 0 || len(path) == 0 {
+				continue
+			}
+			r, n, err := Extract(blob, size, p, Section{Path: path, Binary: true})
+			if err != nil {
+				t.Fatalf("%v: Extract %v", path, err)
+			}
+			want, _ := io.ReadAll(r)
+			if int64(len(out)) != n || !bytes.Equal(out, want) {
+				t.Fatalf("%v: converted %q, BINARY %q", path, out, want)
+			}
+		}
+	})
+}
