@@ -233,7 +233,7 @@ func TestIdleSeesOtherSessions(t *testing.T) {
 	e.deliver(e.alice, "INBOX", testMessage(3))
 	expect("exists 3")
 	must(t, a.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close())
-	expect(`fetch 1 \Deleted`)
+	expect(`fetch 1 \Recent \Deleted`) // B selected first: its messages are recent to it
 	_, err = a.Expunge().Collect()
 	must(t, err)
 	expect("expunge 1")

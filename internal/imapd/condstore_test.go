@@ -91,7 +91,7 @@ func TestCondstoreUnchangedSince(t *testing.T) {
 	o.cmd("f", `STORE 2 +FLAGS (\Seen)`, "OK")
 
 	lines, tagged := c.cmd("u", fmt.Sprintf(`STORE 1:2 (UNCHANGEDSINCE %s) +FLAGS (\Flagged)`, ms), "OK")
-	if !strings.Contains(tagged, "[MODIFIED 2]") || !has(lines, `* 1 FETCH (UID 1 FLAGS (\Flagged) MODSEQ (`) {
+	if !strings.Contains(tagged, "[MODIFIED 2]") || !has(lines, `* 1 FETCH (UID 1 FLAGS (\Recent \Flagged) MODSEQ (`) {
 		t.Fatalf("STORE UNCHANGEDSINCE: %q %q", lines, tagged)
 	}
 	lines, _ = c.cmd("f", fmt.Sprintf("FETCH 1:* (UID) (CHANGEDSINCE %s)", ms), "OK")

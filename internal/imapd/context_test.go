@@ -65,8 +65,8 @@ func TestContextUpdate(t *testing.T) {
 		t.Fatalf("IDLE: %q", l)
 	}
 	e.deliver(e.alice, "INBOX", testMessage(3))
-	expect([]string{a.Line(), a.Line(), a.Line()},
-		"* 3 EXISTS", `* ESEARCH (TAG "u1") UID ADDTO (0 3)`, `* ESEARCH (TAG "u2") ADDTO (1 3)`)
+	expect([]string{a.Line(), a.Line(), a.Line(), a.Line()},
+		"* 3 EXISTS", "* 3 RECENT", `* ESEARCH (TAG "u1") UID ADDTO (0 3)`, `* ESEARCH (TAG "u2") ADDTO (1 3)`)
 	a.Send("DONE")
 	a.until("i", "OK")
 
@@ -77,7 +77,7 @@ func TestContextUpdate(t *testing.T) {
 	b.cmd("f", "UID STORE 2 +FLAGS (\\Seen)", "OK")
 	lines, _ = a.cmd("n", "NOOP", "OK")
 	expect(lines, `* ESEARCH (TAG "u1") UID REMOVEFROM (0 2)`, `* ESEARCH (TAG "u2") REMOVEFROM (2 2)`,
-		`* 2 FETCH (UID 2 FLAGS (\Seen))`)
+		`* 2 FETCH (UID 2 FLAGS (\Recent \Seen))`) // a selected first: all three are recent to it
 
 	// CANCELUPDATE u1, then b expunges message 1: only u2 hears of it, by
 	// sequence number (SORT, not UID SORT), before the EXPUNGE.
@@ -87,11 +87,11 @@ func TestContextUpdate(t *testing.T) {
 	b.cmd("d", "UID STORE 1 +FLAGS.SILENT (\\Deleted)", "OK")
 	b.cmd("e", "EXPUNGE", "OK")
 	lines, _ = a.cmd("n2", "NOOP", "OK")
-	expect(lines, `* ESEARCH (TAG "u2") REMOVEFROM (2 1)`, "* 1 EXPUNGE")
+	expect(lines, `* ESEARCH (TAG "u2") REMOVEFROM (2 1)`, "* 1 EXPUNGE", "* 2 RECENT")
 	// A delivery now numbered 3 though its UID is 4.
 	e.deliver(e.alice, "INBOX", testMessage(4))
 	lines, _ = a.cmd("n3", "NOOP", "OK")
-	expect(lines, "* 3 EXISTS", `* ESEARCH (TAG "u2") ADDTO (1 3)`)
+	expect(lines, "* 3 EXISTS", "* 3 RECENT", `* ESEARCH (TAG "u2") ADDTO (1 3)`)
 
 	// The limit: u2 and seven more, then NOUPDATE.
 	for i := range maxLiveSearches - 1 {

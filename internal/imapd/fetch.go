@@ -416,6 +416,9 @@ func (s *session) writeBatch(batch []fetched, items []fetchItem, withBlobs bool)
 // need those.
 func (s *session) writeFetch(i int, m *store.Message, items []fetchItem, blob store.Blob) error {
 	v := s.sel
+	if hasKind(items, itemFlags) {
+		s.announce(i) // before the FETCH: a literal may flush part of it
+	}
 	b := make([]byte, 0, 128)
 	b = append(b, "* "...)
 	b = strconv.AppendInt(b, int64(i+1), 10)
@@ -430,7 +433,7 @@ func (s *session) writeFetch(i int, m *store.Message, items []fetchItem, blob st
 			b = strconv.AppendUint(b, uint64(v.uids[i]), 10)
 		case itemFlags:
 			b = append(b, "FLAGS "...)
-			b = append(b, v.sets[v.flags[i]].wire...)
+			b = s.appendFlags(b, i)
 		case itemModSeq:
 			b = append(b, "MODSEQ ("...)
 			b = strconv.AppendUint(b, v.modseq[i], 10)

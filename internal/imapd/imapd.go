@@ -12,17 +12,17 @@
 // during IDLE, reporting what changed as EXISTS, FETCH and EXPUNGE (or
 // VANISHED with QRESYNC) under the rules of RFC 9051 §7.5.1.
 //
-// \Recent is not kept: SELECT reports "* 0 RECENT" to IMAP4rev1 clients
-// and no message ever has \Recent, which RFC 3501 allows for a server
-// that cannot tell which session saw a message first; IMAP4rev2 dropped
-// the flag.
+// \Recent (RFC 3501 §2.3.2) is shared out by the store: each new message
+// is recent in the one session that is first told of it (recent.go).
+// A keyword is sent in a FETCH only after a FLAGS response named it
+// (view.go, announce).
 //
 // One file per command group: session.go (reading commands, states,
 // responses, the command table), capability.go (CAPABILITY, ENABLE, ID,
 // NAMESPACE, NOOP, LOGOUT), login.go (STARTTLS, LOGIN, AUTHENTICATE),
 // list.go (LIST, LSUB), mailbox.go (CREATE, DELETE, RENAME, SUBSCRIBE,
 // STATUS), select.go (SELECT, EXAMINE, UNSELECT, CLOSE, QRESYNC),
-// view.go (the selected mailbox and its updates), views.go (the view
+// view.go (the selected mailbox and its updates), recent.go (\Recent), views.go (the view
 // cache), fetch.go (FETCH), flags.go (STORE), copy.go (COPY, MOVE,
 // EXPUNGE), append.go and catenate.go (APPEND, CATENATE), idle.go
 // (IDLE), notify.go (NOTIFY, RFC 5465), quota.go (QUOTA),

@@ -325,8 +325,8 @@ func (s *session) writeStatus(mb store.Mailbox, items []string) error {
 			b = strconv.AppendInt(b, mb.Unseen, 10)
 		case "SIZE":
 			b = strconv.AppendInt(b, mb.Size, 10)
-		case "RECENT":
-			b = append(b, '0')
+		case "RECENT": // RFC 3501 §6.3.10; recent.go
+			b = strconv.AppendInt(b, s.statusRecent(mb), 10)
 		case "HIGHESTMODSEQ":
 			b = strconv.AppendUint(b, mb.HighestModSeq, 10)
 		case "APPENDLIMIT":
@@ -351,6 +351,19 @@ func (s *session) writeStatus(mb store.Mailbox, items []string) error {
 	}
 	s.enc.Raw("* STATUS ").AString(s.wireName(mb.Name)).Raw(" (").Bytes(b).Raw(")\r\n")
 	return nil
+}
+
+// statusRecent is STATUS RECENT: the messages no session has claimed,
+// but for the session's own selected mailbox, those recent in it (what
+// SEARCH RECENT finds there).
+func (s *session) statusRecent(mb store.Mailbox) int64 {
+	if v := s.sel; v != nil && v.mb.ID == mb.ID {
+		if s.rev2 {
+			return 0
+		}
+		return int64(v.recentCount())
+	}
+	return mb.Recent
 }
 
 func (s *session) countDeleted(mb store.Mailbox) (int, error) {

@@ -79,12 +79,15 @@ func TestNotifyPushesWithoutPolling(t *testing.T) {
 	if l := a.expect("* 1 EXISTS"); len(l) != 1 {
 		t.Fatalf("before EXISTS: %q", l)
 	}
-	if l := a.Line(); l != "* 1 FETCH (UID 1 FLAGS ())" { // MessageNew's attributes
+	if l := a.Line(); l != "* 1 RECENT" { // A is the first session told of it
 		t.Fatalf("after EXISTS: %q", l)
+	}
+	if l := a.Line(); l != `* 1 FETCH (UID 1 FLAGS (\Recent))` { // MessageNew's attributes
+		t.Fatalf("after RECENT: %q", l)
 	}
 	b.cmd("b1", "SELECT INBOX", "OK")
 	b.cmd("b2", `STORE 1 +FLAGS (\Flagged)`, "OK")
-	if l := a.Line(); l != `* 1 FETCH (UID 1 FLAGS (\Flagged))` {
+	if l := a.Line(); l != `* 1 FETCH (UID 1 FLAGS (\Recent \Flagged))` {
 		t.Fatalf("flag change: %q", l)
 	}
 
@@ -131,17 +134,20 @@ func TestNotifyPushesWithoutPolling(t *testing.T) {
 
 	b.cmd("b9", "SELECT INBOX", "OK")
 	b.cmd("b10", `STORE 1 +FLAGS.SILENT (\Deleted)`, "OK")
-	if l := a.Line(); l != `* 1 FETCH (UID 1 FLAGS (\Deleted \Flagged))` {
+	if l := a.Line(); l != `* 1 FETCH (UID 1 FLAGS (\Recent \Deleted \Flagged))` {
 		t.Fatalf("\\Deleted: %q", l)
 	}
 	b.cmd("b11", "EXPUNGE", "OK")
 	if l := a.Line(); l != "* 1 EXPUNGE" { // SELECTED: at once, between commands
 		t.Fatalf("EXPUNGE: %q", l)
 	}
+	if l := a.Line(); l != "* 0 RECENT" {
+		t.Fatalf("after EXPUNGE: %q", l)
+	}
 
 	// §5.2: no FETCH for a message A appends itself.
 	a.Send("ap APPEND INBOX {" + fmt.Sprint(len(testMessage(9))) + "+}\r\n" + testMessage(9))
-	if lines, _ := a.until("ap", "OK"); strings.Join(lines, "\n") != "* 1 EXISTS" {
+	if lines, _ := a.until("ap", "OK"); strings.Join(lines, "\n") != "* 1 EXISTS\n* 1 RECENT" {
 		t.Fatalf("own APPEND: %q", lines)
 	}
 	a.cmd("n2", "NOTIFY NONE", "OK")
@@ -302,6 +308,9 @@ func TestNotifyQresync(t *testing.T) {
 	if l := a.Line(); l != "* VANISHED 1" {
 		t.Fatalf("expunge: %q", l)
 	}
+	if l := a.Line(); l != "* 1 RECENT" { // the expunged message was recent here
+		t.Fatalf("after VANISHED: %q", l)
+	}
 	ms, err := e.store.SetFlags(ctx, arch[0].MailboxID, []uint32{1}, []string{"$Label"}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -324,7 +333,7 @@ func TestNotifyContextUpdateFetch(t *testing.T) {
 	a.cmd("u", "UID SEARCH RETURN (UPDATE (FLAGS)) SUBJECT message", "OK")
 	e.deliver(e.alice, "INBOX", testMessage(2))
 	lines, _ := a.cmd("n", "NOOP", "OK")
-	want := []string{"* 2 EXISTS", "* 2 FETCH (UID 2 FLAGS ())", `* ESEARCH (TAG "u") UID ADDTO (0 2)`}
+	want := []string{"* 2 EXISTS", "* 2 RECENT", `* 2 FETCH (UID 2 FLAGS (\Recent))`, `* ESEARCH (TAG "u") UID ADDTO (0 2)`}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("NOOP after a delivery: %q, want %q", lines, want)
 	}

@@ -77,7 +77,8 @@ func (s *session) searchMsgs(q *search.Command) ([]search.Msg, error) {
 	v := s.sel
 	msgs := make([]search.Msg, len(v.uids))
 	for i, uid := range v.uids {
-		msgs[i] = search.Msg{Seq: uint32(i + 1), UID: uid, ModSeq: v.modseq[i], Flags: v.sets[v.flags[i]].flags}
+		msgs[i] = search.Msg{Seq: uint32(i + 1), UID: uid, ModSeq: v.modseq[i], Flags: v.sets[v.flags[i]].flags,
+			Recent: s.shownRecent(i)}
 	}
 	if !q.NeedsRow() && !q.NeedsParsed() {
 		return msgs, nil

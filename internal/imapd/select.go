@@ -92,16 +92,15 @@ func (s *session) open(c *cmd, name string, q *qresyncParams) error {
 	}
 	mb = v.mb
 	s.sel, s.state = v, stateSelected
-	s.untagged("FLAGS (" + strings.Join(v.keywords(), " ") + ")")
+	if err := s.takeRecent(); err != nil { // recent.go
+		s.sel, s.state = nil, stateAuth
+		return err
+	}
+	v.announceAll()
+	s.untagged(v.flagsLine())
 	s.untagged(strconv.Itoa(len(v.uids)) + " EXISTS")
-	if !s.rev2 {
-		s.untagged("0 RECENT") // see the package comment
-	}
-	if readOnly {
-		s.untagged("OK [PERMANENTFLAGS ()] Read-only mailbox")
-	} else {
-		s.untagged(`OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted`)
-	}
+	s.reportRecent() // IMAP4rev1 only
+	s.untagged(v.permanentLine())
 	if !s.rev2 {
 		if first := v.firstUnseen(); first > 0 {
 			s.untagged("OK [UNSEEN " + strconv.Itoa(first) + "] First unseen")

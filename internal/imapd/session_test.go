@@ -25,14 +25,14 @@ func TestRawSession(t *testing.T) {
 		t.Fatalf("SELECT %q %q", lines, tagged)
 	}
 	lines, _ = c.cmd("a4", "FETCH 1:* (UID FLAGS RFC822.SIZE)", "OK")
-	if len(lines) != 3 || !strings.HasPrefix(lines[2], "* 3 FETCH (UID 3 FLAGS () RFC822.SIZE ") {
+	if len(lines) != 3 || !strings.HasPrefix(lines[2], `* 3 FETCH (UID 3 FLAGS (\Recent) RFC822.SIZE `) {
 		t.Fatalf("FETCH %q", lines)
 	}
 	lines, _ = c.cmd("a5", "FETCH 2 (BODY[HEADER.FIELDS (Subject)] ENVELOPE)", "OK")
 	if !has(lines, "* 2 FETCH (BODY[HEADER.FIELDS (Subject)] {22}") {
 		t.Fatalf("FETCH header %q", lines)
 	}
-	if !has(lines, "FLAGS (\\Seen)") {
+	if !has(lines, "FLAGS (\\Recent \\Seen)") {
 		t.Fatalf("BODY[] did not set \\Seen: %q", lines)
 	}
 	lines, _ = c.cmd("o", "FETCH 1 (SAVEDATE EMAILID THREADID PREVIEW (LAZY))", "OK")
@@ -40,7 +40,7 @@ func TestRawSession(t *testing.T) {
 		t.Fatalf("FETCH SAVEDATE EMAILID THREADID PREVIEW: %q", lines)
 	}
 	lines, _ = c.cmd("a6", `STORE 1 +FLAGS (\Deleted)`, "OK")
-	if !has(lines, `* 1 FETCH (UID 1 FLAGS (\Deleted))`) {
+	if !has(lines, `* 1 FETCH (UID 1 FLAGS (\Recent \Deleted))`) {
 		t.Fatalf("STORE %q", lines)
 	}
 	lines, _ = c.cmd("a7", "SEARCH DELETED", "OK")

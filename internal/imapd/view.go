@@ -39,19 +39,36 @@ type view struct {
 	changed map[uint32]bool // flags (or MODSEQ) changed, FETCH not yet sent
 	known   int             // messages the client knows of (last EXISTS)
 	dirty   bool            // a wake-up arrived: sync must ask the store
+
+	// The flags of the last FLAGS response (system flags, then keywords
+	// in the order they were announced), and the same as a set: a
+	// keyword is sent in a FETCH only once FLAGS named it (announce).
+	flagList []string
+	inFlags  map[string]bool
+
+	// \Recent, RFC 3501 §2.3.2 (recent.go): the UIDs recent in this
+	// session, the UID below which recency is decided, and the count
+	// last sent in a RECENT response (-1: none yet).
+	recent     []uidSpan
+	recentTo   uint32
+	recentSent int
 }
 
 // flagSet is one distinct set of flags and its wire form.
 type flagSet struct {
 	flags []string
 	wire  string // "(\Seen $Label1)"
+	// inFlags: each of its keywords was in a FLAGS response this session
+	// sent (announce).
+	inFlags bool
 }
 
 func newView(mb store.Mailbox, states []store.MessageState, readOnly bool) *view {
 	n := len(states)
 	v := &view{mb: mb, readOnly: readOnly, uids: make([]uint32, n), modseq: make([]uint64, n),
 		flags: make([]uint32, n), sets: []flagSet{{wire: "()"}}, setIdx: map[string]uint32{"": 0},
-		cursor: mb.HighestModSeq, gone: map[uint32]bool{}, changed: map[uint32]bool{}, known: n, dirty: true}
+		cursor: mb.HighestModSeq, gone: map[uint32]bool{}, changed: map[uint32]bool{}, known: n, dirty: true,
+		recentSent: -1}
 	byPtr := map[*string]uint32{} // the store shares equal flag slices
 	for i, st := range states {
 		v.uids[i], v.modseq[i] = st.UID, st.ModSeq
@@ -106,6 +123,61 @@ func (v *view) keywords() []string {
 		}
 	}
 	return out
+}
+
+// announceAll records that FLAGS names every flag in the view (SELECT,
+// EXAMINE, which send it).
+func (v *view) announceAll() {
+	v.flagList = v.keywords()
+	v.inFlags = make(map[string]bool, len(v.flagList))
+	for _, f := range v.flagList {
+		v.inFlags[f] = true
+	}
+	for k := range v.sets {
+		v.sets[k].inFlags = true
+	}
+}
+
+// announce is called before a FETCH with message i's flags: a keyword
+// that no FLAGS response of this session named yet (set since by this
+// session or another, or brought by a COPY or APPEND) is announced
+// first with FLAGS and PERMANENTFLAGS (RFC 3501 §7.2.6: FLAGS lists the
+// flags in use; a client may drop the keywords it does not name).
+func (s *session) announce(i int) {
+	v := s.sel
+	fs := &v.sets[v.flags[i]]
+	if fs.inFlags {
+		return
+	}
+	fs.inFlags = true
+	fresh := false
+	for _, f := range fs.flags {
+		if !v.inFlags[f] {
+			v.inFlags[f] = true
+			v.flagList = append(v.flagList, f)
+			fresh = true
+		}
+	}
+	if fresh {
+		s.writeFlagsResponses()
+	}
+}
+
+// writeFlagsResponses sends FLAGS and PERMANENTFLAGS from flagList.
+func (s *session) writeFlagsResponses() {
+	s.untagged(s.sel.flagsLine())
+	s.untagged(s.sel.permanentLine())
+}
+
+func (v *view) flagsLine() string { return "FLAGS (" + strings.Join(v.flagList, " ") + ")" }
+
+// permanentLine is PERMANENTFLAGS: the keywords too, and \* since new
+// ones may be made (RFC 9051 §7.1); nothing in a read-only mailbox.
+func (v *view) permanentLine() string {
+	if v.readOnly {
+		return "OK [PERMANENTFLAGS ()] Read-only mailbox"
+	}
+	return `OK [PERMANENTFLAGS (` + strings.Join(v.flagList, " ") + ` \*)] Flags permitted`
 }
 
 // errMailboxGone: the selected mailbox was deleted by another session.
@@ -236,6 +308,9 @@ func (s *session) refreshSome(allowExpunge, flags bool) error {
 		}
 		return err
 	}
+	if err := s.takeRecent(); err != nil { // recent.go; tried again at the next update
+		s.log.Warn("imap recent claim", "err", err)
+	}
 	s.liveRemovals() // context.go
 	s.update(allowExpunge, flags)
 	s.updateLive()
@@ -250,10 +325,14 @@ func (s *session) update(allowExpunge, flags bool) {
 	if allowExpunge && len(v.gone) > 0 {
 		s.reportExpunges()
 	}
+	from := -1
 	if len(v.uids) > v.known {
-		from := v.known
+		from = v.known
 		v.known = len(v.uids)
 		s.untagged(strconv.Itoa(v.known) + " EXISTS")
+	}
+	s.reportRecent() // recent.go
+	if from >= 0 {
 		s.notifyNew(from) // NOTIFY's MessageNew FETCH (notify.go)
 	}
 	if flags && len(v.changed) > 0 {
@@ -269,23 +348,35 @@ func (s *session) update(allowExpunge, flags bool) {
 // reportExpunges removes the gone messages from the view: one VANISHED
 // with QRESYNC (RFC 7162 §3.2.10), else an EXPUNGE per message from the
 // highest sequence number down, so that each number is right when the
-// client reads it (RFC 9051 §7.5.1).
+// client reads it (RFC 9051 §7.5.1). Only the messages the client was
+// told of (the first known) are reported: one that came and went between
+// two updates (appended and expunged by another session) was never
+// announced by EXISTS, so it has no sequence number to expunge; those sit
+// after the known ones, and go silently.
 func (s *session) reportExpunges() {
 	v := s.sel
-	if s.qresync {
-		s.untagged("VANISHED " + imapwire.SeqSetOf(slices.Sorted(maps.Keys(v.gone))).String())
-	} else {
-		var b []byte
-		for i := len(v.uids) - 1; i >= 0; i-- {
-			if v.gone[v.uids[i]] {
-				b = append(b, "* "...)
-				b = strconv.AppendInt(b, int64(i+1), 10)
-				b = append(b, " EXPUNGE\r\n"...)
-			}
+	told := make([]int, 0, len(v.gone)) // view indexes, ascending
+	for uid := range v.gone {
+		if i, ok := v.index(uid); ok && i < v.known {
+			told = append(told, i)
+		}
+	}
+	slices.Sort(told)
+	switch {
+	case len(told) == 0:
+	case s.qresync:
+		s.untagged("VANISHED " + imapwire.SeqSetOf(v.uidsOf(told)).String())
+	default:
+		b := make([]byte, 0, 16*len(told))
+		for k := len(told) - 1; k >= 0; k-- {
+			b = append(b, "* "...)
+			b = strconv.AppendInt(b, int64(told[k]+1), 10)
+			b = append(b, " EXPUNGE\r\n"...)
 		}
 		s.enc.Bytes(b)
 	}
-	v.known -= v.removeGone()
+	v.removeGone()
+	v.known -= len(told)
 }
 
 // removeGone drops the gone messages and returns how many there were.
@@ -312,6 +403,11 @@ func (v *view) clone(readOnly bool) *view {
 	c.uids, c.modseq, c.flags = slices.Clone(v.uids), slices.Clone(v.modseq), slices.Clone(v.flags)
 	c.sets, c.setIdx = slices.Clone(v.sets), maps.Clone(v.setIdx)
 	c.gone, c.changed = map[uint32]bool{}, map[uint32]bool{}
+	for k := range c.sets {
+		c.sets[k].inFlags = false
+	}
+	c.flagList, c.inFlags = nil, nil
+	c.recent, c.recentTo, c.recentSent = nil, 0, -1
 	return &c
 }
 
@@ -319,13 +415,14 @@ func (v *view) clone(readOnly bool) *view {
 // its UID, and its MODSEQ once CONDSTORE is on (RFC 7162 §3.2.4).
 func (s *session) writeFlagsFetch(i int) {
 	v := s.sel
+	s.announce(i)
 	b := make([]byte, 0, 64)
 	b = append(b, "* "...)
 	b = strconv.AppendInt(b, int64(i+1), 10)
 	b = append(b, " FETCH (UID "...)
 	b = strconv.AppendUint(b, uint64(v.uids[i]), 10)
 	b = append(b, " FLAGS "...)
-	b = append(b, v.sets[v.flags[i]].wire...)
+	b = s.appendFlags(b, i)
 	if s.condstore {
 		b = append(b, " MODSEQ ("...)
 		b = strconv.AppendUint(b, v.modseq[i], 10)

@@ -116,6 +116,12 @@ type Mailbox struct {
 	Messages      int64
 	Unseen        int64
 	Size          int64
+	// FirstRecent is the lowest UID no session has claimed (ClaimRecent):
+	// the messages from it up are \Recent (RFC 3501 §2.3.2) to the next
+	// session that claims them; Recent counts them. A new message, copied
+	// or appended too, is always above it: it is recent until claimed.
+	FirstRecent uint32
+	Recent      int64
 }
 
 // Message is one message in one mailbox.
@@ -229,6 +235,14 @@ type Mail interface {
 	// SubscriptionLister); removing a name that is neither subscribed nor
 	// a mailbox is ErrNotFound.
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
+	// ClaimRecent gives the caller the messages below UID below that no
+	// one has claimed (RFC 3501 §2.3.2: \Recent is set in exactly one
+	// session, the first to be told of the message): in one transaction
+	// it raises FirstRecent to below (at most UIDNEXT) and returns the
+	// UIDs from <= uid < to that are now the caller's alone; from == to
+	// when none are. An IMAP session claims at SELECT (not EXAMINE) and
+	// again when it learns of new messages.
+	ClaimRecent(ctx context.Context, mailboxID int64, below uint32) (from, to uint32, err error)
 }
 
 // MessageState is what MessageStates returns for one message.

@@ -23,7 +23,7 @@ const (
 	qChargeQuota = `UPDATE accounts SET used_bytes = used_bytes + ?
 		WHERE id = ? AND (quota_bytes = 0 OR used_bytes + ? <= quota_bytes) RETURNING id`
 	qNextUID = `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1,
-		messages = messages + 1, unseen = unseen + ?, size = size + ?
+		messages = messages + 1, unseen = unseen + ?, size = size + ?, recent = recent + 1
 		WHERE account_id = ? AND name = ? RETURNING id, uidnext - 1, highestmodseq`
 	// The thread ID (RFC 8474 §5.2) is the one given (a copy), else that of
 	// a message of the account named by the new one's Message-ID,
@@ -74,7 +74,7 @@ func createMailbox(ctx context.Context, tx *sql.Tx, accountID int64, name, speci
 	err = tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE account_id = ? AND name = ?)",
 		accountID, name).Scan(&subscribed)
 	return store.Mailbox{ID: id, AccountID: accountID, Name: name, UIDValidity: uint32(v), UIDNext: 1,
-		HighestModSeq: 1, SpecialUse: special, Subscribed: subscribed}, err
+		HighestModSeq: 1, SpecialUse: special, Subscribed: subscribed, FirstRecent: 1}, err
 }
 
 // CreateMailbox creates a mailbox for an account.
@@ -90,12 +90,12 @@ func (s *Store) CreateMailbox(ctx context.Context, accountID int64, name, specia
 	return mb, err
 }
 
-const mailboxCols = "id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, " + subscribedCol + ", messages, unseen, size"
+const mailboxCols = "id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, " + subscribedCol + ", messages, unseen, size, first_recent, recent"
 
 func scanMailbox(row interface{ Scan(...any) error }) (store.Mailbox, error) {
 	var m store.Mailbox
 	err := row.Scan(&m.ID, &m.AccountID, &m.Name, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq, &m.SpecialUse,
-		&m.Subscribed, &m.Messages, &m.Unseen, &m.Size)
+		&m.Subscribed, &m.Messages, &m.Unseen, &m.Size, &m.FirstRecent, &m.Recent)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -461,7 +461,8 @@ func expungeOne(ctx context.Context, tx *sql.Tx, mailboxID int64, uid uint32, mo
 		args []any
 	}{
 		{"INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES(?, ?, ?)", []any{mailboxID, uid, modseq}},
-		{"UPDATE mailboxes SET messages = messages - 1, unseen = unseen - ?, size = size - ? WHERE id = ?", []any{unseen, size, mailboxID}},
+		{"UPDATE mailboxes SET messages = messages - 1, unseen = unseen - ?, size = size - ?, recent = recent - (? >= first_recent) WHERE id = ?",
+			[]any{unseen, size, uid, mailboxID}},
 		{"UPDATE accounts SET used_bytes = used_bytes - ? WHERE id = (SELECT account_id FROM mailboxes WHERE id = ?)", []any{size, mailboxID}},
 		{"UPDATE blobs SET refs = refs - 1 WHERE id = ?", []any{blobID}},
 	}

@@ -157,6 +157,14 @@ INSERT INTO sequences(name, value) VALUES
 	// rows written before are rebuilt from the blobs, in the background
 	// at start (backfillText) or at a mailbox's first search.
 	`DELETE FROM message_text;`,
+	// \Recent (RFC 3501 §2.3.2; recent.go): the lowest UID no IMAP session
+	// has claimed, and how many messages are at or above it. The messages
+	// stored before are recent to no one.
+	`
+ALTER TABLE mailboxes ADD COLUMN first_recent INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE mailboxes ADD COLUMN recent INTEGER NOT NULL DEFAULT 0;
+UPDATE mailboxes SET first_recent = uidnext;
+`,
 }
 
 // nextSeq advances the named high-water mark to at least floor and past

@@ -11,7 +11,8 @@ import (
 )
 
 // mailboxTests are the rules of the mailbox operations IMAP needs
-// (MessageStates, DeleteMailbox, RenameMailbox, SetSubscribed); Run runs
+// (MessageStates, DeleteMailbox, RenameMailbox, SetSubscribed,
+// ClaimRecent); Run runs
 // them with the others.
 var mailboxTests = []struct {
 	name string
@@ -23,6 +24,8 @@ var mailboxTests = []struct {
 	{"Subscriptions", testSubscriptions},
 	{"SubscriptionNames", testSubscriptionNames},
 	{"SetFlagsUnchangedSince", testUnchangedSince},
+	{"Recent", testRecent},
+	{"RecentConcurrentClaims", testRecentConcurrent},
 }
 
 func mailboxNames(t *testing.T, s store.Store, a store.Account) []string {
