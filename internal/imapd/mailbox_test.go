@@ -218,3 +218,59 @@ func TestDeleteParent(t *testing.T) {
 		t.Fatalf("the re-created parent: %q", lines)
 	}
 }
+
+// TestRecreatedMailboxIsNew: a mailbox deleted and created again under
+// its old name is a new, empty mailbox with a new UIDVALIDITY (RFC 9051
+// §2.3.1.1), for a session that had it selected, one that only asked
+// its STATUS, and one that comes later: no view of the old mailbox
+// survives it.
+func TestRecreatedMailboxIsNew(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	addr := e.start(nil)
+	a, b := e.dial(addr), e.dial(addr)
+	a.login()
+	b.login()
+	a.cmd("c", "CREATE box", "OK")
+	for i := 1; i <= 5; i++ {
+		a.cmd("ap", appendCmd("box", "", testMessage(i)), "OK")
+	}
+	lines, _ := b.cmd("s", "SELECT box", "OK")
+	if !has(lines, "* 5 EXISTS") {
+		t.Fatalf("SELECT of the first box: %q", lines)
+	}
+	uidvalidity := func(lines []string) string {
+		for _, l := range lines {
+			if strings.HasPrefix(l, "* OK [UIDVALIDITY ") {
+				return l
+			}
+		}
+		t.Fatalf("no UIDVALIDITY in %q", lines)
+		return ""
+	}
+	old := uidvalidity(lines)
+	a.cmd("d", "DELETE box", "OK")
+	a.cmd("c2", "CREATE box", "OK")
+	for i := 6; i <= 8; i++ {
+		a.cmd("ap", appendCmd("box", "", testMessage(i)), "OK")
+	}
+	lines, _ = a.cmd("st", "STATUS box (MESSAGES UIDNEXT)", "OK")
+	expectLines(t, "STATUS of the new box", lines, "* STATUS box (MESSAGES 3 UIDNEXT 4)")
+	for _, c := range []*conn{a, e.dial(addr)} {
+		if c != a {
+			c.login()
+		}
+		lines, _ = c.cmd("s", "SELECT box", "OK")
+		if !has(lines, "* 3 EXISTS") || uidvalidity(lines) == old {
+			t.Fatalf("SELECT of the new box: %q (old %s)", lines, old)
+		}
+		lines, _ = c.cmd("f", "UID FETCH 1:* (UID)", "OK")
+		expectLines(t, "UIDs in the new box", lines,
+			"* 1 FETCH (UID 1)", "* 2 FETCH (UID 2)", "* 3 FETCH (UID 3)")
+	}
+	// b had the old box selected: it is told the mailbox is gone, never
+	// shown the new one's messages as the old one's.
+	if lines, _ = b.cmd("n", "NOOP", "OK"); !has(lines, "* BYE ") {
+		t.Fatalf("the session on the deleted box: %q", lines)
+	}
+}

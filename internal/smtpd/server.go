@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -58,9 +59,10 @@ type Options struct {
 
 // Server serves one listener.
 type Server struct {
-	opts Options
-	smtp *smtp.Server
-	log  *slog.Logger
+	opts    Options
+	smtp    *smtp.Server
+	log     *slog.Logger
+	closing atomic.Bool // Shutdown has begun: no new transactions
 }
 
 // New builds a server; call Serve with a listener.
@@ -126,7 +128,10 @@ func (s *Server) Serve(l net.Listener) error {
 
 // Shutdown stops accepting and waits for sessions to end, until ctx ends;
 // then it closes what remains.
+// A transaction under way may finish; a new MAIL on an open session gets
+// 421 4.3.2 (errShuttingDown).
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
 	err := s.smtp.Shutdown(ctx)
 	if ctx.Err() != nil {
 		s.smtp.Close()

@@ -42,6 +42,9 @@ func newSession(s *Server, c *smtp.Conn) *session {
 }
 
 var (
+	// RFC 5321 §3.8 and §4.2.3: 421 while the service shuts down; RFC
+	// 3463 §3.4: X.3.2, system not accepting network messages.
+	errShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, try again later"}
 	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	// RFC 4954 §4: a mechanism is refused without encryption.
 	errEncryptionRequired = &smtp.SMTPError{Code: 538, EnhancedCode: smtp.EnhancedCode{5, 7, 11}, Message: "Encryption required for requested authentication mechanism"}
@@ -113,6 +116,9 @@ func (r saslReplies) Next(resp []byte) ([]byte, bool, error) {
 
 // Mail implements smtp.Session.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.srv.closing.Load() {
+		return errShuttingDown
+	}
 	if s.srv.opts.Mode == Submission {
 		if s.account == nil {
 			return errAuthRequired

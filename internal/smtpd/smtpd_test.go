@@ -485,3 +485,42 @@ func TestSubmissionFromHeaderTricks(t *testing.T) {
 		t.Fatalf("bob has %d messages, want 1", mb.Messages)
 	}
 }
+
+// TestShutdownRefusesNewTransactions: once Shutdown has begun, a
+// transaction under way finishes and is stored, and a new MAIL on an
+// open session gets 421 4.3.2 (RFC 5321 §3.8) instead of starting one.
+func TestShutdownRefusesNewTransactions(t *testing.T) {
+	e := newEnv(t)
+	srv := New(Options{Mode: MX, Hostname: "mx.example.test", Pipeline: e.pipeline, MaxConnsPerIP: 5})
+	l := testutil.Listen(t)
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	busy, idle := testutil.Dial(t, l.Addr().String()), testutil.Dial(t, l.Addr().String())
+	for _, c := range []*testutil.Conn{busy, idle} {
+		c.Expect("", "220")
+		c.Expect("EHLO client.example", "250")
+	}
+	busy.Expect("MAIL FROM:<sender@remote.example>", "250")
+	busy.Expect("RCPT TO:<alice@example.test>", "250")
+
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() { done <- srv.Shutdown(ctx) }()
+	for !srv.closing.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	idle.Expect("MAIL FROM:<sender@remote.example>", "421 4.3.2")
+	if r := sendData(busy, msg("sender@remote.example", "alice@example.test", "late")); !strings.HasPrefix(r, "250") {
+		t.Fatalf("DATA of the transaction under way: %q", r)
+	}
+	busy.Expect("MAIL FROM:<sender@remote.example>", "421 4.3.2")
+	busy.Expect("QUIT", "221")
+	idle.Expect("QUIT", "221")
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if mb, _ := e.inbox("alice@example.test"); mb.Messages != 1 {
+		t.Fatalf("INBOX has %d messages, want the one finished during shutdown", mb.Messages)
+	}
+}
