@@ -115,9 +115,14 @@ func (v *view) lastUID() uint32 {
 // keywords returns the flags in use, system flags first, for FLAGS.
 func (v *view) keywords() []string {
 	out := slices.Clone(systemFlags)
+	seen := make(map[string]bool, len(out)+len(v.sets))
+	for _, f := range out {
+		seen[f] = true
+	}
 	for _, fs := range v.sets {
 		for _, f := range fs.flags {
-			if !slices.Contains(out, f) {
+			if !seen[f] {
+				seen[f] = true
 				out = append(out, f)
 			}
 		}

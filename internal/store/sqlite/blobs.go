@@ -68,7 +68,7 @@ func (b *blobStore) Open(ctx context.Context, id string) (store.Blob, error) {
 		return &memBlob{Reader: bytes.NewReader(p.data)}, nil
 	}
 	var data []byte
-	err := b.s.queryRow(ctx, "SELECT data FROM blob_data WHERE id = ?", id).Scan(&data)
+	err := b.s.blobQueryRow(ctx, "SELECT data FROM blob_data WHERE id = ?", id).Scan(&data)
 	if err == nil {
 		return &memBlob{Reader: bytes.NewReader(data)}, nil
 	}
@@ -130,7 +130,7 @@ func (b *blobStore) readInline(ctx context.Context, ids []string, idx []int, out
 	for j := range args {
 		args[j] = ids[idx[min(j, len(idx)-1)]] // unused places repeat the last ID
 	}
-	rows, err := b.s.query(ctx, qOpenMany, args...)
+	rows, err := b.s.blobQuery(ctx, qOpenMany, args...)
 	if err != nil {
 		return err
 	}

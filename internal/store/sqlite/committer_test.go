@@ -169,3 +169,38 @@ func TestDiscardedBlob(t *testing.T) {
 		t.Fatal("delivery of discarded bytes succeeded")
 	}
 }
+
+// A write statement run inside a transaction is prepared after it, once,
+// and used from then on; the lazily prepared statements stay bounded.
+func TestWriteStatementsPreparedAfterUse(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	const q = "UPDATE sequences SET value = value WHERE name = ?"
+	run := func(query string) {
+		t.Helper()
+		err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			_, err := s.txExec(ctx, tx, query, "mailbox")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(q)
+	st, ok := s.wstmts.m.Load(q)
+	if !ok {
+		t.Fatal("statement not prepared after its first transaction")
+	}
+	run(q)
+	if st2, _ := s.wstmts.m.Load(q); st2 != st {
+		t.Fatal("statement prepared again")
+	}
+	for i := range maxStmts + 10 {
+		run(q + " AND " + strings.Repeat("1 = 1 AND ", i) + "1 = 1")
+	}
+	n := 0
+	s.wstmts.m.Range(func(_, _ any) bool { n++; return true })
+	if limit := maxStmts + len(hotWrites); n > limit {
+		t.Fatalf("%d write statements cached, want at most %d", n, limit)
+	}
+}

@@ -104,7 +104,7 @@ func scanMailbox(row interface{ Scan(...any) error }) (store.Mailbox, error) {
 
 // ListMailboxes returns an account's mailboxes by name, INBOX first.
 func (s *Store) ListMailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error) {
-	rows, err := s.read.QueryContext(ctx, "SELECT "+mailboxCols+
+	rows, err := s.query(ctx, "SELECT "+mailboxCols+
 		" FROM mailboxes WHERE account_id = ? ORDER BY name != 'INBOX', name", accountID)
 	if err != nil {
 		return nil, err
@@ -311,7 +311,7 @@ func (s *Store) Messages(ctx context.Context, mailboxID int64, withParsed bool) 
 	if withParsed {
 		cols += ", parsed"
 	}
-	rows, err := s.read.QueryContext(ctx, "SELECT "+cols+" FROM messages WHERE mailbox_id = ? ORDER BY uid", mailboxID)
+	rows, err := s.query(ctx, "SELECT "+cols+" FROM messages WHERE mailbox_id = ? ORDER BY uid", mailboxID)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +367,7 @@ func (s *Store) setFlags(ctx context.Context, mailboxID int64, uids []uint32, fl
 			var cur string
 			var wasSeen bool
 			var modseq uint64
-			err := tx.QueryRowContext(ctx, "SELECT flags, seen, modseq FROM messages WHERE mailbox_id = ? AND uid = ?",
+			err := s.txQueryRow(ctx, tx, "SELECT flags, seen, modseq FROM messages WHERE mailbox_id = ? AND uid = ?",
 				mailboxID, uid).Scan(&cur, &wasSeen, &modseq)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
@@ -383,23 +383,23 @@ func (s *Store) setFlags(ctx context.Context, mailboxID int64, uids []uint32, fl
 			if strings.Join(next, " ") == cur {
 				continue
 			}
-			if top, err = bumpModSeq(ctx, tx, mailboxID); err != nil {
+			if top, err = s.bumpModSeq(ctx, tx, mailboxID); err != nil {
 				return err
 			}
 			seen := slices.Contains(next, flagSeen)
-			if _, err := tx.ExecContext(ctx, "UPDATE messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+			if _, err := s.txExec(ctx, tx, "UPDATE messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
 				strings.Join(next, " "), seen, top, mailboxID, uid); err != nil {
 				return err
 			}
 			if seen != wasSeen {
 				delta := map[bool]int{true: -1, false: 1}[seen]
-				if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET unseen = unseen + ? WHERE id = ?", delta, mailboxID); err != nil {
+				if _, err := s.txExec(ctx, tx, "UPDATE mailboxes SET unseen = unseen + ? WHERE id = ?", delta, mailboxID); err != nil {
 					return err
 				}
 			}
 		}
 		s.touchMailbox(ctx, tx, mailboxID)
-		return tx.QueryRowContext(ctx, "SELECT highestmodseq FROM mailboxes WHERE id = ?", mailboxID).Scan(&top)
+		return s.txQueryRow(ctx, tx, "SELECT highestmodseq FROM mailboxes WHERE id = ?", mailboxID).Scan(&top)
 	})
 	return top, modified, err
 }
@@ -415,9 +415,9 @@ func applyFlags(cur, flags []string, op int) []string {
 	}
 }
 
-func bumpModSeq(ctx context.Context, tx *sql.Tx, mailboxID int64) (uint64, error) {
+func (s *Store) bumpModSeq(ctx context.Context, tx *sql.Tx, mailboxID int64) (uint64, error) {
 	var v uint64
-	err := tx.QueryRowContext(ctx, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ? RETURNING highestmodseq",
+	err := s.txQueryRow(ctx, tx, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ? RETURNING highestmodseq",
 		mailboxID).Scan(&v)
 	return v, err
 }
@@ -426,11 +426,11 @@ func bumpModSeq(ctx context.Context, tx *sql.Tx, mailboxID int64) (uint64, error
 func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) (uint64, error) {
 	var modseq uint64
 	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
-		if modseq, err = bumpModSeq(ctx, tx, mailboxID); err != nil {
+		if modseq, err = s.bumpModSeq(ctx, tx, mailboxID); err != nil {
 			return err
 		}
 		for _, uid := range uids {
-			if err := expungeOne(ctx, tx, mailboxID, uid, modseq); err != nil {
+			if err := s.expungeOne(ctx, tx, mailboxID, uid, modseq); err != nil {
 				return err
 			}
 		}
@@ -440,11 +440,11 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) (ui
 	return modseq, err
 }
 
-func expungeOne(ctx context.Context, tx *sql.Tx, mailboxID int64, uid uint32, modseq uint64) error {
+func (s *Store) expungeOne(ctx context.Context, tx *sql.Tx, mailboxID int64, uid uint32, modseq uint64) error {
 	var size int64
 	var seen bool
 	var blobID string
-	err := tx.QueryRowContext(ctx, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING size, seen, blob_id",
+	err := s.txQueryRow(ctx, tx, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING size, seen, blob_id",
 		mailboxID, uid).Scan(&size, &seen, &blobID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
@@ -467,7 +467,7 @@ func expungeOne(ctx context.Context, tx *sql.Tx, mailboxID int64, uid uint32, mo
 		{"UPDATE blobs SET refs = refs - 1 WHERE id = ?", []any{blobID}},
 	}
 	for _, st := range stmts {
-		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+		if _, err := s.txExec(ctx, tx, st.q, st.args...); err != nil {
 			return err
 		}
 	}
@@ -476,7 +476,7 @@ func expungeOne(ctx context.Context, tx *sql.Tx, mailboxID int64, uid uint32, mo
 
 // Vanished returns UIDs expunged after MODSEQ since, ascending.
 func (s *Store) Vanished(ctx context.Context, mailboxID int64, since uint64) ([]uint32, error) {
-	return scanUIDs(s.read.QueryContext(ctx, "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+	return scanUIDs(s.query(ctx, "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
 		mailboxID, since))
 }
 
@@ -491,12 +491,12 @@ func (s *Store) CopyMessages(ctx context.Context, src int64, uids []uint32, dst 
 		}
 		// The copies were charged unconditionally; the expunges below give
 		// the same bytes back, so a move never changes the usage.
-		modseq, err := bumpModSeq(ctx, tx, src)
+		modseq, err := s.bumpModSeq(ctx, tx, src)
 		if err != nil {
 			return err
 		}
 		for _, p := range pairs {
-			if err := expungeOne(ctx, tx, src, p.Src, modseq); err != nil {
+			if err := s.expungeOne(ctx, tx, src, p.Src, modseq); err != nil {
 				return err
 			}
 		}
@@ -508,10 +508,10 @@ func (s *Store) CopyMessages(ctx context.Context, src int64, uids []uint32, dst 
 
 func (s *Store) copyIn(ctx context.Context, tx *sql.Tx, src int64, uids []uint32, dst int64, move bool) ([]store.UIDPair, int64, error) {
 	var srcAcct, dstAcct int64
-	if err := tx.QueryRowContext(ctx, "SELECT account_id FROM mailboxes WHERE id = ?", src).Scan(&srcAcct); err != nil {
+	if err := s.txQueryRow(ctx, tx, "SELECT account_id FROM mailboxes WHERE id = ?", src).Scan(&srcAcct); err != nil {
 		return nil, 0, notFound(err)
 	}
-	if err := tx.QueryRowContext(ctx, "SELECT account_id FROM mailboxes WHERE id = ?", dst).Scan(&dstAcct); err != nil {
+	if err := s.txQueryRow(ctx, tx, "SELECT account_id FROM mailboxes WHERE id = ?", dst).Scan(&dstAcct); err != nil {
 		return nil, 0, notFound(err)
 	}
 	if srcAcct != dstAcct {
@@ -540,7 +540,7 @@ func (s *Store) copyOne(ctx context.Context, tx *sql.Tx, src int64, uid uint32, 
 	var flags string
 	var date int64
 	var parsed string
-	err := tx.QueryRowContext(ctx, "SELECT flags, internal_date, size, blob_id, parsed, thread_id FROM messages WHERE mailbox_id = ? AND uid = ?",
+	err := s.txQueryRow(ctx, tx, "SELECT flags, internal_date, size, blob_id, parsed, thread_id FROM messages WHERE mailbox_id = ? AND uid = ?",
 		src, uid).Scan(&flags, &date, &m.Size, &m.BlobID, &parsed, &m.ThreadID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
@@ -549,7 +549,7 @@ func (s *Store) copyOne(ctx context.Context, tx *sql.Tx, src int64, uid uint32, 
 		return 0, 0, false, err
 	}
 	var name string
-	if err := tx.QueryRowContext(ctx, "SELECT name FROM mailboxes WHERE id = ?", dst).Scan(&name); err != nil {
+	if err := s.txQueryRow(ctx, tx, "SELECT name FROM mailboxes WHERE id = ?", dst).Scan(&name); err != nil {
 		return 0, 0, false, err
 	}
 	m.AccountID, m.Mailbox, m.Flags, m.InternalDate = account, name, strings.Fields(flags), time.Unix(date, 0)

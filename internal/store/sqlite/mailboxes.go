@@ -28,7 +28,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 			return err
 		}
 		for _, uid := range uids {
-			if err := expungeOne(ctx, tx, id, uid, 0); err != nil {
+			if err := s.expungeOne(ctx, tx, id, uid, 0); err != nil {
 				return err
 			}
 		}

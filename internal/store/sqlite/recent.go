@@ -22,7 +22,7 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, below uint32) 
 	}
 	err = s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var next uint32
-		err := tx.QueryRowContext(ctx, "SELECT first_recent, uidnext FROM mailboxes WHERE id = ?", mailboxID).Scan(&from, &next)
+		err := s.txQueryRow(ctx, tx, "SELECT first_recent, uidnext FROM mailboxes WHERE id = ?", mailboxID).Scan(&from, &next)
 		if err != nil {
 			return notFound(err)
 		}
@@ -30,7 +30,7 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, below uint32) 
 		if to == from {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET first_recent = ?,
+		_, err = s.txExec(ctx, tx, `UPDATE mailboxes SET first_recent = ?,
 			recent = recent - (SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid < ?) WHERE id = ?`,
 			to, mailboxID, from, to, mailboxID)
 		return err

@@ -19,6 +19,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -48,10 +49,12 @@ const readConns = 8
 type Store struct {
 	read    *sql.DB
 	write   *sql.DB
+	blobDB  *sql.DB // readers of blob_data (blobs.go); see openDB
 	blobs   *blobStore
 	commit  *committer
 	rstmts  *stmts
 	wstmts  *stmts
+	bstmts  *stmts
 	domains domainCache
 	hub     hub
 	stopGC  context.CancelFunc // nil unless Owner
@@ -75,7 +78,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		files.CleanTmp()
 	}
 	path := filepath.Join(dir, "index.db")
-	write, err := openDB(path, opts.Fsync, true)
+	write, err := openDB(path, opts.Fsync, writerConn)
 	if err != nil {
 		return nil, err
 	}
@@ -84,18 +87,27 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	read, err := openDB(path, opts.Fsync, false)
+	read, err := openDB(path, opts.Fsync, indexConn)
 	if err != nil {
 		write.Close()
+		return nil, err
+	}
+	blobDB, err := openDB(path, opts.Fsync, blobConn)
+	if err != nil {
+		write.Close()
+		read.Close()
 		return nil, err
 	}
 	// Keep every read connection open: database/sql keeps only two idle
 	// by default, and closing the others threw away their page cache and
 	// prepared statements (measured: 15% of POP3 RETR's CPU in
 	// sqlite3_close and as much again re-opening and re-preparing).
-	read.SetMaxOpenConns(readConns)
-	read.SetMaxIdleConns(readConns)
-	s := &Store{read: read, write: write, rstmts: &stmts{db: read}, wstmts: &stmts{db: write}}
+	for _, db := range []*sql.DB{read, blobDB} {
+		db.SetMaxOpenConns(readConns)
+		db.SetMaxIdleConns(readConns)
+	}
+	s := &Store{read: read, write: write, blobDB: blobDB,
+		rstmts: &stmts{db: read}, wstmts: &stmts{db: write}, bstmts: &stmts{db: blobDB}}
 	for _, q := range hotWrites {
 		if _, err := s.wstmts.get(ctx, q); err != nil {
 			s.Close()
@@ -133,9 +145,19 @@ func (h commitHooks) undo(m int) { h.s.blobs.undo(m) }
 func (h commitHooks) after(ok bool) {
 	h.s.blobs.committed(ok)
 	h.s.hub.committed(ok)
+	h.s.wstmts.preparePending(context.Background())
 }
 
-func openDB(path string, fsync, writer bool) (*sql.DB, error) {
+// connKind says what a pool of connections is for.
+type connKind int
+
+const (
+	writerConn connKind = iota // the committer's one connection
+	indexConn                  // reads of the index: mailboxes, messages, flags
+	blobConn                   // reads of blob_data: message bytes
+)
+
+func openDB(path string, fsync bool, kind connKind) (*sql.DB, error) {
 	sync := "FULL"
 	if !fsync {
 		sync = "OFF"
@@ -145,16 +167,23 @@ func openDB(path string, fsync, writer bool) (*sql.DB, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous("+sync+")")
 	q.Add("_pragma", "foreign_keys(1)")
-	if writer {
+	switch kind {
+	case writerConn:
 		// Take the write lock at BEGIN, so two processes never deadlock
 		// upgrading read transactions.
 		q.Add("_txlock", "immediate")
-	} else {
-		// Readers map the index instead of pread-ing each page into a
-		// per-connection cache that a mailbox download overflows at once:
-		// BenchmarkBlobOpen, 4 KiB blobs, 30 µs of CPU an open instead of
-		// 43-48 µs (with a larger cache_size, or none).
+	case blobConn:
+		// Blob readers map the index instead of pread-ing each page into
+		// a per-connection cache that a mailbox download overflows at
+		// once: BenchmarkBlobOpen, 4 KiB blobs, 30 µs of CPU an open
+		// instead of 43-48 µs (with a larger cache_size, or none).
 		q.Add("_pragma", "mmap_size(1073741824)")
+	case indexConn:
+		// No mmap for the index readers: SQLite unmaps the whole file at
+		// the first read after any commit (pagerBeginReadTransaction), and
+		// IMAP reads the index between commits all the time. Under
+		// imaptest stress (fsync on) munmap alone was 5% of the server's
+		// CPU; without the map, 7,500 commands/s instead of 6,700.
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
@@ -179,12 +208,8 @@ func (s *Store) Close() error {
 	s.commit.stop()
 	s.rstmts.close()
 	s.wstmts.close()
-	err1 := s.read.Close()
-	err2 := s.write.Close()
-	if err1 != nil {
-		return err1
-	}
-	return err2
+	s.bstmts.close()
+	return errors.Join(s.read.Close(), s.blobDB.Close(), s.write.Close())
 }
 
 // stmts caches prepared statements: SQLite's parser is a large share of
@@ -192,6 +217,47 @@ func (s *Store) Close() error {
 type stmts struct {
 	db *sql.DB
 	m  sync.Map // query → *sql.Stmt
+
+	// Write statements missed inside a transaction, prepared after it
+	// (preparePending); n counts the statements cached, up to maxStmts.
+	mu      sync.Mutex
+	pending map[string]bool
+	n       int
+}
+
+// maxStmts bounds the write statements cached lazily: a query built with
+// a variable number of parameters must not grow the cache without end.
+const maxStmts = 256
+
+// want records a write query to prepare once the running transaction is
+// over.
+func (c *stmts) want(query string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n+len(c.pending) >= maxStmts {
+		return
+	}
+	if c.pending == nil {
+		c.pending = map[string]bool{}
+	}
+	c.pending[query] = true
+}
+
+// preparePending prepares the queries want recorded. It runs on the
+// committer's goroutine between transactions, when the write pool's one
+// connection is free; a query that fails to prepare is left unprepared.
+func (c *stmts) preparePending(ctx context.Context) {
+	c.mu.Lock()
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for q := range pending {
+		if _, err := c.get(ctx, q); err == nil {
+			c.mu.Lock()
+			c.n++
+			c.mu.Unlock()
+		}
+	}
 }
 
 func (c *stmts) get(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -225,6 +291,24 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 	return st.QueryRowContext(ctx, args...)
 }
 
+// blobQuery and blobQueryRow run cached reads of blob_data on the
+// memory-mapped pool.
+func (s *Store) blobQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.bstmts.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (s *Store) blobQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.bstmts.get(ctx, query)
+	if err != nil {
+		return s.blobDB.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
 // query runs a cached read query returning rows.
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	st, err := s.rstmts.get(ctx, query)
@@ -234,12 +318,14 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return st.QueryContext(ctx, args...)
 }
 
-// txStmt returns the write statement prepared at Open for query, bound to
-// tx, or nil. Write statements cannot be prepared lazily: the write pool
-// has one connection, which the running transaction holds.
+// txStmt returns the cached write statement for query, bound to tx, or
+// nil. A statement cannot be prepared while a transaction holds the write
+// pool's one connection, so a query not cached yet runs unprepared this
+// once and is prepared after the transaction (commitHooks.after).
 func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
 	st, ok := s.wstmts.m.Load(query)
 	if !ok {
+		s.wstmts.want(query)
 		return nil
 	}
 	return tx.StmtContext(ctx, st.(*sql.Stmt))
@@ -251,6 +337,14 @@ func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 		return st.ExecContext(ctx, args...)
 	}
 	return tx.ExecContext(ctx, query, args...)
+}
+
+// txQuery runs a cached write-side query returning rows in tx.
+func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if st := s.txStmt(ctx, tx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
 }
 
 // txQueryRow runs a cached write-side query in tx.

@@ -78,7 +78,7 @@ func (h *hub) committed(ok bool) {
 // touchMailbox looks up a mailbox's account and records the change.
 func (s *Store) touchMailbox(ctx context.Context, tx *sql.Tx, mailboxID int64) {
 	var account int64
-	if err := tx.QueryRowContext(ctx, "SELECT account_id FROM mailboxes WHERE id = ?", mailboxID).Scan(&account); err == nil {
+	if err := s.txQueryRow(ctx, tx, "SELECT account_id FROM mailboxes WHERE id = ?", mailboxID).Scan(&account); err == nil {
 		s.hub.touch(account, mailboxID)
 	}
 }
