@@ -33,6 +33,7 @@ type view struct {
 
 	sets   []flagSet
 	setIdx map[string]uint32 // flags joined by " " → index in sets
+	used   []string          // every flag of sets, once, in the order first seen
 
 	cursor  uint64
 	gone    map[uint32]bool // expunged in the store, not yet reported
@@ -94,6 +95,11 @@ func (v *view) intern(flags []string) uint32 {
 	k := uint32(len(v.sets))
 	v.sets = append(v.sets, flagSet{flags: slices.Clone(flags), wire: "(" + key + ")"})
 	v.setIdx[key] = k
+	for _, f := range flags {
+		if !slices.Contains(v.used, f) {
+			v.used = append(v.used, f)
+		}
+	}
 	return k
 }
 
@@ -115,16 +121,9 @@ func (v *view) lastUID() uint32 {
 // keywords returns the flags in use, system flags first, for FLAGS.
 func (v *view) keywords() []string {
 	out := slices.Clone(systemFlags)
-	seen := make(map[string]bool, len(out)+len(v.sets))
-	for _, f := range out {
-		seen[f] = true
-	}
-	for _, fs := range v.sets {
-		for _, f := range fs.flags {
-			if !seen[f] {
-				seen[f] = true
-				out = append(out, f)
-			}
+	for _, f := range v.used {
+		if !slices.Contains(systemFlags, f) {
+			out = append(out, f)
 		}
 	}
 	return out
@@ -406,7 +405,7 @@ func (v *view) clone(readOnly bool) *view {
 	c := *v
 	c.readOnly, c.dirty, c.known = readOnly, true, len(v.uids)
 	c.uids, c.modseq, c.flags = slices.Clone(v.uids), slices.Clone(v.modseq), slices.Clone(v.flags)
-	c.sets, c.setIdx = slices.Clone(v.sets), maps.Clone(v.setIdx)
+	c.sets, c.setIdx, c.used = slices.Clone(v.sets), maps.Clone(v.setIdx), slices.Clone(v.used)
 	c.gone, c.changed = map[uint32]bool{}, map[uint32]bool{}
 	for k := range c.sets {
 		c.sets[k].inFlags = false

@@ -135,8 +135,10 @@ type Message struct {
 	SaveDate     time.Time // when it was stored in this mailbox (RFC 8514)
 	Size         int64
 	BlobID       string
-	ThreadID     string          // RFC 8474 §5.2; "" for a message stored before threads were kept
-	Parsed       *message.Parsed // nil unless asked for
+	ThreadID     string // RFC 8474 §5.2; "" for a message stored before threads were kept
+	// Parsed is nil unless asked for. It is read-only: a backend may hand
+	// the same value to every caller that reads the message.
+	Parsed *message.Parsed
 }
 
 // NewMessage is a message to be stored. Mailbox "" means INBOX.

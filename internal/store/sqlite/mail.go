@@ -315,14 +315,15 @@ func (s *Store) Messages(ctx context.Context, mailboxID int64, withParsed bool) 
 	if err != nil {
 		return nil, err
 	}
-	return scanMessages(rows, mailboxID, withParsed)
+	return scanMessages(rows, &s.parsed, mailboxID, withParsed)
 }
 
 // messageCols are the columns scanMessages reads, before parsed.
 const messageCols = "id, uid, modseq, flags, internal_date, size, blob_id, save_date, thread_id"
 
-// scanMessages reads rows of messageCols[, parsed] and closes them.
-func scanMessages(rows *sql.Rows, mailboxID int64, withParsed bool) ([]store.Message, error) {
+// scanMessages reads rows of messageCols[, parsed] and closes them,
+// decoding parsed through pc.
+func scanMessages(rows *sql.Rows, pc *parsedCache, mailboxID int64, withParsed bool) ([]store.Message, error) {
 	defer rows.Close()
 	var out []store.Message
 	for rows.Next() {
@@ -339,8 +340,8 @@ func scanMessages(rows *sql.Rows, mailboxID int64, withParsed bool) ([]store.Mes
 		m.Flags = strings.Fields(flags)
 		m.InternalDate, m.SaveDate = time.Unix(date, 0), time.Unix(saved, 0)
 		if parsed != "" {
-			m.Parsed = new(message.Parsed)
-			if err := json.Unmarshal([]byte(parsed), m.Parsed); err != nil {
+			var err error
+			if m.Parsed, err = pc.decode(parsed); err != nil {
 				return nil, err
 			}
 		}

@@ -55,6 +55,7 @@ type Store struct {
 	rstmts  *stmts
 	wstmts  *stmts
 	bstmts  *stmts
+	parsed  parsedCache // parsedcache.go
 	domains domainCache
 	hub     hub
 	stopGC  context.CancelFunc // nil unless Owner

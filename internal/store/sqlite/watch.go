@@ -91,7 +91,7 @@ func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, since uint64)
 	if err != nil {
 		return nil, err
 	}
-	return scanMessages(rows, mailboxID, false)
+	return scanMessages(rows, &s.parsed, mailboxID, false)
 }
 
 // MessagesByUID implements store.Mail. It reads the UID range from the
@@ -110,7 +110,7 @@ func (s *Store) MessagesByUID(ctx context.Context, mailboxID int64, uids []uint3
 	if err != nil {
 		return nil, err
 	}
-	all, err := scanMessages(rows, mailboxID, withParsed)
+	all, err := scanMessages(rows, &s.parsed, mailboxID, withParsed)
 	if err != nil {
 		return nil, err
 	}
