@@ -45,6 +45,7 @@ type Options struct {
 	TLS               *tls.Config // nil: no STARTTLS
 	ImplicitTLS       bool        // the listener is already TLS (port 465)
 	Pipeline          *delivery.Pipeline
+	Checks            *delivery.Checks // inbound checks (MX); nil for none
 	Auth              *auth.Authenticator // required for Submission
 	PlaintextNetworks []netip.Prefix      // AUTH allowed without TLS from these
 	MaxMessageBytes   int64
@@ -120,6 +121,9 @@ func setDefaults(o *Options) {
 func (s *Server) Serve(l net.Listener) error {
 	l = netlimit.Listen(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP,
 		"421 4.7.0 Too many connections, try again later\r\n", s.log) // RFC 5321 §3.8
+	if s.opts.Checks != nil && !s.opts.ImplicitTLS {
+		l = checkedListener{Listener: l, checks: s.opts.Checks, mode: s.opts.Mode}
+	}
 	if s.opts.ImplicitTLS {
 		l = tls.NewListener(l, s.opts.TLS)
 	}
@@ -144,7 +148,12 @@ func (s *Server) Close() error { return s.smtp.Close() }
 
 // NewSession implements smtp.Backend.
 func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	return newSession(s, c), nil
+	sess := newSession(s, c)
+	if err := sess.checkHelo(); err != nil {
+		sess.cancel()
+		return nil, err
+	}
+	return sess, nil
 }
 
 type slogLogger struct{ l *slog.Logger }

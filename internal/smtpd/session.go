@@ -28,6 +28,7 @@ type session struct {
 	from    string
 	opts    *smtp.MailOptions
 	routes  []delivery.Route
+	tx      *delivery.Transaction // what the checks see (checks.go)
 }
 
 var (
@@ -132,6 +133,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Malformed sender address"}
 		}
 	}
+	if err := s.checkMail(from, opts); err != nil {
+		return err
+	}
 	s.from, s.opts = from, opts
 	return nil
 }
@@ -171,6 +175,9 @@ func (s *session) Rcpt(to string, ro *smtp.RcptOptions) error {
 	}
 	route.Recipient = to
 	rcptDSN(&route, ro)
+	if err := s.checkRcpt(route, ro); err != nil {
+		return err
+	}
 	s.routes = append(s.routes, route)
 	return nil
 }
@@ -230,7 +237,10 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 	}
 	p := s.srv.opts.Pipeline
 	hdr := s.receivedHeader()
-	msg, err := p.Receive(s.ctx, io.MultiReader(strings.NewReader(hdr), r))
+	// RFC 8601 §5: results claiming to be ours are removed from what the
+	// client sent; ours are added after the checks.
+	body := delivery.StripAuthResults(r, s.srv.opts.Hostname)
+	msg, err := p.Receive(s.ctx, io.MultiReader(strings.NewReader(hdr), body))
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +249,10 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 			p.Discard(msg)
 			return nil, err
 		}
+	}
+	if err := s.checkData(msg); err != nil {
+		p.Discard(msg)
+		return nil, err
 	}
 	env := delivery.Envelope{From: s.from, Routes: s.routes}
 	if s.opts != nil {
@@ -253,7 +267,7 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 
 // Reset implements smtp.Session.
 func (s *session) Reset() {
-	s.from, s.opts, s.routes = "", nil, nil
+	s.from, s.opts, s.routes, s.tx = "", nil, nil, nil
 }
 
 // Logout implements smtp.Session.

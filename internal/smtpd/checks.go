@@ -1,0 +1,167 @@
+package smtpd
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/emersion/go-smtp"
+
+	"facteur.dev/facteur/internal/delivery"
+	"facteur.dev/facteur/internal/mail"
+	"facteur.dev/facteur/internal/netlimit"
+)
+
+// This file calls the inbound checks (delivery.Checks) at each SMTP stage:
+// connect (checkedListener, before the banner), HELO (NewSession), MAIL,
+// RCPT and the end of DATA.
+
+// checkConn describes the session's client for the checks.
+func (s *session) checkConn() *delivery.Conn {
+	c := &delivery.Conn{Listener: s.srv.opts.Mode.String(), IP: s.ip, Helo: s.conn.Hostname()}
+	if st, ok := s.conn.TLSConnectionState(); ok {
+		c.TLS = &st
+	}
+	if s.account != nil {
+		c.AuthUser = s.account.Address
+	}
+	return c
+}
+
+// checkHelo runs the HELO checks when the session starts (go-smtp makes
+// the session at the first EHLO/HELO).
+func (s *session) checkHelo() error {
+	if s.srv.opts.Checks == nil {
+		return nil
+	}
+	return replyErr(s.srv.opts.Checks.Helo(s.ctx, s.checkConn()))
+}
+
+// checkMail starts the transaction the checks see and runs the MAIL
+// checks.
+func (s *session) checkMail(from string, opts *smtp.MailOptions) error {
+	s.tx = &delivery.Transaction{Conn: s.checkConn(), From: from, Params: mailParamMap(opts)}
+	return replyErr(s.srv.opts.Checks.Mail(s.ctx, s.tx))
+}
+
+// checkRcpt runs the RCPT checks for an accepted route.
+func (s *session) checkRcpt(route delivery.Route, ro *smtp.RcptOptions) error {
+	r := &delivery.Recipient{Address: route.Recipient, Params: rcptParamMap(ro), Route: route}
+	if err := replyErr(s.srv.opts.Checks.Rcpt(s.ctx, s.tx, r)); err != nil {
+		return err
+	}
+	s.tx.Rcpts = append(s.tx.Rcpts, r)
+	return nil
+}
+
+// checkData runs the end-of-DATA checks over the received message.
+func (s *session) checkData(msg delivery.Received) error {
+	p := s.srv.opts.Pipeline
+	return replyErr(s.srv.opts.Checks.Data(s.ctx, s.tx, p.NewMessage(msg)))
+}
+
+// replyErr turns a check's reply into go-smtp's error, keeping nil nil.
+func replyErr(e *mail.Error) error {
+	if e == nil {
+		return nil
+	}
+	return toSMTP(e)
+}
+
+func mailParamMap(o *smtp.MailOptions) map[string]string {
+	m := map[string]string{}
+	if o == nil {
+		return m
+	}
+	if o.Size > 0 {
+		m["SIZE"] = fmt.Sprint(o.Size)
+	}
+	if o.Body != "" {
+		m["BODY"] = string(o.Body)
+	}
+	if o.UTF8 {
+		m["SMTPUTF8"] = ""
+	}
+	if o.RequireTLS {
+		m["REQUIRETLS"] = ""
+	}
+	if o.Return != "" {
+		m["RET"] = string(o.Return)
+	}
+	if o.EnvelopeID != "" {
+		m["ENVID"] = o.EnvelopeID
+	}
+	if o.Auth != nil {
+		m["AUTH"] = *o.Auth
+	}
+	return m
+}
+
+func rcptParamMap(o *smtp.RcptOptions) map[string]string {
+	m := map[string]string{}
+	if o == nil {
+		return m
+	}
+	if len(o.Notify) > 0 {
+		n := make([]string, len(o.Notify))
+		for i, v := range o.Notify {
+			n[i] = string(v)
+		}
+		m["NOTIFY"] = strings.Join(n, ",")
+	}
+	if o.OriginalRecipient != "" {
+		m["ORCPT"] = string(o.OriginalRecipientType) + ";" + o.OriginalRecipient
+	}
+	return m
+}
+
+// checkedListener runs the connect checks on each connection before the
+// banner: at its first write, which is the banner, in the connection's
+// own goroutine, so a slow DNS answer holds up that client alone. A
+// refused client gets the check's reply instead of the banner and is
+// disconnected (RFC 5321 §3.1: a 554 greeting).
+type checkedListener struct {
+	net.Listener
+	checks *delivery.Checks
+	mode   Mode
+}
+
+func (l checkedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &checkedConn{Conn: c, l: l}, nil
+}
+
+type checkedConn struct {
+	net.Conn
+	l       checkedListener
+	once    sync.Once
+	refused error
+}
+
+func (c *checkedConn) Write(b []byte) (int, error) {
+	c.once.Do(c.check)
+	if c.refused != nil {
+		return 0, c.refused
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *checkedConn) check() {
+	conn := &delivery.Conn{Listener: c.l.mode.String(), IP: netlimit.RemoteIP(c.RemoteAddr())}
+	reply := c.l.checks.Connect(context.Background(), conn)
+	if reply == nil {
+		return
+	}
+	code := reply.Code
+	if code/100 == 5 {
+		code = 554 // RFC 5321 §3.1, §4.2.3: the refusal greeting
+	}
+	fmt.Fprintf(c.Conn, "%d %d.%d.%d %s\r\n", code, reply.Enhanced[0], reply.Enhanced[1], reply.Enhanced[2], reply.Message)
+	c.refused = fmt.Errorf("smtpd: connection refused by a check: %w", reply)
+	c.Conn.Close()
+}
