@@ -45,7 +45,7 @@ type Options struct {
 	TLS               *tls.Config // nil: no STARTTLS
 	ImplicitTLS       bool        // the listener is already TLS (port 465)
 	Pipeline          *delivery.Pipeline
-	Checks            *delivery.Checks // inbound checks (MX); nil for none
+	Checks            *delivery.Checks    // inbound checks (MX); nil for none
 	Auth              *auth.Authenticator // required for Submission
 	PlaintextNetworks []netip.Prefix      // AUTH allowed without TLS from these
 	MaxMessageBytes   int64
