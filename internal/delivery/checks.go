@@ -35,6 +35,9 @@ type Conn struct {
 	Helo     string               // the EHLO/HELO argument
 	TLS      *tls.ConnectionState // nil without TLS
 	AuthUser string               // the authenticated account, "" for none
+	// Results of the connect and HELO checks (iprev, DNSBL); every
+	// transaction of the connection starts with them.
+	Results []authres.Result
 }
 
 // TLSSummary is "TLS1.3 TLS_AES_128_GCM_SHA256", or "" without TLS, for
@@ -200,7 +203,7 @@ func (c *Checks) AuthServID() string {
 
 // Connect runs the connect checks; a non-nil reply refuses the client.
 func (c *Checks) Connect(ctx context.Context, conn *Conn) *mail.Error {
-	return runStage(c, ctx, nil, func(ctx context.Context, ch Check) (Verdict, error, bool) {
+	return runStage(c, ctx, conn.record, func(ctx context.Context, ch Check) (Verdict, error, bool) {
 		cc, ok := ch.(ConnectCheck)
 		if !ok {
 			return Verdict{}, nil, false
@@ -212,7 +215,7 @@ func (c *Checks) Connect(ctx context.Context, conn *Conn) *mail.Error {
 
 // Helo runs the HELO checks.
 func (c *Checks) Helo(ctx context.Context, conn *Conn) *mail.Error {
-	return runStage(c, ctx, nil, func(ctx context.Context, ch Check) (Verdict, error, bool) {
+	return runStage(c, ctx, conn.record, func(ctx context.Context, ch Check) (Verdict, error, bool) {
 		hc, ok := ch.(HeloCheck)
 		if !ok {
 			return Verdict{}, nil, false
@@ -224,7 +227,7 @@ func (c *Checks) Helo(ctx context.Context, conn *Conn) *mail.Error {
 
 // Mail runs the MAIL checks, recording their results in tx.
 func (c *Checks) Mail(ctx context.Context, tx *Transaction) *mail.Error {
-	return runStage(c, ctx, tx, func(ctx context.Context, ch Check) (Verdict, error, bool) {
+	return runStage(c, ctx, tx.record, func(ctx context.Context, ch Check) (Verdict, error, bool) {
 		mc, ok := ch.(MailCheck)
 		if !ok {
 			return Verdict{}, nil, false
@@ -236,7 +239,7 @@ func (c *Checks) Mail(ctx context.Context, tx *Transaction) *mail.Error {
 
 // Rcpt runs the RCPT checks for r.
 func (c *Checks) Rcpt(ctx context.Context, tx *Transaction, r *Recipient) *mail.Error {
-	return runStage(c, ctx, tx, func(ctx context.Context, ch Check) (Verdict, error, bool) {
+	return runStage(c, ctx, tx.record, func(ctx context.Context, ch Check) (Verdict, error, bool) {
 		rc, ok := ch.(RcptCheck)
 		if !ok {
 			return Verdict{}, nil, false
@@ -248,7 +251,7 @@ func (c *Checks) Rcpt(ctx context.Context, tx *Transaction, r *Recipient) *mail.
 
 // Data runs the end-of-DATA checks, recording their results in tx.
 func (c *Checks) Data(ctx context.Context, tx *Transaction, msg *Message) *mail.Error {
-	return runStage(c, ctx, tx, func(ctx context.Context, ch Check) (Verdict, error, bool) {
+	return runStage(c, ctx, tx.record, func(ctx context.Context, ch Check) (Verdict, error, bool) {
 		dc, ok := ch.(DataCheck)
 		if !ok {
 			return Verdict{}, nil, false
@@ -263,8 +266,8 @@ func (c *Checks) Data(ctx context.Context, tx *Transaction, msg *Message) *mail.
 type stageFn func(ctx context.Context, ch Check) (v Verdict, err error, ok bool)
 
 // runStage runs every check of a stage in order and stops at the first
-// reply. Verdicts are recorded in tx (when there is one).
-func runStage(c *Checks, ctx context.Context, tx *Transaction, fn stageFn) *mail.Error {
+// reply. Each verdict is given to record.
+func runStage(c *Checks, ctx context.Context, record func(Verdict), fn stageFn) *mail.Error {
 	if c == nil {
 		return nil
 	}
@@ -279,9 +282,7 @@ func runStage(c *Checks, ctx context.Context, tx *Transaction, fn stageFn) *mail
 			}
 			continue
 		}
-		if tx != nil {
-			tx.record(v)
-		}
+		record(v)
 		if v.Reply != nil {
 			c.log.Info("check refused", "check", ch.Name(), "reply", v.Reply.Error())
 			return v.Reply
@@ -329,6 +330,16 @@ func (c *Checks) failed(ch Check, err error) *mail.Error {
 	}
 	c.log.Warn("check failed, answering 451", "check", ch.Name(), "err", err)
 	return mail.Errorf(451, [3]int{4, 4, 3}, "Temporary failure of the %s check, try again later", ch.Name())
+}
+
+// record keeps a connect or HELO check's results; a refusal ends the
+// connection, and headers, folders and scores belong to transactions.
+func (c *Conn) record(v Verdict) { c.Results = append(c.Results, v.Results...) }
+
+// NewTransaction starts a transaction on conn with the results of its
+// connect and HELO checks.
+func NewTransaction(conn *Conn, from string, params map[string]string) *Transaction {
+	return &Transaction{Conn: conn, From: from, Params: params, Results: append([]authres.Result(nil), conn.Results...)}
 }
 
 func (tx *Transaction) record(v Verdict) {

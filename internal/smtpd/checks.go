@@ -18,9 +18,18 @@ import (
 // connect (checkedListener, before the banner), HELO (NewSession), MAIL,
 // RCPT and the end of DATA.
 
-// checkConn describes the session's client for the checks.
+// checkConn describes the session's client for the checks: the Conn the
+// connect checks saw (with their results), brought up to date.
 func (s *session) checkConn() *delivery.Conn {
-	c := &delivery.Conn{Listener: s.srv.opts.Mode.String(), IP: s.ip, Helo: s.conn.Hostname()}
+	if s.cconn == nil {
+		if cc, ok := s.conn.Conn().(*checkedConn); ok && cc.conn != nil {
+			s.cconn = cc.conn
+		} else {
+			s.cconn = &delivery.Conn{Listener: s.srv.opts.Mode.String(), IP: s.ip}
+		}
+	}
+	c := s.cconn
+	c.Helo = s.conn.Hostname()
 	if st, ok := s.conn.TLSConnectionState(); ok {
 		c.TLS = &st
 	}
@@ -42,7 +51,7 @@ func (s *session) checkHelo() error {
 // checkMail starts the transaction the checks see and runs the MAIL
 // checks.
 func (s *session) checkMail(from string, opts *smtp.MailOptions) error {
-	s.tx = &delivery.Transaction{Conn: s.checkConn(), From: from, Params: mailParamMap(opts)}
+	s.tx = delivery.NewTransaction(s.checkConn(), from, mailParamMap(opts))
 	return replyErr(s.srv.opts.Checks.Mail(s.ctx, s.tx))
 }
 
@@ -140,6 +149,7 @@ type checkedConn struct {
 	net.Conn
 	l       checkedListener
 	once    sync.Once
+	conn    *delivery.Conn // what the connect checks saw and found
 	refused error
 }
 
@@ -152,8 +162,8 @@ func (c *checkedConn) Write(b []byte) (int, error) {
 }
 
 func (c *checkedConn) check() {
-	conn := &delivery.Conn{Listener: c.l.mode.String(), IP: netlimit.RemoteIP(c.RemoteAddr())}
-	reply := c.l.checks.Connect(context.Background(), conn)
+	c.conn = &delivery.Conn{Listener: c.l.mode.String(), IP: netlimit.RemoteIP(c.RemoteAddr())}
+	reply := c.l.checks.Connect(context.Background(), c.conn)
 	if reply == nil {
 		return
 	}

@@ -29,6 +29,7 @@ type session struct {
 	opts    *smtp.MailOptions
 	routes  []delivery.Route
 	tx      *delivery.Transaction // what the checks see (checks.go)
+	cconn   *delivery.Conn        // the client as the checks see it
 }
 
 var (
