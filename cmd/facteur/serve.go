@@ -43,12 +43,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srvs, err := startListeners(cfg, s, tlsConf, log)
+	checks, checksSummary, err := buildChecks(cfg, log) // checks.go
+	if err != nil {
+		return err
+	}
+	srvs, err := startListeners(cfg, s, tlsConf, checks, log)
 	if err != nil {
 		srvs.shutdown(context.Background())
 		return err
 	}
 	banner(e.stdout, cfg, srvs, selfSigned)
+	fmt.Fprintf(e.stdout, "Inbound checks (MX): %s\n", checksSummary)
 	// A listener whose accept loop stops for good (temporary errors are
 	// retried) leaves the server deaf on that port: shut down and exit
 	// non-zero, so that the service manager restarts it and the admin
@@ -128,7 +133,7 @@ func (ss servers) failed() <-chan error {
 // startListeners starts every SMTP-family, POP3 and IMAP listener that
 // is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
-func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
+func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, checks *delivery.Checks, log *slog.Logger) (servers, error) {
 	authn := auth.New(auth.StoreLookup{Accounts: s}, auth.Options{
 		CacheTTL:              cfg.Auth.CacheTTL.Duration,
 		FailureDelay:          cfg.Auth.FailureDelay.Duration,
@@ -136,7 +141,7 @@ func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, log 
 		MaxFailuresPerAccount: cfg.Auth.MaxFailuresPerAccount,
 		FailureWindow:         cfg.Auth.FailureWindow.Duration,
 	})
-	out, err := startSMTP(cfg, s, authn, tlsConf, log)
+	out, err := startSMTP(cfg, s, authn, tlsConf, checks, log)
 	if err != nil {
 		return out, err
 	}
@@ -150,7 +155,7 @@ func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, log 
 }
 
 // startSMTP starts the MX, submission and LMTP listeners.
-func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
+func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tlsConf *tls.Config, checks *delivery.Checks, log *slog.Logger) (servers, error) {
 	pipeline := delivery.New(s, log.With("part", "delivery"))
 	out, err := startOutbound(cfg, s, pipeline, log) // queue workers and control socket
 	if err != nil {
@@ -179,6 +184,9 @@ func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tls
 		}
 		o := base
 		o.Mode, o.ImplicitTLS = sp.mode, sp.implicit
+		if sp.mode == smtpd.MX {
+			o.Checks = checks
+		}
 		if sp.mode == smtpd.LMTP {
 			o.MaxConnsPerIP = o.MaxConnections // all local peers share one "IP"
 		}

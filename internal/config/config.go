@@ -28,6 +28,7 @@ type Config struct {
 	Log      Log      `toml:"log"`
 	POP3     POP3     `toml:"pop3"`
 	Outbound Outbound `toml:"outbound"`
+	Checks   Checks   `toml:"checks"` // checks.go
 
 	// Dev is true when no config file was given: the development instance.
 	Dev bool `toml:"-"`
@@ -156,6 +157,7 @@ func Default() *Config {
 		Log:      Log{Level: "info", Format: "text"},
 		POP3:     POP3{Delete: "expunge", IdleTimeout: Duration{10 * time.Minute}},
 		Outbound: defaultOutbound(),
+		Checks:   defaultChecks(),
 	}
 }
 
@@ -249,6 +251,7 @@ func (c *Config) Validate() error {
 		bad("pop3.idle_timeout", "must be at least 10m (RFC 1939 §3)")
 	}
 	c.validateOutbound(bad)
+	c.validateChecks(bad)
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,111 @@
+package config
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Checks configures the inbound checks of the MX listener. The names of
+// resolver, spf, dkim, dmarc, dnsbl and greylist are a contract that
+// outside tests rely on.
+type Checks struct {
+	// Resolver is the "host:port" of the DNS server the checks ask; ""
+	// uses outbound.resolver, then the system's.
+	Resolver string `toml:"resolver"`
+	SPF      bool   `toml:"spf"`   // RFC 7208, MAIL FROM and HELO
+	DKIM     bool   `toml:"dkim"`  // RFC 6376 verification
+	DMARC    bool   `toml:"dmarc"` // enforce p=reject and p=quarantine (RFC 7489)
+	IPRev    bool   `toml:"iprev"` // reverse DNS of the client (RFC 8601 §3)
+	// DNSBL lists the block lists asked at connect ("zone" or
+	// "zone=127.0.0.2,127.0.0.[4..7]"); [] disables them. DNSWL lists
+	// allow lists, recorded as dnswl=pass (RFC 8904).
+	DNSBL    []string `toml:"dnsbl"`
+	DNSWL    []string `toml:"dnswl"`
+	Greylist bool     `toml:"greylist"`
+	// TrustedNetworks are never looked up in DNS lists nor greylisted.
+	TrustedNetworks []string `toml:"trusted_networks"`
+	// Timeout bounds one check at one SMTP stage.
+	Timeout Duration `toml:"timeout"`
+	// OnError is what a check that fails or times out (DNS down) makes
+	// its stage answer, by check name ("spf", "dkim", "dmarc", "iprev",
+	// "dnsbl"): "tempfail" (451 4.4.3, the sender retries) or "accept"
+	// (go on without it). Missing names: "tempfail", but "accept" for
+	// dnsbl and iprev, whose failure says nothing about the message; on
+	// the development instance every check defaults to "accept".
+	OnError map[string]string `toml:"on_error"`
+}
+
+// CheckNames are the checks OnError may name.
+var CheckNames = []string{"spf", "dkim", "dmarc", "iprev", "dnsbl"}
+
+func defaultChecks() Checks {
+	return Checks{SPF: true, DKIM: true, DMARC: true, IPRev: true, DNSBL: []string{"zen.spamhaus.org"},
+		TrustedNetworks: []string{"127.0.0.0/8", "::1/128"}, Timeout: Duration{30 * time.Second}}
+}
+
+// OnErrorFor is the policy of check name, with the defaults applied.
+func (c *Config) OnErrorFor(name string) string {
+	if p, ok := c.Checks.OnError[name]; ok {
+		return p
+	}
+	if c.Dev || name == "dnsbl" || name == "iprev" {
+		return "accept"
+	}
+	return "tempfail"
+}
+
+// TrustedPrefixes returns checks.trusted_networks parsed (Validate has
+// checked them).
+func (c *Config) TrustedPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range c.Checks.TrustedNetworks {
+		if p, err := netip.ParsePrefix(n); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ChecksResolver is the DNS server the checks ask ("" for the system's).
+func (c *Config) ChecksResolver() string {
+	if c.Checks.Resolver != "" {
+		return c.Checks.Resolver
+	}
+	return c.Outbound.Resolver
+}
+
+func (c *Config) validateChecks(bad func(key, format string, args ...any)) {
+	k := c.Checks
+	if k.Resolver != "" {
+		if _, p, err := net.SplitHostPort(k.Resolver); err != nil || p == "" {
+			bad("checks.resolver", "%q is not host:port", k.Resolver)
+		}
+	}
+	for _, n := range k.TrustedNetworks {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			bad("checks.trusted_networks", "%q is not a CIDR", n)
+		}
+	}
+	for key, lists := range map[string][]string{"checks.dnsbl": k.DNSBL, "checks.dnswl": k.DNSWL} {
+		for _, l := range lists {
+			zone, _, _ := strings.Cut(l, "=")
+			if strings.TrimSpace(zone) == "" || strings.ContainsAny(zone, " /") {
+				bad(key, "%q is not a DNS zone", l)
+			}
+		}
+	}
+	if k.Timeout.Duration <= 0 {
+		bad("checks.timeout", "must be positive")
+	}
+	for name, p := range k.OnError {
+		if !slices.Contains(CheckNames, name) {
+			bad("checks.on_error", "unknown check %q (known: %s)", name, strings.Join(CheckNames, ", "))
+		}
+		if p != "tempfail" && p != "accept" {
+			bad("checks.on_error."+name, "must be \"tempfail\" or \"accept\"")
+		}
+	}
+}
