@@ -7,16 +7,36 @@ import (
 
 	"facteur.dev/facteur/internal/checks/dkim"
 	"facteur.dev/facteur/internal/checks/dnsbl"
+	"facteur.dev/facteur/internal/checks/greylist"
 	"facteur.dev/facteur/internal/checks/iprev"
+	"facteur.dev/facteur/internal/checks/ratelimit"
 	"facteur.dev/facteur/internal/config"
 	"facteur.dev/facteur/internal/delivery"
 	"facteur.dev/facteur/internal/dns"
 )
 
-// buildChecks makes the MX listener's inbound checks from [checks], and a
-// line for the start banner saying what runs and how failures are met.
-func buildChecks(cfg *config.Config, log *slog.Logger) (*delivery.Checks, string, error) {
+// listenerChecks are the checks of the MX and the submission listeners.
+type listenerChecks struct {
+	mx, submission *delivery.Checks
+}
+
+// buildChecks makes the listeners' checks from [checks], and a line for
+// the start banner saying what runs on the MX listener and how failures
+// are met. Submission gets the per-user rate limits only.
+func buildChecks(cfg *config.Config, log *slog.Logger) (listenerChecks, string, error) {
+	mx, summary, err := buildMXChecks(cfg, log)
+	if err != nil {
+		return listenerChecks{}, "", err
+	}
+	k := cfg.Checks
+	rl := &ratelimit.Check{MessagesPerUser: k.RateMessagesPerUser, RecipientsPerUser: k.RateRecipientsPerUser}
+	sub := delivery.NewChecks(cfg.Hostname, log.With("part", "checks"), rl)
+	return listenerChecks{mx: mx, submission: sub}, summary, nil
+}
+
+func buildMXChecks(cfg *config.Config, log *slog.Logger) (*delivery.Checks, string, error) {
 	res := dns.New(cfg.ChecksResolver())
+	k := cfg.Checks
 	var list []delivery.Check
 	var names []string
 	add := func(c delivery.Check, label string) {
@@ -44,8 +64,17 @@ func buildChecks(cfg *config.Config, log *slog.Logger) (*delivery.Checks, string
 		}
 		add(c, "dnsbl("+strings.Join(append(append([]string{}, cfg.Checks.DNSBL...), cfg.Checks.DNSWL...), " ")+")")
 	}
+	if k.RateMessagesPerIP > 0 || k.RateRecipientsPerIP > 0 {
+		add(&ratelimit.Check{MessagesPerIP: k.RateMessagesPerIP, RecipientsPerIP: k.RateRecipientsPerIP,
+			Skip: cfg.TrustedPrefixes()}, fmt.Sprintf("ratelimit(%d messages, %d recipients per IP per hour)",
+			k.RateMessagesPerIP, k.RateRecipientsPerIP))
+	}
 	if cfg.Checks.DKIM {
 		add(&dkim.Check{Resolver: res}, "dkim")
+	}
+	if k.Greylist {
+		g := &greylist.Check{Delay: k.GreylistDelay.Duration, Skip: cfg.TrustedPrefixes()}
+		add(g, g.String())
 	}
 	cs := delivery.NewChecks(cfg.Hostname, log.With("part", "checks"), list...)
 	cs.SetTimeout(cfg.Checks.Timeout.Duration)

@@ -133,7 +133,7 @@ func (ss servers) failed() <-chan error {
 // startListeners starts every SMTP-family, POP3 and IMAP listener that
 // is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
-func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, checks *delivery.Checks, log *slog.Logger) (servers, error) {
+func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
 	authn := auth.New(auth.StoreLookup{Accounts: s}, auth.Options{
 		CacheTTL:              cfg.Auth.CacheTTL.Duration,
 		FailureDelay:          cfg.Auth.FailureDelay.Duration,
@@ -155,7 +155,7 @@ func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, chec
 }
 
 // startSMTP starts the MX, submission and LMTP listeners.
-func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tlsConf *tls.Config, checks *delivery.Checks, log *slog.Logger) (servers, error) {
+func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
 	pipeline := delivery.New(s, log.With("part", "delivery"))
 	out, err := startOutbound(cfg, s, pipeline, log) // queue workers and control socket
 	if err != nil {
@@ -184,8 +184,11 @@ func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tls
 		}
 		o := base
 		o.Mode, o.ImplicitTLS = sp.mode, sp.implicit
-		if sp.mode == smtpd.MX {
-			o.Checks = checks
+		switch sp.mode {
+		case smtpd.MX:
+			o.Checks = checks.mx
+		case smtpd.Submission:
+			o.Checks = checks.submission
 		}
 		if sp.mode == smtpd.LMTP {
 			o.MaxConnsPerIP = o.MaxConnections // all local peers share one "IP"

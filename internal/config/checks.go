@@ -25,6 +25,16 @@ type Checks struct {
 	DNSBL    []string `toml:"dnsbl"`
 	DNSWL    []string `toml:"dnswl"`
 	Greylist bool     `toml:"greylist"`
+	// GreylistDelay is how long an unknown sender must wait before its
+	// retry is accepted.
+	GreylistDelay Duration `toml:"greylist_delay"`
+	// Messages and recipients per hour: per client address on the MX
+	// listener (trusted networks exempt), per user on submission. 0 is
+	// no limit.
+	RateMessagesPerIP     int `toml:"rate_messages_per_ip"`
+	RateRecipientsPerIP   int `toml:"rate_recipients_per_ip"`
+	RateMessagesPerUser   int `toml:"rate_messages_per_user"`
+	RateRecipientsPerUser int `toml:"rate_recipients_per_user"`
 	// TrustedNetworks are never looked up in DNS lists nor greylisted.
 	TrustedNetworks []string `toml:"trusted_networks"`
 	// Timeout bounds one check at one SMTP stage.
@@ -43,7 +53,9 @@ var CheckNames = []string{"spf", "dkim", "dmarc", "iprev", "dnsbl"}
 
 func defaultChecks() Checks {
 	return Checks{SPF: true, DKIM: true, DMARC: true, IPRev: true, DNSBL: []string{"zen.spamhaus.org"},
-		TrustedNetworks: []string{"127.0.0.0/8", "::1/128"}, Timeout: Duration{30 * time.Second}}
+		TrustedNetworks: []string{"127.0.0.0/8", "::1/128"}, Timeout: Duration{30 * time.Second},
+		GreylistDelay: Duration{5 * time.Minute}, RateMessagesPerIP: 1000, RateRecipientsPerIP: 3000,
+		RateMessagesPerUser: 1000, RateRecipientsPerUser: 2000}
 }
 
 // OnErrorFor is the policy of check name, with the defaults applied.
@@ -99,6 +111,15 @@ func (c *Config) validateChecks(bad func(key, format string, args ...any)) {
 	}
 	if k.Timeout.Duration <= 0 {
 		bad("checks.timeout", "must be positive")
+	}
+	if k.GreylistDelay.Duration < 0 {
+		bad("checks.greylist_delay", "must not be negative")
+	}
+	for key, v := range map[string]int{"rate_messages_per_ip": k.RateMessagesPerIP, "rate_recipients_per_ip": k.RateRecipientsPerIP,
+		"rate_messages_per_user": k.RateMessagesPerUser, "rate_recipients_per_user": k.RateRecipientsPerUser} {
+		if v < 0 {
+			bad("checks."+key, "must not be negative (0 is no limit)")
+		}
 	}
 	for name, p := range k.OnError {
 		if !slices.Contains(CheckNames, name) {
