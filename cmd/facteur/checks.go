@@ -85,6 +85,9 @@ func buildMXChecks(cfg *config.Config, log *slog.Logger) (*delivery.Checks, stri
 		}
 		cs.SetOnError(name, p)
 	}
+	if w := k.PregreetWait.Duration; w > 0 {
+		names = append(names, fmt.Sprintf("pregreet(%s)", w))
+	}
 	summary := "none"
 	if len(names) > 0 {
 		summary = strings.Join(names, " ")

@@ -187,6 +187,7 @@ func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tls
 		switch sp.mode {
 		case smtpd.MX:
 			o.Checks = checks.mx
+			o.PregreetWait, o.Trusted = cfg.Checks.PregreetWait.Duration, cfg.TrustedPrefixes()
 		case smtpd.Submission:
 			o.Checks = checks.submission
 		}

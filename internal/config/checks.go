@@ -35,6 +35,11 @@ type Checks struct {
 	RateRecipientsPerIP   int `toml:"rate_recipients_per_ip"`
 	RateMessagesPerUser   int `toml:"rate_messages_per_user"`
 	RateRecipientsPerUser int `toml:"rate_recipients_per_user"`
+	// PregreetWait: a new client on the MX listener gets the first line
+	// of a multi-line greeting and must wait this long for the rest
+	// without talking (postscreen's pregreet test); a client that passed
+	// is not tested again for a day. 0 disables it.
+	PregreetWait Duration `toml:"pregreet_wait"`
 	// TrustedNetworks are never looked up in DNS lists nor greylisted.
 	TrustedNetworks []string `toml:"trusted_networks"`
 	// Timeout bounds one check at one SMTP stage.
@@ -54,7 +59,7 @@ var CheckNames = []string{"spf", "dkim", "dmarc", "iprev", "dnsbl"}
 func defaultChecks() Checks {
 	return Checks{SPF: true, DKIM: true, DMARC: true, IPRev: true, DNSBL: []string{"zen.spamhaus.org"},
 		TrustedNetworks: []string{"127.0.0.0/8", "::1/128"}, Timeout: Duration{30 * time.Second},
-		GreylistDelay: Duration{5 * time.Minute}, RateMessagesPerIP: 1000, RateRecipientsPerIP: 3000,
+		GreylistDelay: Duration{5 * time.Minute}, PregreetWait: Duration{3 * time.Second}, RateMessagesPerIP: 1000, RateRecipientsPerIP: 3000,
 		RateMessagesPerUser: 1000, RateRecipientsPerUser: 2000}
 }
 
@@ -111,6 +116,9 @@ func (c *Config) validateChecks(bad func(key, format string, args ...any)) {
 	}
 	if k.Timeout.Duration <= 0 {
 		bad("checks.timeout", "must be positive")
+	}
+	if k.PregreetWait.Duration < 0 {
+		bad("checks.pregreet_wait", "must not be negative")
 	}
 	if k.GreylistDelay.Duration < 0 {
 		bad("checks.greylist_delay", "must not be negative")

@@ -1,22 +1,18 @@
 package smtpd
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
 
 	"github.com/emersion/go-smtp"
 
 	"facteur.dev/facteur/internal/delivery"
 	"facteur.dev/facteur/internal/mail"
-	"facteur.dev/facteur/internal/netlimit"
 )
 
 // This file calls the inbound checks (delivery.Checks) at each SMTP stage:
-// connect (checkedListener, before the banner), HELO (NewSession), MAIL,
-// RCPT and the end of DATA.
+// connect (gate.go, before the banner), HELO (NewSession), MAIL, RCPT and
+// the end of DATA.
 
 // checkConn describes the session's client for the checks: the Conn the
 // connect checks saw (with their results), brought up to date.
@@ -124,54 +120,4 @@ func rcptParamMap(o *smtp.RcptOptions) map[string]string {
 		m["ORCPT"] = string(o.OriginalRecipientType) + ";" + o.OriginalRecipient
 	}
 	return m
-}
-
-// checkedListener runs the connect checks on each connection before the
-// banner: at its first write, which is the banner, in the connection's
-// own goroutine, so a slow DNS answer holds up that client alone. A
-// refused client gets the check's reply instead of the banner and is
-// disconnected (RFC 5321 §3.1: a 554 greeting).
-type checkedListener struct {
-	net.Listener
-	checks *delivery.Checks
-	mode   Mode
-}
-
-func (l checkedListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &checkedConn{Conn: c, l: l}, nil
-}
-
-type checkedConn struct {
-	net.Conn
-	l       checkedListener
-	once    sync.Once
-	conn    *delivery.Conn // what the connect checks saw and found
-	refused error
-}
-
-func (c *checkedConn) Write(b []byte) (int, error) {
-	c.once.Do(c.check)
-	if c.refused != nil {
-		return 0, c.refused
-	}
-	return c.Conn.Write(b)
-}
-
-func (c *checkedConn) check() {
-	c.conn = &delivery.Conn{Listener: c.l.mode.String(), IP: netlimit.RemoteIP(c.RemoteAddr())}
-	reply := c.l.checks.Connect(context.Background(), c.conn)
-	if reply == nil {
-		return
-	}
-	code := reply.Code
-	if code/100 == 5 {
-		code = 554 // RFC 5321 §3.1, §4.2.3: the refusal greeting
-	}
-	fmt.Fprintf(c.Conn, "%d %d.%d.%d %s\r\n", code, reply.Enhanced[0], reply.Enhanced[1], reply.Enhanced[2], reply.Message)
-	c.refused = fmt.Errorf("smtpd: connection refused by a check: %w", reply)
-	c.Conn.Close()
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-msgauth/authres"
 
@@ -142,5 +143,26 @@ func TestCheckErrorTempfails(t *testing.T) {
 	}
 	if mb, _ := e.inbox("alice@example.test"); mb.Messages != 0 {
 		t.Fatalf("a tempfailed message was stored")
+	}
+}
+
+// A client that talks before the end of the greeting is refused; one that
+// waits gets the whole greeting, and is not made to wait again.
+func TestPregreet(t *testing.T) {
+	e := newEnv(t)
+	addr := e.serve(MX, false, func(o *Options) { o.PregreetWait = 300 * time.Millisecond })
+	eager := testutil.Dial(t, addr)
+	if l := eager.Line(); !strings.HasPrefix(l, "220-mx.example.test ESMTP") {
+		t.Fatalf("first greeting line %q", l)
+	}
+	eager.Send("EHLO spambot.example")
+	eager.Expect("", "554 5.5.1 Protocol error")
+	patient := testutil.Dial(t, addr)
+	patient.Expect("", "220-mx.example.test ESMTP\n220 mx.example.test") // both lines, after the wait
+	patient.Expect("EHLO client.example", "250")
+	patient.Expect("QUIT", "221")
+	again := testutil.Dial(t, addr)
+	if l := again.Line(); !strings.HasPrefix(l, "220 mx.example.test") {
+		t.Fatalf("a client that passed waited again: %q", l)
 	}
 }

@@ -40,12 +40,17 @@ func (m Mode) String() string {
 
 // Options configure one listener's server. Zero limits take defaults.
 type Options struct {
-	Mode              Mode
-	Hostname          string
-	TLS               *tls.Config // nil: no STARTTLS
-	ImplicitTLS       bool        // the listener is already TLS (port 465)
-	Pipeline          *delivery.Pipeline
-	Checks            *delivery.Checks    // inbound checks (MX); nil for none
+	Mode        Mode
+	Hostname    string
+	TLS         *tls.Config // nil: no STARTTLS
+	ImplicitTLS bool        // the listener is already TLS (port 465)
+	Pipeline    *delivery.Pipeline
+	Checks      *delivery.Checks // inbound checks (MX); nil for none
+	// PregreetWait, on the MX listener, is how long a new client must
+	// wait for the rest of the greeting without talking (gate.go); 0
+	// turns the test off. Trusted clients are never tested.
+	PregreetWait      time.Duration
+	Trusted           []netip.Prefix
 	Auth              *auth.Authenticator // required for Submission
 	PlaintextNetworks []netip.Prefix      // AUTH allowed without TLS from these
 	MaxMessageBytes   int64
@@ -64,6 +69,7 @@ type Server struct {
 	smtp    *smtp.Server
 	log     *slog.Logger
 	closing atomic.Bool // Shutdown has begun: no new transactions
+	gate    *gate       // before the banner; nil for none
 }
 
 // New builds a server; call Serve with a listener.
@@ -90,6 +96,13 @@ func New(opts Options) *Server {
 	srv.Debug = opts.Debug
 	srv.ErrorLog = slogLogger{s.log}
 	s.smtp = srv
+	if !opts.ImplicitTLS && (opts.Checks != nil || (opts.Mode == MX && opts.PregreetWait > 0)) {
+		g := &gate{checks: opts.Checks, mode: opts.Mode, host: opts.Hostname, trusted: opts.Trusted}
+		if opts.Mode == MX {
+			g.wait = opts.PregreetWait
+		}
+		s.gate = g
+	}
 	return s
 }
 
@@ -121,8 +134,8 @@ func setDefaults(o *Options) {
 func (s *Server) Serve(l net.Listener) error {
 	l = netlimit.Listen(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP,
 		"421 4.7.0 Too many connections, try again later\r\n", s.log) // RFC 5321 §3.8
-	if s.opts.Checks != nil && !s.opts.ImplicitTLS {
-		l = checkedListener{Listener: l, checks: s.opts.Checks, mode: s.opts.Mode}
+	if s.gate != nil {
+		l = gateListener{Listener: l, g: s.gate}
 	}
 	if s.opts.ImplicitTLS {
 		l = tls.NewListener(l, s.opts.TLS)
