@@ -10,6 +10,7 @@ import (
 	"facteur.dev/facteur/internal/checks/greylist"
 	"facteur.dev/facteur/internal/checks/iprev"
 	"facteur.dev/facteur/internal/checks/ratelimit"
+	"facteur.dev/facteur/internal/checks/spf"
 	"facteur.dev/facteur/internal/config"
 	"facteur.dev/facteur/internal/delivery"
 	"facteur.dev/facteur/internal/dns"
@@ -69,7 +70,10 @@ func buildMXChecks(cfg *config.Config, log *slog.Logger) (*delivery.Checks, stri
 			Skip: cfg.TrustedPrefixes()}, fmt.Sprintf("ratelimit(%d messages, %d recipients per IP per hour)",
 			k.RateMessagesPerIP, k.RateRecipientsPerIP))
 	}
-	if cfg.Checks.DKIM {
+	if k.SPF {
+		add(&spf.MailCheck{Checker: &spf.Checker{Resolver: res}}, "spf")
+	}
+	if k.DKIM {
 		add(&dkim.Check{Resolver: res}, "dkim")
 	}
 	if k.Greylist {

@@ -167,6 +167,7 @@ func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tls
 		MaxMessageBytes:   cfg.Limits.MaxMessageBytes, MaxRecipients: cfg.Limits.MaxRecipients,
 		MaxLineLength: cfg.Limits.MaxLineLength, MaxConnections: cfg.Limits.MaxConnections,
 		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, Timeout: cfg.Limits.SMTPTimeout.Duration, Log: log,
+		Trusted: cfg.TrustedPrefixes(),
 	}
 	specs := []struct {
 		name, addr string
@@ -187,7 +188,7 @@ func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tls
 		switch sp.mode {
 		case smtpd.MX:
 			o.Checks = checks.mx
-			o.PregreetWait, o.Trusted = cfg.Checks.PregreetWait.Duration, cfg.TrustedPrefixes()
+			o.PregreetWait = cfg.Checks.PregreetWait.Duration
 		case smtpd.Submission:
 			o.Checks = checks.submission
 		}

@@ -35,6 +35,9 @@ type Conn struct {
 	Helo     string               // the EHLO/HELO argument
 	TLS      *tls.ConnectionState // nil without TLS
 	AuthUser string               // the authenticated account, "" for none
+	// Trusted: the client is in checks.trusted_networks (a local relay,
+	// a webmail): SPF, DMARC, DNS lists and greylisting leave it alone.
+	Trusted bool
 	// Results of the connect and HELO checks (iprev, DNSBL); every
 	// transaction of the connection starts with them.
 	Results []authres.Result

@@ -21,7 +21,7 @@ func (s *session) checkConn() *delivery.Conn {
 		if cc, ok := s.conn.Conn().(*checkedConn); ok && cc.conn != nil {
 			s.cconn = cc.conn
 		} else {
-			s.cconn = &delivery.Conn{Listener: s.srv.opts.Mode.String(), IP: s.ip}
+			s.cconn = &delivery.Conn{Listener: s.srv.opts.Mode.String(), IP: s.ip, Trusted: inAny(s.srv.opts.Trusted, s.ip)}
 		}
 	}
 	c := s.cconn

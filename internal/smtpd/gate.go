@@ -77,7 +77,8 @@ func (c *checkedConn) Write(b []byte) (int, error) {
 }
 
 func (c *checkedConn) check() {
-	c.conn = &delivery.Conn{Listener: c.g.mode.String(), IP: netlimit.RemoteIP(c.RemoteAddr())}
+	ip := netlimit.RemoteIP(c.RemoteAddr())
+	c.conn = &delivery.Conn{Listener: c.g.mode.String(), IP: ip, Trusted: inAny(c.g.trusted, ip)}
 	replies := make(chan *mail.Error, 1)
 	go func() { replies <- c.g.checks.Connect(context.Background(), c.conn) }()
 	pre := c.pregreet()
@@ -118,12 +119,21 @@ func (c *checkedConn) pregreet() *mail.Error {
 	return errPregreet // talked first, or went away
 }
 
-// exempt: trusted, or passed within pregreetMemory.
-func (g *gate) exempt(ip netip.Addr) bool {
-	for _, p := range g.trusted {
+// inAny reports whether ip is in one of prefixes.
+func inAny(prefixes []netip.Prefix, ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range prefixes {
 		if p.Contains(ip) {
 			return true
 		}
+	}
+	return false
+}
+
+// exempt: trusted, or passed within pregreetMemory.
+func (g *gate) exempt(ip netip.Addr) bool {
+	if inAny(g.trusted, ip) {
+		return true
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
