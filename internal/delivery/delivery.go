@@ -286,6 +286,10 @@ type Envelope struct {
 	SMTPUTF8, Body8Bit, RequireTLS bool
 	// Sign asks for a DKIM signature on queued copies (submission).
 	Sign bool
+	// Headers are header lines to prepend to every local copy (each
+	// ending in CRLF, such as Authentication-Results): kept with each
+	// stored copy, not written into the blob (store.NewMessage.Headers).
+	Headers string
 }
 
 // Deliver stores msg for every local account of env's routes, once per
@@ -296,11 +300,15 @@ func (p *Pipeline) Deliver(ctx context.Context, env Envelope, msg Received) []er
 	var news []store.NewMessage
 	owner := map[int64][]int{} // account ID → route indexes
 	now := time.Now()
+	parsed := msg.Parsed // of the blob; a copy's describes its Headers too
+	if parsed != nil {
+		parsed = parsed.WithPrefix(env.Headers)
+	}
 	for i, r := range env.Routes {
 		for _, a := range r.Local {
 			if _, dup := owner[a.ID]; !dup {
 				news = append(news, store.NewMessage{AccountID: a.ID, BlobID: msg.BlobID, Size: msg.Size,
-					InternalDate: now, Parsed: msg.Parsed})
+					Headers: env.Headers, InternalDate: now, Parsed: parsed})
 			}
 			owner[a.ID] = append(owner[a.ID], i)
 		}

@@ -90,3 +90,18 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkFetchBodies: FETCH of the rows and bytes of 1,000 small
+// messages (no added header lines) in one command.
+func BenchmarkFetchBodies(b *testing.B) {
+	e := newEnv(b)
+	e.fill(b, 1000)
+	c := e.dial(e.start(nil))
+	c.login()
+	c.cmd("s", "SELECT INBOX", "OK")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		c.cmd("f", "FETCH 1:* (RFC822.SIZE EMAILID BODY.PEEK[])", "OK")
+	}
+}

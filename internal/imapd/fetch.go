@@ -1,6 +1,8 @@
 package imapd
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"strconv"
@@ -384,17 +386,17 @@ func (s *session) readRows(chunk []int, parsed bool) ([]fetched, error) {
 	return out, nil
 }
 
-// writeBatch writes the responses of a batch, with their blobs opened
-// together (store.BlobStore.OpenMany) when the items need them.
+// writeBatch writes the responses of a batch, with their messages' bytes
+// opened together (store.OpenMessages) when the items need them.
 func (s *session) writeBatch(batch []fetched, items []fetchItem, withBlobs bool) error {
 	blobs := make([]store.Blob, len(batch))
 	if withBlobs {
-		ids := make([]string, len(batch))
+		msgs := make([]*store.Message, len(batch))
 		for k, f := range batch {
-			ids[k] = f.m.BlobID
+			msgs[k] = f.m
 		}
 		var err error
-		if blobs, err = s.srv.opts.Store.Blobs().OpenMany(s.ctx, ids); err != nil {
+		if blobs, err = store.OpenMessages(s.ctx, s.srv.opts.Store.Blobs(), msgs); err != nil {
 			return err
 		}
 		defer func() {
@@ -469,7 +471,7 @@ func (s *session) appendItem(b []byte, it fetchItem, m *store.Message) []byte {
 		b = strconv.AppendInt(b, m.Size, 10)
 	case itemEmailID:
 		b = append(b, "EMAILID ("...)
-		b = append(b, emailID(m.BlobID)...)
+		b = appendEmailID(b, m.BlobID, m.Headers)
 		b = append(b, ')')
 	case itemThreadID: // RFC 8474 §5.2: NIL for a message stored before threads were kept
 		if m.ThreadID == "" {
@@ -545,17 +547,39 @@ func parsedOf(m *store.Message) *message.Parsed {
 	return m.Parsed
 }
 
-// emailID is the EMAILID (RFC 8474 §5.1): copies of a message share its
-// blob, so they share the ID, as the RFC recommends.
-func emailID(blobID string) string {
-	id := make([]byte, 0, 25)
-	id = append(id, 'M')
-	for i := 0; i < len(blobID) && len(id) < 25; i++ {
+// appendEmailID appends the EMAILID (RFC 8474 §5.1), from the message's
+// content: its blob and, when it has any, the header lines before it.
+// Copies of a message (COPY, MOVE) share both, so they share the ID, as
+// the RFC recommends; copies of one blob with different added fields are
+// different messages. It is "M" and 24 letters or digits either way
+// (RFC 8474 §7, objectid).
+func appendEmailID(b []byte, blobID, headers string) []byte {
+	if headers != "" {
+		blobID = contentID(blobID, headers)
+	}
+	b = append(b, 'M')
+	for i, n := 0, 0; i < len(blobID) && n < 24; i++ {
 		if c := blobID[i]; c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			id = append(id, c)
+			b = append(b, c)
+			n++
 		}
 	}
-	return string(id)
+	return b
+}
+
+// emailID is appendEmailID as a string.
+func emailID(blobID, headers string) string {
+	return string(appendEmailID(make([]byte, 0, 25), blobID, headers))
+}
+
+// contentID names a blob with header lines before it: a SHA-256 in hex,
+// as a blob ID is.
+func contentID(blobID, headers string) string {
+	h := sha256.New()
+	h.Write([]byte(blobID))
+	h.Write([]byte{0})
+	h.Write([]byte(headers))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // appendIMAPString appends s as a quoted string, or as a literal when it

@@ -202,7 +202,7 @@ func (s *session) openURL(account int64, u imapURL) (urlData, error) {
 	if len(msgs) == 0 || serr != nil {
 		return urlData{}, errBadURL
 	}
-	blob, err := st.Blobs().Open(s.ctx, msgs[0].BlobID)
+	blob, err := store.OpenMessage(s.ctx, st.Blobs(), &msgs[0])
 	return urlData{mailbox: mb.ID, m: &msgs[0], blob: blob, sec: sec}, err
 }
 

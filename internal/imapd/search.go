@@ -83,7 +83,8 @@ func (s *session) searchMsgs(q *search.Command) ([]search.Msg, error) {
 	if !q.NeedsRow() && !q.NeedsParsed() {
 		return msgs, nil
 	}
-	if ks, ok := s.srv.opts.Store.(store.KeySource); ok && q.NeedsParsed() {
+	// The keys have no Headers, which EMAILID is derived from too.
+	if ks, ok := s.srv.opts.Store.(store.KeySource); ok && q.NeedsParsed() && !q.UsesEmailID() {
 		return s.keyedMsgs(ks, msgs, q.Kind == search.Thread || q.UsesSentDay())
 	}
 	rows, err := s.srv.opts.Store.Messages(s.ctx, v.mb.ID, q.NeedsParsed())
@@ -96,14 +97,17 @@ func (s *session) searchMsgs(q *search.Command) ([]search.Msg, error) {
 		if !ok {
 			continue
 		}
-		msgs[i].InternalDate, msgs[i].Size, msgs[i].EmailID = m.InternalDate, m.Size, emailID(m.BlobID)
+		msgs[i].InternalDate, msgs[i].Size = m.InternalDate, m.Size
 		msgs[i].SaveDate, msgs[i].Parsed, msgs[i].ThreadID = m.SaveDate, m.Parsed, m.ThreadID
+		if q.UsesEmailID() {
+			msgs[i].EmailID = emailID(m.BlobID, m.Headers)
+		}
 	}
 	return msgs, nil
 }
 
 // keyedMsgs fills msgs from the store's SORT and THREAD keys, which are
-// all that the parsed data is needed for.
+// all that the parsed data is needed for, when EMAILID is not.
 func (s *session) keyedMsgs(ks store.KeySource, msgs []search.Msg, full bool) ([]search.Msg, error) {
 	keys, err := ks.MessageKeys(s.ctx, s.sel.mb.ID, full)
 	if err != nil {
@@ -115,7 +119,7 @@ func (s *session) keyedMsgs(ks store.KeySource, msgs []search.Msg, full bool) ([
 		if !ok {
 			continue
 		}
-		msgs[i].InternalDate, msgs[i].Size, msgs[i].EmailID = m.InternalDate, m.Size, emailID(m.BlobID)
+		msgs[i].InternalDate, msgs[i].Size = m.InternalDate, m.Size
 		msgs[i].SaveDate, msgs[i].ThreadID = m.SaveDate, m.ThreadID
 		msgs[i].Parsed = &message.Parsed{SentDate: m.SentDate, BaseSubject: m.BaseSubject,
 			SubjectIsReply: m.SubjectIsReply, SortFrom: m.SortFrom, SortTo: m.SortTo, SortCc: m.SortCc,
@@ -152,7 +156,7 @@ func (s *session) scanText(mb int64, msgs []search.Msg, f store.TextField, needl
 	needle = search.Fold(needle)
 	var out []uint32
 	for _, m := range rows {
-		blob, err := s.srv.opts.Store.Blobs().Open(s.ctx, m.BlobID)
+		blob, err := store.OpenMessage(s.ctx, s.srv.opts.Store.Blobs(), &m)
 		if err != nil {
 			return nil, err
 		}

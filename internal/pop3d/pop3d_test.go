@@ -62,6 +62,13 @@ func (e *env) serve() string {
 // deliver stores raw in user's INBOX and returns its UID.
 func (e *env) deliver(user, raw string) uint32 {
 	e.t.Helper()
+	return e.deliverWith(user, "", raw)
+}
+
+// deliverWith stores raw in user's INBOX with header lines added before
+// it (store.NewMessage.Headers) and returns its UID.
+func (e *env) deliverWith(user, headers, raw string) uint32 {
+	e.t.Helper()
 	ctx := context.Background()
 	a, err := e.store.LookupAccount(ctx, user)
 	if err != nil {
@@ -80,7 +87,8 @@ func (e *env) deliver(user, raw string) uint32 {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	out, errs := e.store.Deliver(ctx, []store.NewMessage{{AccountID: a.ID, BlobID: id, Size: size, InternalDate: time.Now(), Parsed: p}})
+	out, errs := e.store.Deliver(ctx, []store.NewMessage{{AccountID: a.ID, BlobID: id, Size: size, Headers: headers,
+		InternalDate: time.Now(), Parsed: p.WithPrefix(headers)}})
 	if errs[0] != nil {
 		e.t.Fatal(errs[0])
 	}

@@ -29,10 +29,10 @@ func (s *session) top(arg string) error {
 	return s.send(msg, n)
 }
 
-// send streams a message from its blob as a multi-line response, with at
-// most bodyLines lines of body (all when negative). The bytes are never
-// held whole here; a read error mid-stream ends the session, since the
-// response cannot be taken back.
+// send streams a message (store.OpenMessage: its Headers, then its blob)
+// as a multi-line response, with at most bodyLines lines of body (all when
+// negative). The bytes are never held whole here; a read error
+// mid-stream ends the session, since the response cannot be taken back.
 func (s *session) send(arg string, bodyLines int) error {
 	i, bad := s.drop.get(arg)
 	if bad != "" {
@@ -61,9 +61,9 @@ const (
 	aheadBytes = 1 << 20
 )
 
-// openBlob opens message i's blob. When the client has pipelined more
-// RETRs (RFC 2449 §6.6), their blobs are opened with it in one store call
-// and kept for them.
+// openBlob opens message i's bytes. When the client has pipelined more
+// RETRs (RFC 2449 §6.6), their messages are opened with it in one store
+// call and kept for them.
 func (s *session) openBlob(i int) (store.Blob, error) {
 	if b, ok := s.ahead[i]; ok {
 		delete(s.ahead, i)
@@ -71,13 +71,13 @@ func (s *session) openBlob(i int) (store.Blob, error) {
 	}
 	idx := s.pipelinedRetrs(i)
 	if len(idx) == 1 {
-		return s.srv.opts.Store.Blobs().Open(s.ctx, s.drop.msgs[i].BlobID)
+		return store.OpenMessage(s.ctx, s.srv.opts.Store.Blobs(), &s.drop.msgs[i])
 	}
-	ids := make([]string, len(idx))
+	msgs := make([]*store.Message, len(idx))
 	for k, j := range idx {
-		ids[k] = s.drop.msgs[j].BlobID
+		msgs[k] = &s.drop.msgs[j]
 	}
-	blobs, err := s.srv.opts.Store.Blobs().OpenMany(s.ctx, ids)
+	blobs, err := store.OpenMessages(s.ctx, s.srv.opts.Store.Blobs(), msgs)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,13 @@
 // immutable blob that may be shared by many rows. Every change to a mailbox
 // raises its HIGHESTMODSEQ (RFC 7162 §3.1); expunged UIDs are remembered with
 // the MODSEQ of their removal so QRESYNC (RFC 7162 §3.2.5) can report them.
+//
+// A message row may also hold header field lines of its own (Headers: the
+// Authentication-Results of inbound checks, a Sieve addheader) that come
+// before the blob's bytes, so that copies differing only in added fields
+// share one blob and a blob is never written twice. The message is
+// Headers followed by the blob: its Size, quota charge and offsets
+// (Parsed) count both, and OpenMessage reads both.
 package store
 
 import (
@@ -133,23 +140,33 @@ type Message struct {
 	Flags        []string // system flags (\Seen …) and keywords
 	InternalDate time.Time
 	SaveDate     time.Time // when it was stored in this mailbox (RFC 8514)
-	Size         int64
+	Size         int64     // len(Headers) + the blob's size
 	BlobID       string
-	ThreadID     string // RFC 8474 §5.2; "" for a message stored before threads were kept
-	// Parsed is nil unless asked for. It is read-only: a backend may hand
+	// Headers are header field lines, each ending in CRLF, that come
+	// before the blob's bytes in this copy only ("" for none). Read the
+	// message with OpenMessage.
+	Headers  string
+	ThreadID string // RFC 8474 §5.2; "" for a message stored before threads were kept
+	// Parsed is nil unless asked for. Its offsets count Headers. It is read-only: a backend may hand
 	// the same value to every caller that reads the message.
 	Parsed *message.Parsed
 }
 
 // NewMessage is a message to be stored. Mailbox "" means INBOX.
 type NewMessage struct {
-	AccountID    int64
-	Mailbox      string
-	BlobID       string
-	Size         int64
+	AccountID int64
+	Mailbox   string
+	BlobID    string
+	Size      int64 // the blob's size, as BlobWriter.Commit returned it
+	// Headers are header field lines, each ending in CRLF, to put before
+	// the blob's bytes for this copy only; the stored message's Size is
+	// len(Headers) + Size, and that is what the quota is charged.
+	Headers      string
 	InternalDate time.Time
 	Flags        []string
-	Parsed       *message.Parsed
+	// Parsed describes Headers followed by the blob (for a blob's own
+	// Parsed p, p.WithPrefix(Headers)).
+	Parsed *message.Parsed
 	// ThreadID (RFC 8474 §5.2) is kept by a copy; when empty the backend
 	// gives the message the thread of a message of the account that its
 	// Message-ID, In-Reply-To or References names, else a new one.
@@ -189,8 +206,8 @@ type Mail interface {
 	// Vanished returns the UIDs expunged with a MODSEQ above since.
 	Vanished(ctx context.Context, mailboxID int64, since uint64) ([]uint32, error)
 	// CopyMessages copies the given UIDs, in UID order, to another mailbox
-	// of the same account, keeping flags and INTERNALDATE and sharing the
-	// blob; with move it also expunges them from the source (RFC 6851).
+	// of the same account, keeping flags, INTERNALDATE and Headers and
+	// sharing the blob; with move it also expunges them from the source (RFC 6851).
 	// A copy is charged to the quota (mail.ErrQuotaFull), a move is not.
 	// It returns the source and new UIDs of what was copied (RFC 4315
 	// COPYUID); UIDs that no longer exist are skipped.

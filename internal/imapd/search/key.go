@@ -102,6 +102,7 @@ type Command struct {
 	parsed  bool        // evaluation needs Msg.Parsed
 	row     bool        // evaluation needs dates, sizes or object IDs
 	sent    bool        // SENTBEFORE, SENTON or SENTSINCE appear
+	email   bool        // EMAILID appears
 }
 
 // NeedsParsed reports whether Run needs Msg.Parsed filled: for SORT and
@@ -118,6 +119,10 @@ func (c *Command) UsesSentDay() bool { return c.sent }
 // NeedsRow reports whether Run needs Msg.InternalDate, SaveDate, Size,
 // EmailID or ThreadID: what a session's view of the mailbox may not hold.
 func (c *Command) NeedsRow() bool { return c.row }
+
+// UsesEmailID reports whether the criteria have EMAILID (RFC 8474 §6):
+// only then does Run read Msg.EmailID.
+func (c *Command) UsesEmailID() bool { return c.email }
 
 // UsesModSeq reports whether the criteria have MODSEQ, which enables
 // CONDSTORE (RFC 7162 §3.1) and adds the MODSEQ to the response.

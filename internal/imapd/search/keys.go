@@ -141,6 +141,7 @@ func (p *parser) atomKey(depth int, a string) (*Key, error) {
 		return p.modSeq()
 	case "EMAILID", "THREADID":
 		p.row = true
+		p.email = p.email || a == "EMAILID"
 		return p.objectID(a)
 	}
 	return nil, syntax("unknown search key %q", a)

@@ -75,6 +75,7 @@ func Parse(dec *imapwire.Decoder, kind Kind, opts Options) (*Command, error) {
 	}
 	c.Key = top
 	c.modseq, c.parsed, c.row, c.sent = p.modseq, p.parsed || kind != Search, p.row || kind != Search, p.parsed
+	c.email = p.email
 	return c, nil
 }
 
@@ -84,6 +85,7 @@ type parser struct {
 	modseq bool // MODSEQ seen
 	parsed bool // a key needs Msg.Parsed
 	row    bool // a key needs dates, sizes or object IDs
+	email  bool // EMAILID seen
 }
 
 func syntax(format string, args ...any) error {

@@ -34,8 +34,8 @@ const (
 	// message. The lookup is by Message-ID first (INDEXED BY, CROSS
 	// JOIN): by account, the planner would read all its messages.
 	qInsertMessage = `INSERT INTO messages(mailbox_id, uid, modseq, flags, seen, internal_date, save_date,
-		size, blob_id, parsed, message_id, subject_base, sent_date, sort_from, sort_to, sort_cc, display_from, display_to, thread_id)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(NULLIF(?, ''),
+		size, blob_id, headers, parsed, message_id, subject_base, sent_date, sort_from, sort_to, sort_cc, display_from, display_to, thread_id)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(NULLIF(?, ''),
 			(SELECT m.thread_id FROM messages m INDEXED BY messages_msgid CROSS JOIN mailboxes b ON b.id = m.mailbox_id
 				WHERE m.message_id IN (?, ?, ?, ?) AND m.thread_id != '' AND b.account_id = ? LIMIT 1),
 			'T' || printf('%x', (SELECT IFNULL(MAX(id), 0) + 1 FROM messages))))`
@@ -177,10 +177,12 @@ func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, m *store.NewMessa
 }
 
 // insertCharged is insertMessage; with force the quota is charged even
-// past its limit (a move, whose bytes the source gives back).
+// past its limit (a move, whose bytes the source gives back). The message's
+// size is its Headers' and its blob's.
 func (s *Store) insertCharged(ctx context.Context, tx *sql.Tx, m *store.NewMessage, force bool) (store.Delivered, error) {
 	var d store.Delivered
-	if err := s.chargeQuota(ctx, tx, m.AccountID, m.Size, force); err != nil {
+	size := int64(len(m.Headers)) + m.Size
+	if err := s.chargeQuota(ctx, tx, m.AccountID, size, force); err != nil {
 		return d, err
 	}
 	flags := normFlags(m.Flags)
@@ -189,14 +191,14 @@ func (s *Store) insertCharged(ctx context.Context, tx *sql.Tx, m *store.NewMessa
 		unseen = 0
 	}
 	err := s.txQueryRow(ctx, tx, qNextUID,
-		unseen, m.Size, m.AccountID, canonicalName(m.Mailbox)).Scan(&d.MailboxID, &d.UID, &d.ModSeq)
+		unseen, size, m.AccountID, canonicalName(m.Mailbox)).Scan(&d.MailboxID, &d.UID, &d.ModSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, store.ErrNotFound
 	}
 	if err != nil {
 		return d, err
 	}
-	if err := s.insertRow(ctx, tx, m, flags, d); err != nil {
+	if err := s.insertRow(ctx, tx, m, size, flags, d); err != nil {
 		return d, err
 	}
 	if err := s.indexText(ctx, tx, m, d); err != nil {
@@ -229,7 +231,7 @@ func (s *Store) chargeQuota(ctx context.Context, tx *sql.Tx, accountID, size int
 	return mail.ErrQuotaFull
 }
 
-func (s *Store) insertRow(ctx context.Context, tx *sql.Tx, m *store.NewMessage, flags []string, d store.Delivered) error {
+func (s *Store) insertRow(ctx context.Context, tx *sql.Tx, m *store.NewMessage, size int64, flags []string, d store.Delivered) error {
 	p := m.Parsed
 	if p == nil {
 		p = &message.Parsed{}
@@ -244,7 +246,7 @@ func (s *Store) insertRow(ctx context.Context, tx *sql.Tx, m *store.NewMessage, 
 	}
 	_, err = s.txExec(ctx, tx, qInsertMessage,
 		d.MailboxID, d.UID, d.ModSeq, strings.Join(flags, " "), slices.Contains(flags, flagSeen), date.Unix(),
-		time.Now().Unix(), m.Size, m.BlobID, parsed, p.MessageID, p.BaseSubject, unixOrZero(p.SentDate),
+		time.Now().Unix(), size, m.BlobID, m.Headers, parsed, p.MessageID, p.BaseSubject, unixOrZero(p.SentDate),
 		p.SortFrom, p.SortTo, p.SortCc, p.DisplayFrom, p.DisplayTo,
 		m.ThreadID, msgIDArg(p.MessageID), firstID(p.InReplyTo), firstID(p.References), lastID(p.References), m.AccountID)
 	return err
@@ -319,21 +321,23 @@ func (s *Store) Messages(ctx context.Context, mailboxID int64, withParsed bool) 
 }
 
 // messageCols are the columns scanMessages reads, before parsed.
-const messageCols = "id, uid, modseq, flags, internal_date, size, blob_id, save_date, thread_id"
+const messageCols = "id, uid, modseq, flags, internal_date, size, blob_id, headers, save_date, thread_id"
 
 // scanMessages reads rows of messageCols[, parsed] and closes them,
-// decoding parsed through pc.
+// decoding parsed through pc. Every row is scanned into the same
+// variables, so the destinations are made once.
 func scanMessages(rows *sql.Rows, pc *parsedCache, mailboxID int64, withParsed bool) ([]store.Message, error) {
 	defer rows.Close()
 	var out []store.Message
+	var m store.Message
+	var flags, parsed string
+	var date, saved int64
+	dest := []any{&m.ID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID, &m.Headers, &saved, &m.ThreadID, &parsed}
+	if !withParsed {
+		dest = dest[:len(dest)-1]
+	}
 	for rows.Next() {
-		m := store.Message{MailboxID: mailboxID}
-		var flags, parsed string
-		var date, saved int64
-		dest := []any{&m.ID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID, &saved, &m.ThreadID}
-		if withParsed {
-			dest = append(dest, &parsed)
-		}
+		m = store.Message{MailboxID: mailboxID}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
@@ -535,14 +539,15 @@ func (s *Store) copyIn(ctx context.Context, tx *sql.Tx, src int64, uids []uint32
 	return pairs, total, nil
 }
 
-// copyOne copies one message row; ok is false when uid does not exist.
+// copyOne copies one message row, its Headers included; ok is false when
+// uid does not exist. It returns the copy's UID and size.
 func (s *Store) copyOne(ctx context.Context, tx *sql.Tx, src int64, uid uint32, dst, account int64, move bool) (uint32, int64, bool, error) {
 	var m store.NewMessage
 	var flags string
-	var date int64
+	var date, size int64
 	var parsed string
-	err := s.txQueryRow(ctx, tx, "SELECT flags, internal_date, size, blob_id, parsed, thread_id FROM messages WHERE mailbox_id = ? AND uid = ?",
-		src, uid).Scan(&flags, &date, &m.Size, &m.BlobID, &parsed, &m.ThreadID)
+	err := s.txQueryRow(ctx, tx, "SELECT flags, internal_date, size, blob_id, headers, parsed, thread_id FROM messages WHERE mailbox_id = ? AND uid = ?",
+		src, uid).Scan(&flags, &date, &size, &m.BlobID, &m.Headers, &parsed, &m.ThreadID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
 	}
@@ -554,6 +559,7 @@ func (s *Store) copyOne(ctx context.Context, tx *sql.Tx, src int64, uid uint32, 
 		return 0, 0, false, err
 	}
 	m.AccountID, m.Mailbox, m.Flags, m.InternalDate = account, name, strings.Fields(flags), time.Unix(date, 0)
+	m.Size = size - int64(len(m.Headers)) // NewMessage.Size is the blob's
 	m.Parsed = new(message.Parsed)
 	if parsed != "" {
 		if err := json.Unmarshal([]byte(parsed), m.Parsed); err != nil {
@@ -566,7 +572,7 @@ func (s *Store) copyOne(ctx context.Context, tx *sql.Tx, src int64, uid uint32, 
 	if err == nil {
 		err = s.copyText(ctx, tx, src, uid, d)
 	}
-	return d.UID, m.Size, err == nil, err
+	return d.UID, size, err == nil, err
 }
 
 func notFound(err error) error {

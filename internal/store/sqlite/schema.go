@@ -165,6 +165,9 @@ ALTER TABLE mailboxes ADD COLUMN first_recent INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE mailboxes ADD COLUMN recent INTEGER NOT NULL DEFAULT 0;
 UPDATE mailboxes SET first_recent = uidnext;
 `,
+	// 12: header field lines a message row puts before its blob's bytes
+	// (store.Message.Headers); messages.size counts them.
+	`ALTER TABLE messages ADD COLUMN headers TEXT NOT NULL DEFAULT '';`,
 }
 
 // nextSeq advances the named high-water mark to at least floor and past

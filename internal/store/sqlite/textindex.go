@@ -8,8 +8,9 @@ package sqlite
 // line per field, with the address lists of address fields) and the
 // decoded body text (message.Parsed.SearchHeaderText and BodyText). Rows are written shortly after the delivery that inserts
 // the message (textqueue.go), copied with the message by CopyMessages, deleted by a trigger
-// when the message row goes, and built from the blob, lazily at the first
-// search of a mailbox, for messages stored before the index existed.
+// when the message row goes, and built from the message's bytes (its
+// Headers and blob), lazily at the first search of a mailbox, for messages
+// stored before the index existed.
 
 import (
 	"context"
@@ -246,11 +247,11 @@ func (t *textMarks) set(mailboxID int64, uid uint32) {
 }
 
 // indexMissing indexes the mailbox's messages that have no row yet (stored
-// before the index existed), parsing their blobs.
+// before the index existed), parsing their bytes (Headers, then blob).
 func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
 	type missing struct {
-		uid  uint32
-		blob string
+		uid           uint32
+		blob, headers string
 	}
 	mark := s.text.get(mailboxID)
 	var top uint32
@@ -264,7 +265,7 @@ func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
 	// Every message at or below top is stored by now: UIDs are given in
 	// commit order, and one given to a delivery that failed goes to the
 	// next, before any higher one.
-	rows, err := s.read.QueryContext(ctx, `SELECT uid, blob_id FROM messages m WHERE mailbox_id = ? AND uid > ?
+	rows, err := s.read.QueryContext(ctx, `SELECT uid, blob_id, headers FROM messages m WHERE mailbox_id = ? AND uid > ?
 		AND NOT EXISTS (SELECT 1 FROM message_text_docsize d WHERE d.id = m.id)`, mailboxID, mark)
 	if err != nil {
 		return err
@@ -272,7 +273,7 @@ func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
 	var todo []missing
 	for rows.Next() {
 		var m missing
-		if err := rows.Scan(&m.uid, &m.blob); err != nil {
+		if err := rows.Scan(&m.uid, &m.blob, &m.headers); err != nil {
 			rows.Close()
 			return err
 		}
@@ -289,7 +290,7 @@ func (s *Store) indexMissing(ctx context.Context, mailboxID int64) error {
 		n := min(len(todo), indexBatch)
 		batch := make([]textRow, 0, n)
 		for _, m := range todo[:n] {
-			p, err := s.parseBlob(ctx, m.blob)
+			p, err := s.parseMessage(ctx, &store.Message{BlobID: m.blob, Headers: m.headers})
 			if err != nil {
 				return err
 			}
@@ -329,10 +330,11 @@ func insertText(ctx context.Context, tx *sql.Tx, batch []textRow) error {
 	return nil
 }
 
-// parseBlob parses a stored message. A blob that cannot be read indexes
-// as an empty message rather than failing every search.
-func (s *Store) parseBlob(ctx context.Context, id string) (*message.Parsed, error) {
-	b, err := s.blobs.Open(ctx, id)
+// parseMessage parses a stored message, its Headers and its blob. A blob
+// that cannot be read indexes as an empty message rather than failing
+// every search.
+func (s *Store) parseMessage(ctx context.Context, m *store.Message) (*message.Parsed, error) {
+	b, err := store.OpenMessage(ctx, s.blobs, m)
 	if err != nil {
 		return &message.Parsed{}, nil
 	}

@@ -14,7 +14,8 @@ import (
 )
 
 // Messages stored before the text index existed are indexed from their
-// blobs at the first search of their mailbox.
+// bytes (the header lines of the row, then the blob) at the first search
+// of their mailbox.
 func TestTextIndexLazy(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -44,6 +45,8 @@ func TestTextIndexLazy(t *testing.T) {
 		p, _ := message.Parse(bytes.NewReader([]byte(body)))
 		msgs = append(msgs, store.NewMessage{AccountID: a.ID, BlobID: id, Size: size, Parsed: p, InternalDate: time.Now()})
 	}
+	msgs[0].Headers = "X-Check: pass\r\n"
+	msgs[0].Parsed = msgs[0].Parsed.WithPrefix(msgs[0].Headers)
 	out, errs := s.Deliver(ctx, msgs)
 	if errs[0] != nil || errs[1] != nil {
 		t.Fatal(errs)
@@ -82,6 +85,10 @@ func TestTextIndexLazy(t *testing.T) {
 	got, err = s.SearchText(ctx, out[0].MailboxID, store.TextHeader("subject"), "one")
 	if err != nil || !slices.Equal(got, []uint32{1}) {
 		t.Fatalf("header after re-indexing: %v %v", got, err)
+	}
+	got, err = s.SearchText(ctx, out[0].MailboxID, store.TextHeader("x-check"), "pass")
+	if err != nil || !slices.Equal(got, []uint32{1}) {
+		t.Fatalf("added header after re-indexing: %v %v", got, err)
 	}
 	s.read.QueryRowContext(ctx, "SELECT count(*) FROM message_text").Scan(&n)
 	if n != 2 {

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Queue", testQueue},
 		{"QueueLifecycle", testQueueLifecycle},
 		{"CopyAndMove", testCopyMove},
+		{"MessageHeaders", testMessageHeaders},
 		{"WatchAndChangedSince", testWatch},
 		{"WatchMailboxChanges", testWatchMailboxes},
 		{"TextSearch", testTextSearch},
