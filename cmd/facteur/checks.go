@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"facteur.dev/facteur/internal/checks/dkim"
+	"facteur.dev/facteur/internal/checks/dmarc"
 	"facteur.dev/facteur/internal/checks/dnsbl"
 	"facteur.dev/facteur/internal/checks/greylist"
 	"facteur.dev/facteur/internal/checks/iprev"
@@ -75,6 +76,17 @@ func buildMXChecks(cfg *config.Config, log *slog.Logger) (*delivery.Checks, stri
 	}
 	if k.DKIM {
 		add(&dkim.Check{Resolver: res}, "dkim")
+	}
+	if k.DMARC || k.SPF || k.DKIM {
+		// Evaluated whenever SPF or DKIM runs, for Authentication-
+		// Results; p=reject and p=quarantine enforced with checks.dmarc.
+		d := dmarc.New(res)
+		d.Enforce, d.Log = k.DMARC, log
+		label := "dmarc"
+		if !k.DMARC {
+			label = "dmarc(recorded only)"
+		}
+		add(d, label)
 	}
 	if k.Greylist {
 		g := &greylist.Check{Delay: k.GreylistDelay.Duration, Skip: cfg.TrustedPrefixes()}

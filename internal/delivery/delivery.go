@@ -26,6 +26,7 @@ const maxAliasDepth = 10
 // Pipeline delivers messages into a store.
 type Pipeline struct {
 	store    store.Store
+	filters  []CopyFilter // per-recipient steps (SetCopyFilters)
 	log      *slog.Logger
 	signer   Signer // DKIM for queued submissions, nil for none (outbound.go)
 	hostname string // names us in DSNs (outbound.go)
@@ -47,7 +48,10 @@ type Route struct {
 	Remote    []string        // addresses outside our domains (alias targets or submission)
 	Notify    string          // RFC 3461 NOTIFY for Remote, "" for the default
 	ORcpt     string          // RFC 3461 ORCPT, "rfc822;addr"
-	disabled  bool            // an account was found but is disabled
+	// Reached[i] is the address that reached Local[i]: the recipient, an
+	// alias on the way, or the address without its +tag.
+	Reached  []string
+	disabled bool // an account was found but is disabled
 }
 
 // Full reports whether every account of the route is at or over its quota
@@ -180,6 +184,7 @@ func (p *Pipeline) addAccount(ctx context.Context, key string, r *Route) (bool, 
 		}
 	}
 	r.Local = append(r.Local, a)
+	r.Reached = append(r.Reached, key)
 	return true, nil
 }
 
@@ -290,6 +295,106 @@ type Envelope struct {
 	// ending in CRLF, such as Authentication-Results): kept with each
 	// stored copy, not written into the blob (store.NewMessage.Headers).
 	Headers string
+	// Mailbox is where local copies go ("" = INBOX), e.g. "Junk" for a
+	// DMARC quarantine; created when missing.
+	Mailbox string
+}
+
+// Copy is one account's copy of a message as the per-recipient filters
+// (Sieve, a per-user spam filter) decide it: which mailbox, which flags,
+// header lines for this copy alone, or no copy at all.
+type Copy struct {
+	Account store.Account
+	Reached string // the address that reached the account: an alias, a +tag
+	Mailbox string // "" = INBOX
+	Flags   []string
+	Headers string // after the envelope's, for this copy only (CRLF-terminated lines)
+	Discard bool
+}
+
+// CopyFilter decides one account's copy. An error leaves the copy as it
+// was (the message is kept in the INBOX, as Sieve's implicit keep on a
+// runtime error, RFC 5228 §2.10.6) and is logged.
+type CopyFilter interface {
+	FilterCopy(ctx context.Context, env *Envelope, msg Received, c *Copy) error
+}
+
+// SetCopyFilters sets the per-recipient filters, run in order for every
+// local copy.
+func (p *Pipeline) SetCopyFilters(fs ...CopyFilter) { p.filters = fs }
+
+// copies makes one Copy per account of env's routes, however many routes
+// reach it, and runs the filters on each. owner maps an account to the
+// routes that reach it.
+func (p *Pipeline) copies(ctx context.Context, env *Envelope, msg Received) ([]*Copy, map[int64][]int) {
+	var out []*Copy
+	owner := map[int64][]int{}
+	for i, r := range env.Routes {
+		for k, a := range r.Local {
+			if _, dup := owner[a.ID]; !dup {
+				c := &Copy{Account: a, Mailbox: env.Mailbox}
+				if k < len(r.Reached) {
+					c.Reached = r.Reached[k]
+				}
+				out = append(out, c)
+			}
+			owner[a.ID] = append(owner[a.ID], i)
+		}
+	}
+	for _, c := range out {
+		for _, f := range p.filters {
+			if err := f.FilterCopy(ctx, env, msg, c); err != nil {
+				p.log.Warn("filter failed, keeping the message in INBOX", "account", c.Account.Address, "err", err)
+				*c = Copy{Account: c.Account, Reached: c.Reached}
+				break
+			}
+		}
+	}
+	return out, owner
+}
+
+// newMessages turns the copies into what the store takes. Copies with
+// the same added headers share one Parsed.
+func (p *Pipeline) newMessages(ctx context.Context, env *Envelope, msg Received, copies []*Copy) []store.NewMessage {
+	now := time.Now()
+	parsed := map[string]*message.Parsed{}
+	var news []store.NewMessage
+	for _, c := range copies {
+		if c.Discard {
+			continue
+		}
+		h := env.Headers + c.Headers
+		if _, ok := parsed[h]; !ok && msg.Parsed != nil {
+			parsed[h] = msg.Parsed.WithPrefix(h) // of the blob; a copy's describes its Headers too
+		}
+		news = append(news, store.NewMessage{AccountID: c.Account.ID, Mailbox: p.mailbox(ctx, c), BlobID: msg.BlobID,
+			Size: msg.Size, Headers: h, InternalDate: now, Flags: c.Flags, Parsed: parsed[h]})
+	}
+	return news
+}
+
+// mailbox returns the copy's mailbox, created if missing ("Junk" with
+// the \Junk special use, RFC 6154); INBOX when it cannot be made.
+func (p *Pipeline) mailbox(ctx context.Context, c *Copy) string {
+	if c.Mailbox == "" || strings.EqualFold(c.Mailbox, "INBOX") {
+		return ""
+	}
+	_, err := p.store.GetMailbox(ctx, c.Account.ID, c.Mailbox)
+	if errors.Is(err, store.ErrNotFound) {
+		special := ""
+		if c.Mailbox == "Junk" {
+			special = `\Junk`
+		}
+		_, err = p.store.CreateMailbox(ctx, c.Account.ID, c.Mailbox, special)
+		if err != nil {
+			_, err = p.store.GetMailbox(ctx, c.Account.ID, c.Mailbox) // made meanwhile?
+		}
+	}
+	if err != nil {
+		p.log.Warn("mailbox unavailable, delivering to INBOX", "account", c.Account.Address, "mailbox", c.Mailbox, "err", err)
+		return ""
+	}
+	return c.Mailbox
 }
 
 // Deliver stores msg for every local account of env's routes, once per
@@ -297,22 +402,8 @@ type Envelope struct {
 // by domain. It returns one error per route (nil when delivered).
 func (p *Pipeline) Deliver(ctx context.Context, env Envelope, msg Received) []error {
 	errs := make([]error, len(env.Routes))
-	var news []store.NewMessage
-	owner := map[int64][]int{} // account ID → route indexes
-	now := time.Now()
-	parsed := msg.Parsed // of the blob; a copy's describes its Headers too
-	if parsed != nil {
-		parsed = parsed.WithPrefix(env.Headers)
-	}
-	for i, r := range env.Routes {
-		for _, a := range r.Local {
-			if _, dup := owner[a.ID]; !dup {
-				news = append(news, store.NewMessage{AccountID: a.ID, BlobID: msg.BlobID, Size: msg.Size,
-					Headers: env.Headers, InternalDate: now, Parsed: parsed})
-			}
-			owner[a.ID] = append(owner[a.ID], i)
-		}
-	}
+	copies, owner := p.copies(ctx, &env, msg)
+	news := p.newMessages(ctx, &env, msg, copies)
 	stored, derrs := p.store.Deliver(ctx, news)
 	failed := map[int]int{} // route → failed copies
 	for j, n := range news {

@@ -121,3 +121,21 @@ func rcptParamMap(o *smtp.RcptOptions) map[string]string {
 	}
 	return m
 }
+
+// verdictInto puts what the checks decided into the envelope: their
+// Authentication-Results and other header fields before every local copy
+// (RFC 8601 §5: a border MTA adds its results at the top), and the
+// folder (Junk for a DMARC quarantine).
+func (s *session) verdictInto(env *delivery.Envelope) {
+	if s.tx == nil || s.srv.opts.Checks == nil {
+		return
+	}
+	var b strings.Builder
+	if ar := s.srv.opts.Checks.AuthenticationResults(s.tx); ar != "" {
+		b.WriteString(ar + "\r\n")
+	}
+	for _, h := range s.tx.Headers {
+		b.WriteString(h + "\r\n")
+	}
+	env.Headers, env.Mailbox = b.String(), s.tx.Folder
+}

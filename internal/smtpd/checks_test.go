@@ -91,8 +91,16 @@ func TestChecksSeeEveryStage(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages stored", len(msgs))
 	}
-	if body := e.body(msgs[0]); strings.Contains(body, "ceo@example.test") {
+	body := e.body(msgs[0])
+	if strings.Contains(body, "ceo@example.test") {
 		t.Fatalf("the forged Authentication-Results was stored:\n%s", body)
+	}
+	wantTop := "Authentication-Results: mx.example.test;\r\n\tspf=pass smtp.mailfrom=s@remote.example\r\nReceived: from client.example"
+	if !strings.HasPrefix(body, wantTop) {
+		t.Fatalf("stored message starts\n%q\nwant\n%q", body[:min(len(body), 200)], wantTop)
+	}
+	if msgs[0].Parsed.HeaderSize != int64(strings.Index(body, "\r\n\r\n")+4) || msgs[0].Size != int64(len(body)) {
+		t.Fatalf("parsed header size %d, size %d, for %d bytes", msgs[0].Parsed.HeaderSize, msgs[0].Size, len(body))
 	}
 }
 

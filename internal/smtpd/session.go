@@ -259,6 +259,7 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 	if s.opts != nil {
 		s.mailParams(&env)
 	}
+	s.verdictInto(&env)
 	errs := p.Deliver(s.ctx, env, msg)
 	if !slices.Contains(errs, nil) {
 		p.Discard(msg)

@@ -77,7 +77,7 @@ func (e *env) inbox(user string) (store.Mailbox, []store.Message) {
 
 func (e *env) body(m store.Message) string {
 	e.t.Helper()
-	b, err := e.store.Blobs().Open(context.Background(), m.BlobID)
+	b, err := store.OpenMessage(context.Background(), e.store.Blobs(), &m)
 	if err != nil {
 		e.t.Fatal(err)
 	}

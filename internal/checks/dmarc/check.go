@@ -81,6 +81,9 @@ type outcome struct {
 // Data evaluates DMARC for each author domain of msg (RFC 7489 §6.6,
 // DMARCbis §5.3).
 func (c *Check) Data(ctx context.Context, tx *delivery.Transaction, msg *delivery.Message) (delivery.Verdict, error) {
+	if tx.Conn != nil && tx.Conn.Trusted {
+		return delivery.Verdict{}, nil // a local relay, a webmail: no policy to apply
+	}
 	var domains []string
 	if msg != nil {
 		domains = authorDomains(msg.Parsed)
