@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"facteur.dev/facteur/internal/testutil"
 )
 
 // These tests build the real binary and drive it as an administrator would:
@@ -73,7 +75,7 @@ type instance struct {
 	bin, dir, config string
 	smtp, sub, subs  string
 	cmd              *exec.Cmd
-	out              *syncBuffer
+	out              *testutil.SyncBuffer
 }
 
 func newInstance(t *testing.T) *instance {
@@ -118,7 +120,7 @@ func (in *instance) admin(stdin string, args ...string) string {
 
 func (in *instance) start() {
 	in.t.Helper()
-	in.out = &syncBuffer{}
+	in.out = &testutil.SyncBuffer{}
 	in.cmd = exec.Command(in.bin, "--config", in.config, "serve")
 	in.cmd.Stdout, in.cmd.Stderr = in.out, in.out
 	if err := in.cmd.Start(); err != nil {
@@ -320,7 +322,7 @@ func sendMX(addr, from string, to []string, msg []byte) error {
 // would: no config file, in an empty directory.
 func TestDevelopmentInstance(t *testing.T) {
 	dir := t.TempDir()
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	cmd := exec.Command(binary(t), "serve")
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
 	if err := cmd.Start(); err != nil {
@@ -354,22 +356,4 @@ func TestDevelopmentInstance(t *testing.T) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

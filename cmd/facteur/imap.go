@@ -17,14 +17,15 @@ var _ server = (*imapd.Server)(nil)
 // startIMAP starts the imap (STARTTLS) and imaps (implicit TLS)
 // listeners, which share the count of sessions per account and the
 // cache of mailbox views. APPENDLIMIT
-// is limits.max_message_bytes, as for SMTP.
-func startIMAP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
+// is limits.max_message_bytes, as for SMTP. Logins are recorded in
+// logins (POP-before-SMTP).
+func startIMAP(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
 	base := imapd.Options{
 		Hostname: cfg.Hostname, TLS: tlsConf, Store: s, Auth: authn,
 		PlaintextNetworks: cfg.PlaintextPrefixes(),
 		Limits:            imapwire.Limits{MaxLiteral: cfg.Limits.MaxMessageBytes},
 		MaxConnections:    cfg.Limits.MaxConnections, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP,
-		Shared: imapd.NewShared(), Log: log,
+		Shared: imapd.NewShared(), RecentLogins: logins, Log: log,
 	}
 	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" {
 		go warmIMAP(context.Background(), s, base.Shared, log)

@@ -141,21 +141,33 @@ func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, chec
 		MaxFailuresPerAccount: cfg.Auth.MaxFailuresPerAccount,
 		FailureWindow:         cfg.Auth.FailureWindow.Duration,
 	})
-	out, err := startSMTP(cfg, s, authn, tlsConf, checks, log)
+	logins := recentLogins(cfg)
+	out, err := startSMTP(cfg, s, authn, logins, tlsConf, checks, log)
 	if err != nil {
 		return out, err
 	}
-	pop, err := startPOP3(cfg, s, authn, tlsConf, log)
+	pop, err := startPOP3(cfg, s, authn, logins, tlsConf, log)
 	out = append(out, pop...)
 	if err != nil {
 		return out, err
 	}
-	imap, err := startIMAP(cfg, s, authn, tlsConf, log)
+	imap, err := startIMAP(cfg, s, authn, logins, tlsConf, log)
 	return append(out, imap...), err
 }
 
-// startSMTP starts the MX, submission and LMTP listeners.
-func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
+// recentLogins is the record of POP3 and IMAP logins that
+// submission.pop_before_smtp reads, shared by every listener; nil when
+// that is off.
+func recentLogins(cfg *config.Config) *auth.RecentLogins {
+	if cfg.Submission.PopBeforeSMTP.Duration <= 0 {
+		return nil
+	}
+	return auth.NewRecentLogins(cfg.Submission.PopBeforeSMTP.Duration, 0)
+}
+
+// startSMTP starts the MX, submission and LMTP listeners; only
+// submission reads logins (POP-before-SMTP).
+func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
 	pipeline := delivery.New(s, log.With("part", "delivery"))
 	out, err := startOutbound(cfg, s, pipeline, log) // queue workers and control socket
 	if err != nil {
@@ -195,6 +207,9 @@ func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tls
 		if sp.mode == smtpd.LMTP {
 			o.MaxConnsPerIP = o.MaxConnections // all local peers share one "IP"
 		}
+		if sp.mode == smtpd.Submission {
+			o.RecentLogins, o.PopBeforeSMTP = logins, cfg.Submission.PopBeforeSMTP.Duration
+		}
 		srv := smtpd.New(o)
 		r, err := serveOn(cfg, sp.name, sp.addr, srv, srv.Serve, log)
 		if err != nil {
@@ -206,8 +221,8 @@ func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, tls
 }
 
 // startPOP3 starts the pop3 (STLS) and pop3s (implicit TLS) listeners,
-// which share one set of maildrop locks.
-func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
+// which share one set of maildrop locks and record logins in logins.
+func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
 	mode, err := pop3d.ParseDeleteMode(cfg.POP3.Delete)
 	if err != nil {
 		return nil, err
@@ -216,7 +231,7 @@ func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, tls
 		Hostname: cfg.Hostname, TLS: tlsConf, Store: s, Auth: authn,
 		PlaintextNetworks: cfg.PlaintextPrefixes(), Delete: mode, Locks: pop3d.NewLocks(),
 		IdleTimeout: cfg.POP3.IdleTimeout.Duration, MaxConnections: cfg.Limits.MaxConnections,
-		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, Log: log,
+		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, RecentLogins: logins, Log: log,
 	}
 	var out servers
 	for _, sp := range []struct {

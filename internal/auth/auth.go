@@ -17,6 +17,10 @@
 //     HMAC-SHA-256 digest of (address, password, stored hash) is kept, never
 //     the password.
 //
+// RecentLogins, a separate and also bounded record, remembers the last
+// successful POP3 or IMAP login per client IP for POP-before-SMTP; the
+// servers share one, made by the caller.
+//
 // Failures never say whether the account exists: an unknown address costs the
 // same argon2id verification as a wrong password, and SCRAM answers an unknown
 // user with a fake but stable salt.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-sasl"
+
+	"facteur.dev/facteur/internal/testutil"
 )
 
 // testParams make argon2id cheap enough for tests.
@@ -58,32 +60,12 @@ func newAccount(t testing.TB, id int64, address, password string) Account {
 	return Account{ID: id, Address: address, PasswordHash: phc, SCRAM: sc}
 }
 
-// fakeClock is a settable Options.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // testEnv is an Authenticator over a fakeLookup holding alice (disabled:
 // dave, no SCRAM: erin), all with password "secret" unless said otherwise.
 type testEnv struct {
 	auth   *Authenticator
 	lookup *fakeLookup
-	clock  *fakeClock
+	clock  *testutil.Clock
 }
 
 func newTestEnv(t testing.TB, opts Options) *testEnv {
@@ -98,7 +80,7 @@ func newTestEnv(t testing.TB, opts Options) *testEnv {
 	erin.SCRAM = ""
 	lk.set(erin)
 
-	clock := newFakeClock()
+	clock := testutil.NewClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}

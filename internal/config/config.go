@@ -18,17 +18,18 @@ import (
 // Config is the whole configuration. TOML key names are a contract relied on
 // by outside tests: add keys, never rename them.
 type Config struct {
-	Hostname string   `toml:"hostname"`
-	DataDir  string   `toml:"data_dir"`
-	Listen   Listen   `toml:"listen"`
-	TLS      TLS      `toml:"tls"`
-	Auth     Auth     `toml:"auth"`
-	Limits   Limits   `toml:"limits"`
-	Store    Store    `toml:"store"`
-	Log      Log      `toml:"log"`
-	POP3     POP3     `toml:"pop3"`
-	Outbound Outbound `toml:"outbound"`
-	Checks   Checks   `toml:"checks"` // checks.go
+	Hostname   string     `toml:"hostname"`
+	DataDir    string     `toml:"data_dir"`
+	Listen     Listen     `toml:"listen"`
+	TLS        TLS        `toml:"tls"`
+	Auth       Auth       `toml:"auth"`
+	Limits     Limits     `toml:"limits"`
+	Store      Store      `toml:"store"`
+	Log        Log        `toml:"log"`
+	POP3       POP3       `toml:"pop3"`
+	Submission Submission `toml:"submission"`
+	Outbound   Outbound   `toml:"outbound"`
+	Checks     Checks     `toml:"checks"` // checks.go
 
 	// Dev is true when no config file was given: the development instance.
 	Dev bool `toml:"-"`
@@ -106,6 +107,16 @@ type POP3 struct {
 	IdleTimeout Duration `toml:"idle_timeout"`
 }
 
+// Submission tunes the submission listeners (listen.submission and
+// listen.submissions; never listen.smtp or listen.lmtp).
+type Submission struct {
+	// PopBeforeSMTP, when positive, is POP-before-SMTP: a client IP that
+	// logged in successfully over POP3 or IMAP less than this long ago may
+	// submit without AUTH, to any recipient and with any sender but the
+	// null one. "" or "0" (the default) turns it off.
+	PopBeforeSMTP OptionalDuration `toml:"pop_before_smtp"`
+}
+
 // Log configures structured logs.
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
@@ -124,6 +135,25 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// OptionalDuration is a Duration that may also be written "" for zero
+// (off).
+type OptionalDuration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *OptionalDuration) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		d.Duration = 0
+		return nil
+	}
+	var v Duration
+	err := v.UnmarshalText(b)
+	d.Duration = v.Duration
+	return err
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d OptionalDuration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // Default returns the production defaults: standard ports on all addresses.
 func Default() *Config {
@@ -269,6 +299,7 @@ func (c *Config) validateNonNegative(bad func(key, format string, args ...any)) 
 		"auth.failure_delay":            int64(c.Auth.FailureDelay.Duration),
 		"limits.shutdown_grace":         int64(c.Limits.ShutdownGrace.Duration),
 		"limits.memory_limit":           c.Limits.MemoryLimit,
+		"submission.pop_before_smtp":    int64(c.Submission.PopBeforeSMTP.Duration),
 	}
 	for key, v := range ints {
 		if v < 0 {

@@ -40,6 +40,8 @@ failure_delay = "250ms"
 [pop3]
 delete = "trash"
 idle_timeout = "15m"
+[submission]
+pop_before_smtp = "10m"
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +52,9 @@ idle_timeout = "15m"
 	}
 	if c.POP3.Delete != "trash" || c.POP3.IdleTimeout.Duration != 15*time.Minute {
 		t.Fatalf("pop3 section %+v", c.POP3)
+	}
+	if c.Submission.PopBeforeSMTP.Duration != 10*time.Minute {
+		t.Fatalf("submission section %+v", c.Submission)
 	}
 	if c.Limits.MaxMessageBytes != Default().Limits.MaxMessageBytes {
 		t.Fatal("unset key lost its default")
@@ -74,12 +79,14 @@ level = "loud"
 [pop3]
 delete = "shred"
 idle_timeout = "1m"
+[submission]
+pop_before_smtp = "-5m"
 `))
 	if err == nil {
 		t.Fatal("bad config accepted")
 	}
 	for _, want := range []string{"hostname:", "typo_key: unknown key", "tls:", "auth.plaintext_networks:", "limits.max_line_length:", "log.level:",
-		"pop3.delete:", "pop3.idle_timeout:", "auth.failure_delay:", "limits.max_connections_per_ip:", "limits.default_quota_bytes:"} {
+		"pop3.delete:", "pop3.idle_timeout:", "auth.failure_delay:", "limits.max_connections_per_ip:", "limits.default_quota_bytes:", "submission.pop_before_smtp:"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
@@ -99,5 +106,26 @@ func TestDevelopmentDefaults(t *testing.T) {
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPopBeforeSMTPOff: POP-before-SMTP is off by default, and "" and "0"
+// (string or integer) turn it off too.
+func TestPopBeforeSMTPOff(t *testing.T) {
+	if d := Default().Submission.PopBeforeSMTP.Duration; d != 0 {
+		t.Fatalf("default %v", d)
+	}
+	for _, v := range []string{`""`, `"0"`, `0`, `"0s"`} {
+		c, err := Load(write(t, "[submission]\npop_before_smtp = "+v+"\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		if c.Submission.PopBeforeSMTP.Duration != 0 {
+			t.Errorf("%s: %v", v, c.Submission.PopBeforeSMTP.Duration)
+		}
+	}
+	if _, err := Load(write(t, "[submission]\npop_before_smtp = \"ten minutes\"\n")); err == nil ||
+		!strings.Contains(err.Error(), "pop_before_smtp") {
+		t.Fatalf("bad duration: %v", err)
 	}
 }

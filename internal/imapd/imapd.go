@@ -82,7 +82,11 @@ type Options struct {
 	// session count (imap and imaps together) and the cache of mailbox
 	// views; nil gives the server its own.
 	Shared *Shared
-	Log    *slog.Logger
+	// RecentLogins records the client IP and account of every successful
+	// login, for POP-before-SMTP on the submission listeners; nil records
+	// nothing.
+	RecentLogins *auth.RecentLogins
+	Log          *slog.Logger
 }
 
 // minIdle is RFC 9051 §5.4's minimum autologout timer (a variable only

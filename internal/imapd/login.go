@@ -104,6 +104,7 @@ func (s *session) authFailed(err error) error {
 // loggedIn enters the authenticated state, unless the account already has
 // its maximum of sessions.
 func (s *session) loggedIn(acct auth.Account) error {
+	s.srv.opts.RecentLogins.Record(s.ip, acct.Address, time.Now()) // the password was right
 	if !s.srv.opts.Shared.acquire(acct.ID, s.resets, s.srv.opts.MaxSessionsPerAccount) {
 		return no("LIMIT", "Too many sessions for this account")
 	}

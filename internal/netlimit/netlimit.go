@@ -1,5 +1,17 @@
 // Package netlimit bounds the connections a listener accepts, in total and
 // per client IP, for every protocol front-end.
+//
+// A connection counts from Accept until the server closes it or, when
+// its peer's address is at a limit, until the peer is seen to have closed
+// it. The second rule matters because every protocol here sends its last
+// reply before the server closes (SMTP's 221 to QUIT, RFC 5321 §4.1.1.10;
+// POP3's +OK to QUIT, RFC 1939 §6; IMAP's BYE and OK to LOGOUT, RFC 9051
+// §6.1.3): a client that reads that reply, closes and connects again at
+// once, as Postfix's smtp-source does, would otherwise find its finished
+// session still counted and be refused. A connection so uncounted is
+// "closing" until the server closes it; at most as many as the limits
+// allow are closing at once (per IP and in total), so a peer that
+// half-closes and stops reading cannot hold more than twice its share.
 package netlimit
 
 import (
@@ -17,16 +29,24 @@ type limitListener struct {
 	max, perIP int
 	refusal    string
 	log        *slog.Logger
-	mu         sync.Mutex
-	total      int
-	byIP       map[netip.Addr]int
+
+	mu      sync.Mutex
+	total   int // counted connections
+	closing int // connections uncounted because their peer closed
+	byIP    map[netip.Addr]*peer
+}
+
+// peer is one client address's connections.
+type peer struct {
+	counted map[*limitConn]bool
+	closing int
 }
 
 // Listen wraps l: beyond max connections in total or perIP from one address,
 // a new connection gets refusal (a protocol greeting such as
 // "421 4.7.0 …\r\n") and is closed without a session.
 func Listen(l net.Listener, max, perIP int, refusal string, log *slog.Logger) net.Listener {
-	return &limitListener{Listener: l, max: max, perIP: perIP, refusal: refusal, log: log, byIP: map[netip.Addr]int{}}
+	return &limitListener{Listener: l, max: max, perIP: perIP, refusal: refusal, log: log, byIP: map[netip.Addr]*peer{}}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -35,11 +55,11 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := RemoteIP(c.RemoteAddr())
-		if l.acquire(ip) {
-			return &limitConn{Conn: c, l: l, ip: ip}, nil
+		lc := &limitConn{Conn: c, l: l, ip: RemoteIP(c.RemoteAddr())}
+		if l.acquire(lc) {
+			return lc, nil
 		}
-		l.log.Warn("connection refused: limit reached", "ip", ip)
+		l.log.Warn("connection refused: limit reached", "ip", lc.ip)
 		go refuse(c, l.refusal)
 	}
 }
@@ -50,35 +70,86 @@ func refuse(c net.Conn, refusal string) {
 	c.Close()
 }
 
-func (l *limitListener) acquire(ip netip.Addr) bool {
+// acquire counts c, unless a limit is reached even without the
+// connections from c's address that their peer has closed.
+func (l *limitListener) acquire(c *limitConn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.total >= l.max || (ip.IsValid() && l.byIP[ip] >= l.perIP) {
+	p := l.byIP[c.ip]
+	if p == nil {
+		p = &peer{counted: map[*limitConn]bool{}}
+		l.byIP[c.ip] = p
+	}
+	if l.full(c.ip, p) {
+		l.reap(p)
+	}
+	if l.full(c.ip, p) {
+		l.forget(c.ip, p)
 		return false
 	}
+	p.counted[c] = true
 	l.total++
-	l.byIP[ip]++
 	return true
 }
 
-func (l *limitListener) release(ip netip.Addr) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.total--
-	if l.byIP[ip]--; l.byIP[ip] <= 0 {
+func (l *limitListener) full(ip netip.Addr, p *peer) bool {
+	return l.total >= l.max || (ip.IsValid() && len(p.counted) >= l.perIP)
+}
+
+// reap stops counting p's connections whose peer has closed, within the
+// bounds on closing connections.
+func (l *limitListener) reap(p *peer) {
+	for c := range p.counted {
+		if p.closing >= l.perIP || l.closing >= l.max {
+			return
+		}
+		if peerClosed(c.Conn) {
+			delete(p.counted, c)
+			l.total--
+			c.closing = true
+			p.closing++
+			l.closing++
+		}
+	}
+}
+
+// forget drops the entry of an address without connections.
+func (l *limitListener) forget(ip netip.Addr, p *peer) {
+	if len(p.counted) == 0 && p.closing == 0 {
 		delete(l.byIP, ip)
 	}
 }
 
+// release forgets c, once.
+func (l *limitListener) release(c *limitConn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c.released {
+		return
+	}
+	c.released = true
+	p := l.byIP[c.ip]
+	if c.closing {
+		p.closing--
+		l.closing--
+	} else {
+		delete(p.counted, c)
+		l.total--
+	}
+	l.forget(c.ip, p)
+}
+
+// limitConn is a counted connection; its flags are guarded by l.mu.
 type limitConn struct {
 	net.Conn
-	l    *limitListener
-	ip   netip.Addr
-	once sync.Once
+	l        *limitListener
+	ip       netip.Addr
+	closing  bool // uncounted: the peer has closed
+	released bool // closed by the server
 }
 
 func (c *limitConn) Close() error {
-	c.once.Do(func() { c.l.release(c.ip) })
+	c.l.release(c)
 	return c.Conn.Close()
 }
 

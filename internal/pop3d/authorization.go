@@ -137,6 +137,7 @@ func (s *session) authFailed(err error, otherIsSystem bool) {
 // loggedIn opens the maildrop and enters TRANSACTION (RFC 1939 §4), or
 // stays in AUTHORIZATION with [IN-USE] (RFC 2449 §8.1.1) or [SYS/TEMP].
 func (s *session) loggedIn(acct auth.Account) {
+	s.srv.opts.RecentLogins.Record(s.ip, acct.Address, time.Now()) // the password was right
 	drop, err := s.openMaildrop(acct.ID)
 	switch {
 	case errors.Is(err, errInUse):

@@ -3,12 +3,15 @@ package pop3d
 import (
 	"context"
 	"encoding/base64"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/xdg-go/scram"
+
+	"facteur.dev/facteur/internal/auth"
 )
 
 func TestCapaBeforeAndAfterSTLS(t *testing.T) {
@@ -223,5 +226,30 @@ func TestIdleTimeoutAtLeastTenMinutes(t *testing.T) {
 	t.Parallel()
 	if got := New(Options{IdleTimeout: time.Second}).opts.IdleTimeout; got != 10*time.Minute {
 		t.Fatalf("idle timeout %v", got)
+	}
+}
+
+// TestLoginsRecorded: a successful login, USER/PASS or AUTH, records
+// the client IP and account for POP-before-SMTP; a failed one does not.
+func TestLoginsRecorded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	logins := auth.NewRecentLogins(time.Hour, 0)
+	_, addr := e.start(func(o *Options) { o.PlaintextNetworks, o.RecentLogins = loopback, logins })
+	ip := netip.MustParseAddr("127.0.0.1")
+	c := e.dial(addr)
+	c.ok("USER alice@example.test")
+	c.expect("PASS wrong", "-ERR [AUTH]")
+	if a, ok := logins.Lookup(ip, time.Now(), time.Hour); ok {
+		t.Fatalf("failed login recorded for %s", a)
+	}
+	c.ok("USER alice@example.test")
+	c.ok("PASS " + password)
+	if a, ok := logins.Lookup(ip, time.Now(), time.Hour); !ok || a != "alice@example.test" {
+		t.Fatalf("after PASS: %q %v", a, ok)
+	}
+	e.dial(addr).ok("AUTH PLAIN " + b64("\x00bob@example.test\x00"+password))
+	if a, _ := logins.Lookup(ip, time.Now(), time.Hour); a != "bob@example.test" {
+		t.Fatalf("after AUTH: %q", a)
 	}
 }

@@ -81,7 +81,11 @@ type Options struct {
 	MaxLineLength  int           // command and SASL lines, default 4096
 	MaxConnections int
 	MaxConnsPerIP  int
-	Log            *slog.Logger
+	// RecentLogins records the client IP and account of every successful
+	// login, for POP-before-SMTP on the submission listeners; nil records
+	// nothing.
+	RecentLogins *auth.RecentLogins
+	Log          *slog.Logger
 }
 
 // minIdle is RFC 1939 §3's minimum autologout timer.

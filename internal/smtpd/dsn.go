@@ -28,12 +28,10 @@ func rcptDSN(r *delivery.Route, ro *smtp.RcptOptions) {
 	}
 }
 
-// mailParams keeps the MAIL FROM parameters the next hop needs, and asks
-// for a DKIM signature on submitted mail.
+// mailParams keeps the MAIL FROM parameters the next hop needs.
 func (s *session) mailParams(env *delivery.Envelope) {
 	env.EnvID, env.Ret = s.opts.EnvelopeID, string(s.opts.Return)
 	env.SMTPUTF8 = s.opts.UTF8
 	env.Body8Bit = s.opts.Body == smtp.Body8BitMIME
 	env.RequireTLS = s.opts.RequireTLS
-	env.Sign = s.srv.opts.Mode == Submission
 }

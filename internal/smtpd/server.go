@@ -59,8 +59,15 @@ type Options struct {
 	MaxConnections    int
 	MaxConnsPerIP     int
 	Timeout           time.Duration
-	Log               *slog.Logger
-	Debug             io.Writer // protocol trace, nil for none
+	// RecentLogins and PopBeforeSMTP turn on POP-before-SMTP on a
+	// Submission listener (never MX or LMTP): a client whose IP logged
+	// in over POP3 or IMAP less than PopBeforeSMTP ago may submit without
+	// AUTH (session.checkSubmitter). Now is the clock (default time.Now).
+	RecentLogins  *auth.RecentLogins
+	PopBeforeSMTP time.Duration
+	Now           func() time.Time
+	Log           *slog.Logger
+	Debug         io.Writer // protocol trace, nil for none
 }
 
 // Server serves one listener.
@@ -127,6 +134,12 @@ func setDefaults(o *Options) {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Minute
+	}
+	if o.Mode != Submission || o.PopBeforeSMTP <= 0 {
+		o.RecentLogins = nil
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 }
 

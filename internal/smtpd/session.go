@@ -25,11 +25,14 @@ type session struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	account *auth.Account // set by AUTH
-	from    string
-	opts    *smtp.MailOptions
-	routes  []delivery.Route
-	tx      *delivery.Transaction // what the checks see (checks.go)
-	cconn   *delivery.Conn        // the client as the checks see it
+	// loginFor is, without AUTH, the account whose recent POP3 or IMAP
+	// login from this IP authorised the transaction (POP-before-SMTP).
+	loginFor string
+	from     string
+	opts     *smtp.MailOptions
+	routes   []delivery.Route
+	tx       *delivery.Transaction // what the checks see (checks.go)
+	cconn    *delivery.Conn        // the client as the checks see it
 }
 
 var (
@@ -53,6 +56,8 @@ var (
 	// RFC 5321 §4.5.3.1.6 limits text lines; retrying will not help.
 	errLineTooLong     = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 4, 0}, Message: "Line too long"}
 	errTooManyFailures = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed attempts, try again later"}
+	// RFC 3463 §3.2: X.1.7, bad sender's mailbox address syntax.
+	errMalformedSender = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Malformed sender address"}
 )
 
 func (s *session) tlsActive() bool {
@@ -122,16 +127,13 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return errShuttingDown
 	}
 	if s.srv.opts.Mode == Submission {
-		if s.account == nil {
-			return errAuthRequired
-		}
-		if err := s.checkSender(from); err != nil {
+		if err := s.checkSubmitter(from); err != nil {
 			return err
 		}
 	}
 	if from != "" {
 		if _, err := mail.ParseAddress(from); err != nil {
-			return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Malformed sender address"}
+			return errMalformedSender
 		}
 	}
 	if err := s.checkMail(from, opts); err != nil {
@@ -245,8 +247,9 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 	if err != nil {
 		return nil, err
 	}
+	sign := false
 	if s.srv.opts.Mode == Submission {
-		if err := s.checkFromHeader(msg); err != nil {
+		if sign, err = s.checkFromHeader(msg); err != nil {
 			p.Discard(msg)
 			return nil, err
 		}
@@ -255,7 +258,7 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 		p.Discard(msg)
 		return nil, err
 	}
-	env := delivery.Envelope{From: s.from, Routes: s.routes}
+	env := delivery.Envelope{From: s.from, Routes: s.routes, Sign: sign}
 	if s.opts != nil {
 		s.mailParams(&env)
 	}
