@@ -129,3 +129,38 @@ func TestPopBeforeSMTPOff(t *testing.T) {
 		t.Fatalf("bad duration: %v", err)
 	}
 }
+
+// The [checks] keys the inbound-checks issue names are a contract.
+func TestChecksContractKeys(t *testing.T) {
+	c, err := Load(write(t, `
+hostname = "mail.example.org"
+[checks]
+resolver = "127.0.0.1:5353"
+spf = false
+dkim = false
+dmarc = false
+dnsbl = []
+greylist = true
+on_error = { dnsbl = "tempfail", spf = "accept" }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := c.Checks
+	if k.Resolver != "127.0.0.1:5353" || k.SPF || k.DKIM || k.DMARC || len(k.DNSBL) != 0 || !k.Greylist ||
+		c.OnErrorFor("dnsbl") != "tempfail" || c.OnErrorFor("spf") != "accept" || c.OnErrorFor("dmarc") != "tempfail" {
+		t.Fatalf("%+v", k)
+	}
+	d := Default()
+	if !d.Checks.SPF || !d.Checks.DKIM || !d.Checks.DMARC || d.Checks.Greylist || len(d.Checks.DNSBL) != 1 ||
+		d.Checks.DNSBL[0] != "zen.spamhaus.org" || d.ChecksResolver() != "" {
+		t.Fatalf("defaults %+v", d.Checks)
+	}
+	if dev := Development(); dev.OnErrorFor("dmarc") != "accept" {
+		t.Fatal("the development instance tempfails on DNS errors")
+	}
+	if _, err := Load(write(t, "hostname = \"x\"\n[checks]\non_error = { spam = \"accept\", dkim = \"maybe\" }\nresolver = \"nohost\"\n")); err == nil ||
+		!strings.Contains(err.Error(), "checks.on_error") || !strings.Contains(err.Error(), "checks.resolver") {
+		t.Fatalf("bad [checks] accepted: %v", err)
+	}
+}
