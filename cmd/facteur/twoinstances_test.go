@@ -18,6 +18,7 @@ import (
 
 	fdkim "facteur.dev/facteur/internal/dkim"
 	"facteur.dev/facteur/internal/queue"
+	"facteur.dev/facteur/internal/store"
 	"facteur.dev/facteur/internal/store/sqlite"
 )
 
@@ -75,8 +76,8 @@ func (in *instance) inbox(user string) []string {
 		in.t.Fatal(err)
 	}
 	var out []string
-	for _, m := range msgs {
-		b, err := s.Blobs().Open(ctx, m.BlobID)
+	for i := range msgs {
+		b, err := store.OpenMessage(ctx, s.Blobs(), &msgs[i]) // with the header prefix the checks added
 		if err != nil {
 			in.t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strings"
 
@@ -18,7 +19,11 @@ import (
 // connect checks saw (with their results), brought up to date.
 func (s *session) checkConn() *delivery.Conn {
 	if s.cconn == nil {
-		if cc, ok := s.conn.Conn().(*checkedConn); ok && cc.conn != nil {
+		nc := s.conn.Conn()
+		if tc, ok := nc.(*tls.Conn); ok { // after STARTTLS, a new session
+			nc = tc.NetConn()
+		}
+		if cc, ok := nc.(*checkedConn); ok && cc.conn != nil {
 			s.cconn = cc.conn
 		} else {
 			s.cconn = &delivery.Conn{Listener: s.srv.opts.Mode.String(), IP: s.ip, Trusted: inAny(s.srv.opts.Trusted, s.ip)}

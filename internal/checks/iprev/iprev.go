@@ -30,9 +30,10 @@ var _ delivery.ConnectCheck = (*Check)(nil)
 // Name implements delivery.Check.
 func (c *Check) Name() string { return "iprev" }
 
-// Connect implements delivery.ConnectCheck.
+// Connect implements delivery.ConnectCheck. Trusted clients are not
+// looked up.
 func (c *Check) Connect(ctx context.Context, conn *delivery.Conn) (delivery.Verdict, error) {
-	if !conn.IP.IsValid() {
+	if !conn.IP.IsValid() || conn.Trusted {
 		return delivery.Verdict{}, nil
 	}
 	name, res := c.Verify(ctx, conn.IP.String())

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/smtp"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	fdkim "facteur.dev/facteur/internal/dkim"
+	"facteur.dev/facteur/internal/dns/dnstest"
+)
+
+// txtRecord is a TXT record in zone syntax, cut into 255-byte strings.
+func txtRecord(name, value string) string {
+	var parts []string
+	for len(value) > 255 {
+		parts, value = append(parts, value[:255]), value[255:]
+	}
+	return name + `. 300 IN TXT "` + strings.Join(append(parts, value), `" "`) + `"`
+}
+
+// withChecks appends a [checks] section asking dnsAddr, with loopback
+// not trusted (the test's mail all comes from 127.0.0.1), then extra.
+func (in *instance) withChecks(dnsAddr, extra string) {
+	in.t.Helper()
+	cfg, _ := os.ReadFile(in.config)
+	cfg = append(cfg, fmt.Sprintf("[checks]\nresolver = %q\ntrusted_networks = []\npregreet_wait = \"0s\"\n%s", dnsAddr, extra)...)
+	if err := os.WriteFile(in.config, cfg, 0o600); err != nil {
+		in.t.Fatal(err)
+	}
+}
+
+// mxSession runs one SMTP transaction on addr and returns the reply to
+// the end of DATA (or the first refusal).
+func mxSession(addr, from, to, msg string) string {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return err.Error()
+	}
+	defer c.Close()
+	if err := c.Hello("client.a.test"); err != nil {
+		return err.Error()
+	}
+	if err := c.Mail(from); err != nil {
+		return err.Error()
+	}
+	if err := c.Rcpt(to); err != nil {
+		return err.Error()
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err.Error()
+	}
+	fmt.Fprint(w, msg)
+	if err := w.Close(); err != nil {
+		return err.Error()
+	}
+	c.Quit()
+	return "250"
+}
+
+// Two Facteur binaries and a DNS server on loopback serving SPF, DKIM,
+// DMARC and a DNS block list: A signs what alice submits, B receives it
+// and stores it with spf=pass, dkim=pass and dmarc=pass; mail forged as
+// a.test (p=reject) gets 550 at DATA; a listed client is refused with the
+// list named; greylisting answers 451 and takes the retry.
+func TestInboundChecksEndToEnd(t *testing.T) {
+	dnsSrv := dnstest.New(t)
+	dnsSrv.Add(`b.test. 300 IN MX 10 mx.b.test.`, `mx.b.test. 300 IN A 127.0.0.1`,
+		`a.test. 300 IN TXT "v=spf1 ip4:127.0.0.1 -all"`, `_dmarc.a.test. 300 IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@a.test"`,
+		`1.0.0.127.in-addr.arpa. 300 IN PTR mx.b.test.`)
+
+	a, b := newInstance(t), newInstance(t)
+	_, bPort, _ := net.SplitHostPort(b.smtp)
+	cfg, _ := os.ReadFile(a.config)
+	cfg = append(cfg, []byte("[outbound]\nresolver = \""+dnsSrv.Addr()+"\"\nport = "+bPort+"\nretry = [\"1s\"]\n")...)
+	os.WriteFile(a.config, cfg, 0o600)
+	b.withChecks(dnsSrv.Addr(), "dnsbl = [\"bl.test\"]\n")
+	a.start()
+	b.start()
+	a.admin("", "domain", "add", "a.test")
+	a.admin("alice password\n", "user", "add", "--password-stdin", "alice@a.test")
+	b.admin("", "domain", "add", "b.test")
+	b.admin("bob password\n", "user", "add", "--password-stdin", "bob@b.test")
+	recs, err := fdkim.New(filepath.Join(a.dir, "data")).Records("a.test")
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("DKIM records %v %v", recs, err)
+	}
+	for _, r := range recs {
+		dnsSrv.Add(txtRecord(r.Name, r.Value))
+	}
+	if !strings.Contains(b.out.String(), "Inbound checks (MX): iprev dnsbl(bl.test)") {
+		t.Errorf("the start banner does not list the checks:\n%s", b.out.String())
+	}
+
+	msg := "From: Alice <alice@a.test>\r\nTo: <bob@b.test>\r\nSubject: checked\r\nDate: Mon, 7 Dec 2026 12:00:00 +0000\r\nMessage-ID: <1@a.test>\r\n\r\nHello Bob\r\n"
+	if err := a.submitAs("alice@a.test", "alice password", []string{"bob@b.test"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	got := b.waitInbox("bob@b.test", 1)[0]
+	ar := got[:strings.Index(got, "Received:")]
+	for _, want := range []string{"Authentication-Results: mx.example.test;", "spf=pass ", "smtp.mailfrom=alice@a.test",
+		"dkim=pass header.d=a.test", "dmarc=pass ", "header.from=a.test", "iprev=pass"} {
+		if !strings.Contains(ar, want) {
+			t.Errorf("B's copy lacks %q in\n%s", want, ar)
+		}
+	}
+
+	// Forged as a.test from an address SPF does not cover for a.test's
+	// envelope, unsigned: p=reject, 550 5.7.1 at the end of DATA.
+	forged := strings.Replace(msg, "Subject: checked", "Subject: forged", 1)
+	if r := mxSession(b.smtp, "ceo@evil.test", "bob@b.test", forged); !strings.HasPrefix(r, "550") || !strings.Contains(r, "5.7.1 The DMARC policy of a.test rejects") {
+		t.Fatalf("forged p=reject mail: %q", r)
+	}
+	if n := len(b.inbox("bob@b.test")); n != 1 {
+		t.Fatalf("bob has %d messages after the forgery", n)
+	}
+
+	// A listed client, on another instance that asks the same DNS.
+	dnsSrv.Add(`1.0.0.127.listed.test. 300 IN A 127.0.0.2`, `1.0.0.127.listed.test. 300 IN TXT "see https://listed.test/127.0.0.1"`)
+	c := newInstance(t)
+	c.withChecks(dnsSrv.Addr(), "dnsbl = [\"listed.test\"]\n")
+	c.start()
+	conn, err := net.Dial("tcp", c.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	banner := make([]byte, 512)
+	n, _ := conn.Read(banner)
+	conn.Close()
+	if got := string(banner[:n]); !strings.HasPrefix(got, "554 5.7.1") || !strings.Contains(got, "blocked using listed.test") {
+		t.Fatalf("listed client: %q", got)
+	}
+
+	// Greylisting: 451, then the retry after the delay is taken.
+	d := newInstance(t)
+	d.withChecks(dnsSrv.Addr(), "dnsbl = []\ngreylist = true\ngreylist_delay = \"1s\"\n")
+	d.start()
+	d.admin("", "domain", "add", "b.test")
+	d.admin("bob password\n", "user", "add", "--password-stdin", "bob@b.test")
+	plain := "From: someone@elsewhere.test\r\nTo: bob@b.test\r\nSubject: first contact\r\n\r\nHi\r\n"
+	if r := mxSession(d.smtp, "someone@elsewhere.test", "bob@b.test", plain); !strings.HasPrefix(r, "451") || !strings.Contains(r, "4.7.1 Greylisted") {
+		t.Fatalf("first attempt: %q", r)
+	}
+	time.Sleep(1100 * time.Millisecond) // the greylisting delay itself, not synchronisation
+	if r := mxSession(d.smtp, "someone@elsewhere.test", "bob@b.test", plain); r != "250" {
+		t.Fatalf("retry after the delay: %q", r)
+	}
+	if n := len(d.inbox("bob@b.test")); n != 1 {
+		t.Fatalf("%d messages after the retry", n)
+	}
+}
