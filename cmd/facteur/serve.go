@@ -169,6 +169,13 @@ func recentLogins(cfg *config.Config) *auth.RecentLogins {
 // submission reads logins (POP-before-SMTP).
 func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
 	pipeline := delivery.New(s, log.With("part", "delivery"))
+	if cfg.Outbound.SRS {
+		rw, err := srsRewriter(cfg.DataDir) // srs.go
+		if err != nil {
+			return nil, err
+		}
+		pipeline.SetSRS(rw)
+	}
 	out, err := startOutbound(cfg, s, pipeline, log) // queue workers and control socket
 	if err != nil {
 		return out, err

@@ -31,6 +31,10 @@ type Outbound struct {
 	// TLSRoots is a PEM file of CA certificates trusted for verified TLS
 	// and MTA-STS fetches; "" uses the system's roots.
 	TLSRoots string `toml:"tls_roots"`
+	// SRS rewrites the envelope sender of mail forwarded to remote alias
+	// targets (the Sender Rewriting Scheme), so SPF passes at the next
+	// hop and bounces come back through us to the sender.
+	SRS bool `toml:"srs"`
 	// Retry is the wait after each failed attempt; the last one repeats.
 	Retry []Duration `toml:"retry"`
 	// MaxAge is how long a message is retried before it bounces.
@@ -46,7 +50,7 @@ type Outbound struct {
 
 func defaultOutbound() Outbound {
 	return Outbound{
-		Port: 25, SmarthostTLS: "starttls",
+		Port: 25, SmarthostTLS: "starttls", SRS: true,
 		Retry: []Duration{{5 * time.Minute}, {15 * time.Minute}, {30 * time.Minute}, {time.Hour},
 			{2 * time.Hour}, {4 * time.Hour}},
 		MaxAge:  Duration{5 * 24 * time.Hour},

@@ -17,6 +17,7 @@ import (
 
 	"facteur.dev/facteur/internal/mail"
 	"facteur.dev/facteur/internal/message"
+	"facteur.dev/facteur/internal/srs"
 	"facteur.dev/facteur/internal/store"
 )
 
@@ -26,7 +27,8 @@ const maxAliasDepth = 10
 // Pipeline delivers messages into a store.
 type Pipeline struct {
 	store    store.Store
-	filters  []CopyFilter // per-recipient steps (SetCopyFilters)
+	filters  []CopyFilter  // per-recipient steps (SetCopyFilters)
+	srs      *srs.Rewriter // nil: no sender rewriting (srs.go)
 	log      *slog.Logger
 	signer   Signer // DKIM for queued submissions, nil for none (outbound.go)
 	hostname string // names us in DSNs (outbound.go)
@@ -52,6 +54,9 @@ type Route struct {
 	// alias on the way, or the address without its +tag.
 	Reached  []string
 	disabled bool // an account was found but is disabled
+	// forwarded: Remote came from our own alias or SRS address, as
+	// opposed to a submission's recipient (srs.go).
+	forwarded bool
 }
 
 // Full reports whether every account of the route is at or over its quota
@@ -80,6 +85,9 @@ func (p *Pipeline) IsLocal(ctx context.Context, addr mail.Address) (bool, error)
 // alias, account, then the same two without a "+tag" (RFC 5233), then the
 // domain's catch-all "@domain". Unknown users get mail.ErrNoSuchUser.
 func (p *Pipeline) Resolve(ctx context.Context, addr mail.Address) (Route, error) {
+	if r, ok, err := p.resolveSRS(addr); ok { // a bounce to an address we rewrote (srs.go)
+		return r, err
+	}
 	r := Route{Recipient: addr.String()}
 	loop, err := p.expand(ctx, addr, map[string]bool{}, 0, &r)
 	if err != nil {
@@ -107,6 +115,7 @@ func (p *Pipeline) expand(ctx context.Context, addr mail.Address, seen map[strin
 		if local, err := p.IsLocal(ctx, addr); err != nil || !local {
 			if err == nil {
 				r.addRemote(addr.String())
+				r.forwarded = true
 			}
 			return false, err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"facteur.dev/facteur/internal/delivery"
 	"facteur.dev/facteur/internal/mail"
+	"facteur.dev/facteur/internal/srs"
 	"facteur.dev/facteur/internal/store"
 	"facteur.dev/facteur/internal/testutil/fixture"
 )
@@ -193,5 +194,45 @@ func TestCopyFilters(t *testing.T) {
 	}
 	if got := f.messages("alice@example.test", "INBOX"); len(got) != 0 {
 		t.Fatalf("a discarded copy was stored: %q", got)
+	}
+}
+
+// Mail from a remote sender forwarded to a remote alias target leaves
+// with an SRS sender of the alias's domain; a bounce to it is routed to
+// the original sender; a forged SRS address is an unknown user.
+func TestSRS(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.p.SetSRS(&srs.Rewriter{Secret: []byte("test secret")})
+	if err := f.store.AddAlias(ctx, "fwd@example.test", []string{"carol@remote.example", "alice@example.test"}); err != nil {
+		t.Fatal(err)
+	}
+	deliver := func(from string) {
+		t.Helper()
+		for _, err := range f.p.Deliver(ctx, delivery.Envelope{From: from, Routes: []delivery.Route{f.route("fwd@example.test")}}, f.receive(body)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deliver("s@remote.example")
+	deliver("alice@example.test") // one of ours: not rewritten
+	q, err := f.store.ListQueue(ctx)
+	if err != nil || len(q) != 2 {
+		t.Fatalf("queue %+v %v", q, err)
+	}
+	if !strings.HasPrefix(q[0].Sender, "SRS0=") || !strings.HasSuffix(q[0].Sender, "=remote.example=s@example.test") {
+		t.Fatalf("forwarded sender %q", q[0].Sender)
+	}
+	if q[1].Sender != "alice@example.test" {
+		t.Fatalf("local sender rewritten: %q", q[1].Sender)
+	}
+	r := f.route(q[0].Sender)
+	if len(r.Local) != 0 || len(r.Remote) != 1 || r.Remote[0] != "s@remote.example" {
+		t.Fatalf("bounce route %+v", r)
+	}
+	forged, _ := mail.ParseAddress(strings.Replace(q[0].Sender, "=s@", "=mallory@", 1))
+	if _, err := f.p.Resolve(ctx, forged); err == nil || mail.AsError(err).Code != 550 {
+		t.Fatalf("forged SRS address: %v", err)
 	}
 }

@@ -28,16 +28,18 @@ func (p *Pipeline) OnQueued(fn func()) { p.onQueued = fn }
 // outbound groups env's remote targets into one queue entry per
 // destination domain, each recipient with its DSN parameters.
 func (p *Pipeline) outbound(ctx context.Context, env Envelope, msg Received) []store.QueuedMessage {
-	byDomain := map[string]int{}
+	byDomain := map[[2]string]int{} // (sender, domain) → entry
 	var q []store.QueuedMessage
 	for _, r := range env.Routes {
+		sender := p.forwardSender(ctx, env, r) // SRS for forwarded mail (srs.go)
 		for _, a := range r.Remote {
 			d := strings.ToLower(a[strings.LastIndexByte(a, '@')+1:])
-			i, ok := byDomain[d]
+			key := [2]string{sender, d}
+			i, ok := byDomain[key]
 			if !ok {
 				i = len(q)
-				byDomain[d] = i
-				q = append(q, store.QueuedMessage{Sender: env.From, Domain: d, BlobID: msg.BlobID,
+				byDomain[key] = i
+				q = append(q, store.QueuedMessage{Sender: sender, Domain: d, BlobID: msg.BlobID,
 					Size: msg.Size, EnvID: env.EnvID, Ret: env.Ret, SMTPUTF8: env.SMTPUTF8,
 					Body8Bit: env.Body8Bit, RequireTLS: env.RequireTLS})
 			}

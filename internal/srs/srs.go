@@ -41,10 +41,10 @@ var (
 	ErrExpired = errors.New("srs: address expired")
 )
 
-// Rewriter rewrites for one domain of ours with one secret.
+// Rewriter rewrites with one secret; the addresses it makes are in the
+// domain each call names (one of ours, which must accept their bounces).
 type Rewriter struct {
 	Secret []byte
-	Domain string // the domain of the rewritten addresses
 }
 
 // IsSRS reports whether the local part of addr looks like SRS.
@@ -55,33 +55,34 @@ func IsSRS(addr string) bool {
 		strings.HasPrefix(l, "SRS1+") || strings.HasPrefix(l, "SRS1-")
 }
 
-// Forward rewrites sender (local@domain). An SRS0 address of another
-// forwarder becomes SRS1 (so the chain does not grow), one of ours is kept.
-func (r *Rewriter) Forward(sender string, now time.Time) (string, error) {
+// Forward rewrites sender (local@domain) into an address of ours, in
+// ourDomain. An SRS0 address of another forwarder becomes SRS1 (so the
+// chain does not grow), one of ours is kept.
+func (r *Rewriter) Forward(sender, ourDomain string, now time.Time) (string, error) {
 	at := strings.LastIndexByte(sender, '@')
 	if at <= 0 || at == len(sender)-1 {
 		return "", fmt.Errorf("srs: %q is not local@domain", sender)
 	}
 	local, domain := sender[:at], sender[at+1:]
-	if strings.EqualFold(domain, r.Domain) && IsSRS(local) {
+	if strings.EqualFold(domain, ourDomain) && IsSRS(local) {
 		return sender, nil // ours already
 	}
 	if IsSRS(local) && strings.EqualFold(local[:4], "SRS0") {
 		// SRS1=HHHH=forwarder==<SRS0 part after "SRS0">
 		rest := local[5:] // after "SRS0=" (or + or -)
 		opaque := domain + "==" + rest
-		return "SRS1=" + r.hash(opaque) + "=" + opaque + "@" + r.Domain, nil
+		return "SRS1=" + r.hash(opaque) + "=" + opaque + "@" + ourDomain, nil
 	}
 	if IsSRS(local) { // SRS1 of another forwarder: keep its first forwarder
 		parts := strings.SplitN(local[5:], "=", 3) // HHHH, first forwarder, "=rest"
 		if len(parts) == 3 {
 			opaque := parts[1] + "=" + parts[2]
-			return "SRS1=" + r.hash(opaque) + "=" + opaque + "@" + r.Domain, nil
+			return "SRS1=" + r.hash(opaque) + "=" + opaque + "@" + ourDomain, nil
 		}
 	}
 	ts := timestamp(now)
 	opaque := ts + "=" + domain + "=" + local
-	return "SRS0=" + r.hash(opaque) + "=" + opaque + "@" + r.Domain, nil
+	return "SRS0=" + r.hash(opaque) + "=" + opaque + "@" + ourDomain, nil
 }
 
 // Reverse returns the address an SRS address of ours stands for: the

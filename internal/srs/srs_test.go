@@ -9,8 +9,8 @@ import (
 
 func TestRoundTrip(t *testing.T) {
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	r := &Rewriter{Secret: []byte("k1"), Domain: "fwd.example"}
-	a, err := r.Forward("alice@orig.example", now)
+	r := &Rewriter{Secret: []byte("k1")}
+	a, err := r.Forward("alice@orig.example", "fwd.example", now)
 	if err != nil || !strings.HasPrefix(a, "SRS0=") || !strings.HasSuffix(a, "=orig.example=alice@fwd.example") {
 		t.Fatalf("forward: %q %v", a, err)
 	}
@@ -26,14 +26,14 @@ func TestRoundTrip(t *testing.T) {
 	if _, err := r.Reverse(forged, now); !errors.Is(err, ErrBadHash) {
 		t.Fatalf("forged: %v", err)
 	}
-	other := &Rewriter{Secret: []byte("k2"), Domain: "fwd.example"}
+	other := &Rewriter{Secret: []byte("k2")}
 	if _, err := other.Reverse(a, now); !errors.Is(err, ErrBadHash) {
 		t.Fatalf("another secret: %v", err)
 	}
 	if _, err := r.Reverse("bob@fwd.example", now); !errors.Is(err, ErrNotSRS) {
 		t.Fatalf("plain address: %v", err)
 	}
-	if same, _ := r.Forward(a, now); same != a {
+	if same, _ := r.Forward(a, "fwd.example", now); same != a {
 		t.Fatalf("our own SRS address rewritten again: %q", same)
 	}
 }
@@ -42,15 +42,15 @@ func TestRoundTrip(t *testing.T) {
 // forwarder's SRS0 address, which the first reverses to the sender.
 func TestSRS1(t *testing.T) {
 	now := time.Now()
-	first := &Rewriter{Secret: []byte("a"), Domain: "one.example"}
-	second := &Rewriter{Secret: []byte("b"), Domain: "two.example"}
-	third := &Rewriter{Secret: []byte("c"), Domain: "three.example"}
-	s0, _ := first.Forward("alice@orig.example", now)
-	s1, err := second.Forward(s0, now)
+	first := &Rewriter{Secret: []byte("a")}
+	second := &Rewriter{Secret: []byte("b")}
+	third := &Rewriter{Secret: []byte("c")}
+	s0, _ := first.Forward("alice@orig.example", "one.example", now)
+	s1, err := second.Forward(s0, "two.example", now)
 	if err != nil || !strings.HasPrefix(s1, "SRS1=") || !strings.HasSuffix(s1, "@two.example") {
 		t.Fatalf("SRS1: %q %v", s1, err)
 	}
-	s1b, err := third.Forward(s1, now)
+	s1b, err := third.Forward(s1, "three.example", now)
 	if err != nil || !strings.HasPrefix(s1b, "SRS1=") || !strings.Contains(s1b, "=one.example==") {
 		t.Fatalf("SRS1 of SRS1 keeps the first forwarder: %q %v", s1b, err)
 	}
@@ -65,8 +65,8 @@ func TestSRS1(t *testing.T) {
 }
 
 func FuzzReverse(f *testing.F) {
-	r := &Rewriter{Secret: []byte("k"), Domain: "fwd.example"}
-	a, _ := r.Forward("alice@orig.example", time.Now())
+	r := &Rewriter{Secret: []byte("k")}
+	a, _ := r.Forward("alice@orig.example", "fwd.example", time.Now())
 	f.Add(a)
 	f.Add("SRS1=abcd=x==y=z@fwd.example")
 	f.Add("SRS0=@")
