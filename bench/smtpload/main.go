@@ -95,6 +95,9 @@ type options struct {
 	Reuse    bool          // many messages per connection
 	Timeout  time.Duration // per network step; 0 for none
 	Helo     string        // EHLO name
+	// DKIM signs every message with this key file for DKIMDomain and
+	// DKIMSelector; "" for unsigned messages.
+	DKIM, DKIMDomain, DKIMSelector string
 }
 
 // errorSample is one distinct error text and how many messages failed with it.
@@ -182,6 +185,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Reuse, "reuse", true, "send many messages per connection (false: one connection per message)")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "timeout of each network step (0: none)")
 	fs.StringVar(&o.Helo, "helo", "localhost", "EHLO `name`")
+	fs.StringVar(&o.DKIM, "dkim", "", "DKIM-sign every message with this PKCS #8 PEM `keyfile` (for -dkim-domain, -dkim-selector)")
+	fs.StringVar(&o.DKIMDomain, "dkim-domain", "", "d= of the DKIM signatures (default: the -from domain)")
+	fs.StringVar(&o.DKIMSelector, "dkim-selector", "", "s= of the DKIM signatures")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: smtpload -addr HOST:PORT -from FROM -to TO[,TO2...] [flags]\n\n"+
 			"Sends -n messages over -c concurrent SMTP connections and reports throughput\n"+
@@ -242,6 +248,8 @@ func (o *options) validate() error {
 		return errors.New("-tls and -starttls are mutually exclusive")
 	case o.Auth != "" && !strings.Contains(o.Auth, ":"):
 		return errors.New("-auth must be user:pass")
+	case o.DKIM != "" && o.DKIMSelector == "":
+		return errors.New("-dkim needs -dkim-selector")
 	}
 	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
 		return fmt.Errorf("-addr: %v", err)
@@ -270,6 +278,7 @@ type plan struct {
 	mail      string   // "MAIL FROM:<...>\r\n"
 	rcpts     []string // "RCPT TO:<...>\r\n"
 	msgs      *msgBuilder
+	signer    *signer // nil: unsigned (dkim.go)
 }
 
 func newPlan(o options) *plan {
@@ -308,6 +317,17 @@ func run(o options) (*result, error) {
 		return nil, err
 	}
 	p := newPlan(o)
+	if o.DKIM != "" {
+		d := o.DKIMDomain
+		if d == "" {
+			d = o.From[strings.LastIndexByte(o.From, '@')+1:]
+		}
+		s, err := loadSigner(o.DKIM, d, o.DKIMSelector)
+		if err != nil {
+			return nil, err
+		}
+		p.signer = s
+	}
 	c := min(o.C, o.N)
 	var (
 		next    atomic.Int64
@@ -388,6 +408,16 @@ type worker struct {
 // send builds and delivers message n, recording the outcome.
 func (w *worker) send(n int64) {
 	w.buf = w.plan.msgs.build(w.buf[:0], n, time.Now(), w.rng)
+	if w.plan.signer != nil {
+		signed, err := w.plan.signer.sign(w.buf)
+		if err != nil {
+			w.sent++
+			w.errors++
+			w.samples.add("dkim: " + err.Error())
+			return
+		}
+		w.buf = signed
+	}
 	w.sent++
 	lat, err := w.deliver(w.buf)
 	if err != nil {

@@ -23,35 +23,52 @@ type Server struct {
 	fail    map[string]int       // name → rcode to answer
 	drop    map[string]bool      // name → no answer
 	queries atomic.Int64
+	udp     *mdns.Server
+	tcp     *mdns.Server
 }
 
 // New starts a server for the test's lifetime.
 func New(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{rrs: map[string][]mdns.RR{}, fail: map[string]int{}, drop: map[string]bool{}}
-	var udp net.PacketConn
-	var tcp net.Listener
+	var s *Server
+	var err error
 	for range 20 { // a free port for both UDP and TCP
-		var err error
-		if udp, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		if tcp, err = net.Listen("tcp", udp.LocalAddr().String()); err == nil {
+		if s, err = Start("127.0.0.1:0"); err == nil {
 			break
 		}
-		udp.Close()
-		udp = nil
 	}
-	if udp == nil {
-		t.Fatal("dnstest: no free port for UDP and TCP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start serves on addr ("127.0.0.1:0" for any free port), UDP and TCP on
+// the same port, until Close: for benchmarks and tools outside tests.
+func Start(addr string) (*Server, error) {
+	s := &Server{rrs: map[string][]mdns.RR{}, fail: map[string]int{}, drop: map[string]bool{}}
+	udp, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	tcp, err := net.Listen("tcp", udp.LocalAddr().String())
+	if err != nil {
+		udp.Close()
+		return nil, err
 	}
 	s.addr = udp.LocalAddr().String()
-	us := &mdns.Server{PacketConn: udp, Handler: s}
-	ts := &mdns.Server{Listener: tcp, Handler: s}
-	go us.ActivateAndServe()
-	go ts.ActivateAndServe()
-	t.Cleanup(func() { us.Shutdown(); ts.Shutdown() })
-	return s
+	s.udp = &mdns.Server{PacketConn: udp, Handler: s}
+	s.tcp = &mdns.Server{Listener: tcp, Handler: s}
+	go s.udp.ActivateAndServe()
+	go s.tcp.ActivateAndServe()
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() {
+	s.udp.Shutdown()
+	s.tcp.Shutdown()
 }
 
 // Addr is the server's "127.0.0.1:port".

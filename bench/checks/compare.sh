@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Measures the MX listener with every inbound check on against the same
+# run with the checks off, on this machine, in one session: a throwaway
+# Facteur (fsync on, as in production), a DNS server on loopback
+# (bench/dnsserve) answering SPF, DKIM, DMARC, reverse DNS and a DNS
+# block list, and bench/smtpload sending DKIM-signed (Ed25519) messages
+# from 20 connections. Not run in CI.
+#
+#   bench/checks/compare.sh                 # N=20000 messages, C=20 senders, ROUNDS=3
+#   N=5000 ROUNDS=1 bench/checks/compare.sh
+#   PROFILE=/tmp/checks.pprof bench/checks/compare.sh   # + CPU profile of the "on" server
+#
+# "on": iprev, dnsbl (a zone that does not list 127.0.0.1), spf, dkim,
+# dmarc (p=reject, enforced), the per-IP rate limits (raised so the run
+# is not limited) and the pregreet test (passed once in the warm-up);
+# trusted_networks = [] so loopback is checked like any client.
+# "off": spf, dkim, dmarc, iprev false, dnsbl [], no pregreet, no limits.
+# Rounds alternate off/on; each prints smtpload's figures; the last line
+# is the ratio of the medians.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${N:-20000}
+C=${C:-20}
+ROUNDS=${ROUNDS:-3}
+work=$(mktemp -d /tmp/facteur-checks.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 400); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open" >&2; exit 1; }
+
+if [ -n "${PROFILE:-}" ]; then
+  go build -tags cpuprofile -o "$work/facteur" ./cmd/facteur
+else
+  go build -o "$work/facteur" ./cmd/facteur
+fi
+go build -o "$work/smtpload" ./bench/smtpload
+go build -o "$work/dnsserve" ./bench/dnsserve
+
+# The sender's DKIM key: a scratch instance of a.test makes one.
+mkdir -p "$work/sender"
+printf 'hostname = "mx.a.test"\ndata_dir = "%s/sender/data"\n[listen]\nsmtp = ""\nsubmission = ""\nsubmissions = ""\nimap = ""\nimaps = ""\npop3 = ""\npop3s = ""\nlmtp = ""\nhttp = ""\n' "$work" > "$work/sender/f.toml"
+"$work/facteur" --config "$work/sender/f.toml" domain add a.test >/dev/null
+dkimrr=$("$work/facteur" --config "$work/sender/f.toml" domain dns a.test | grep '^facteur-ed25519._domainkey')
+cat > "$work/zone" <<ZONE
+a.test. 300 IN TXT "v=spf1 ip4:127.0.0.1 -all"
+_dmarc.a.test. 300 IN TXT "v=DMARC1; p=reject"
+1.0.0.127.in-addr.arpa. 300 IN PTR mx.a.test.
+mx.a.test. 300 IN A 127.0.0.1
+$dkimrr
+ZONE
+dnsport=$(free_port)
+"$work/dnsserve" -addr "127.0.0.1:$dnsport" -zone "$work/zone" > "$work/dns.log" 2>&1 &
+pids+=($!)
+sleep 0.3
+
+start_facteur() { # NAME CHECKS-TOML: starts an instance, sets port
+  local name=$1 checks=$2
+  port=$(free_port)
+  mkdir -p "$work/$name"
+  cat > "$work/$name/f.toml" <<CONF
+hostname = "mx.b.test"
+data_dir = "$work/$name/data"
+[listen]
+smtp = "127.0.0.1:$port"
+submission = ""
+submissions = ""
+imap = ""
+imaps = ""
+pop3 = ""
+pop3s = ""
+lmtp = ""
+http = ""
+[limits]
+max_connections_per_ip = 100
+[log]
+level = "warn"
+[checks]
+resolver = "127.0.0.1:$dnsport"
+$checks
+CONF
+  FACTEUR_CPUPROFILE=${PROFILE:+$PROFILE.$name} "$work/facteur" --config "$work/$name/f.toml" serve > "$work/$name/log" 2>&1 &
+  pids+=($!)
+  eval "pid_$name=$!"
+  wait_port "$port"
+  "$work/facteur" --config "$work/$name/f.toml" domain add b.test >/dev/null
+  echo "bench password" | "$work/facteur" --config "$work/$name/f.toml" user add --password-stdin bob@b.test >/dev/null
+}
+
+load() { # PORT N: prints smtpload's figures
+  "$work/smtpload" -addr "127.0.0.1:$1" -from alice@a.test -to bob@b.test -n "$2" -c "$C" -size 4096 \
+    -helo mx.a.test -dkim "$work/sender/data/dkim/a.test/ed25519.pem" -dkim-selector facteur-ed25519
+}
+
+start_facteur off 'spf = false
+dkim = false
+dmarc = false
+iprev = false
+dnsbl = []
+pregreet_wait = "0s"
+rate_messages_per_ip = 0
+rate_recipients_per_ip = 0'
+off=$port
+start_facteur on 'trusted_networks = []
+dnsbl = ["bl.test"]
+pregreet_wait = "1s"
+rate_messages_per_ip = 100000000
+rate_recipients_per_ip = 100000000'
+on=$port
+grep -h "Inbound checks" "$work/off/log" "$work/on/log" || true
+load "$off" 200 >/dev/null
+load "$on" 200 >/dev/null   # passes the pregreet test once, warms the DNS cache
+echo "$(nproc) CPUs; $N messages of 4 KiB, $C connections, DKIM-signed (Ed25519), fsync on"
+offs=(); ons=()
+for r in $(seq "$ROUNDS"); do
+  o=$(load "$off" "$N"); echo "round $r, checks off: $(echo "$o" | tr '\n' ' ')"
+  offs+=("$(echo "$o" | sed -n 's/^rate=\([0-9.]*\).*/\1/p')")
+  [ -n "${PROFILE:-}" ] && kill -USR1 "$pid_on"
+  o=$(load "$on" "$N"); echo "round $r, checks on:  $(echo "$o" | tr '\n' ' ')"
+  if [ -n "${PROFILE:-}" ]; then kill -USR2 "$pid_on"; sleep 1; mv "$PROFILE.on" "$PROFILE"; fi
+  ons+=("$(echo "$o" | sed -n 's/^rate=\([0-9.]*\).*/\1/p')")
+done
+python3 - "${offs[*]}" "${ons[*]}" <<'PY'
+import statistics, sys
+off = [float(x) for x in sys.argv[1].split()]
+on = [float(x) for x in sys.argv[2].split()]
+mo, mn = statistics.median(off), statistics.median(on)
+print("median: checks off %.0f msg/s, checks on %.0f msg/s: %.0f%%" % (mo, mn, 100 * mn / mo))
+PY
+# What the checks wrote on the last message.
+"$work/facteur" --config "$work/on/f.toml" mailbox status bob@b.test | head -2
