@@ -413,7 +413,19 @@ func (p *Pipeline) Deliver(ctx context.Context, env Envelope, msg Received) []er
 	errs := make([]error, len(env.Routes))
 	copies, owner := p.copies(ctx, &env, msg)
 	news := p.newMessages(ctx, &env, msg, copies)
-	stored, derrs := p.store.Deliver(ctx, news)
+	q := p.outbound(ctx, env, msg)
+	// The local copies and the queue rows commit together: a crash never
+	// leaves one without the other, so a retry by the sender after no
+	// reply duplicates nothing.
+	stored, derrs, ids, qerr := p.store.DeliverAndEnqueue(ctx, news, q)
+	if qerr != nil {
+		err := p.storageError(fmt.Errorf("deliver and queue: %w", qerr))
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	p.queued(env, ids)
 	failed := map[int]int{} // route → failed copies
 	for j, n := range news {
 		if err := derrs[j]; err != nil {
@@ -432,13 +444,6 @@ func (p *Pipeline) Deliver(ctx context.Context, env Envelope, msg Received) []er
 		p.log.Info("delivered", "account", n.AccountID, "mailbox", stored[j].MailboxID, "uid", stored[j].UID, "blob", msg.BlobID)
 	}
 	p.clearPartialFailures(env, failed, errs)
-	if err := p.queueRemote(ctx, env, msg); err != nil {
-		for i, r := range env.Routes {
-			if len(r.Remote) > 0 && errs[i] == nil {
-				errs[i] = p.storageError(err)
-			}
-		}
-	}
 	p.notifyDelivered(ctx, env, msg, errs)
 	return errs
 }
@@ -454,20 +459,15 @@ func (p *Pipeline) clearPartialFailures(env Envelope, failed map[int]int, errs [
 	}
 }
 
-func (p *Pipeline) queueRemote(ctx context.Context, env Envelope, msg Received) error {
-	q := p.outbound(ctx, env, msg)
-	if len(q) == 0 {
-		return nil
-	}
-	ids, err := p.store.Enqueue(ctx, q)
-	if err != nil {
-		return fmt.Errorf("queue: %w", err)
+// queued logs queue rows just stored and wakes the queue runner.
+func (p *Pipeline) queued(env Envelope, ids []int64) {
+	if len(ids) == 0 {
+		return
 	}
 	p.log.Info("queued", "ids", ids, "from", env.From)
 	if p.onQueued != nil {
 		p.onQueued()
 	}
-	return nil
 }
 
 // AliasTargets exposes alias lookup for sender checks at submission.

@@ -187,6 +187,11 @@ type Mail interface {
 	// account's quota fails with mail.ErrQuotaFull. Backends group
 	// concurrent calls into one transaction and one fsync.
 	Deliver(ctx context.Context, msgs []NewMessage) (out []Delivered, errs []error)
+	// DeliverAndEnqueue is Deliver and Queue.Enqueue in one transaction:
+	// the local copies of a message and the queue rows for its remote
+	// targets are durable together. err (the queue rows could not be
+	// stored) fails every message too; otherwise errs[i] is msgs[i]'s.
+	DeliverAndEnqueue(ctx context.Context, msgs []NewMessage, q []QueuedMessage) (out []Delivered, errs []error, ids []int64, err error)
 	ListMailboxes(ctx context.Context, accountID int64) ([]Mailbox, error)
 	GetMailbox(ctx context.Context, accountID int64, name string) (Mailbox, error)
 	// CreateMailbox creates a mailbox, without its superior levels and

@@ -137,20 +137,28 @@ func canonicalName(name string) string {
 // Deliver stores messages through the group committer, in order, each in
 // its own savepoint: one over quota does not fail the others.
 func (s *Store) Deliver(ctx context.Context, msgs []store.NewMessage) ([]store.Delivered, []error) {
+	out, errs, _, _ := s.DeliverAndEnqueue(ctx, msgs, nil)
+	return out, errs
+}
+
+// DeliverAndEnqueue implements store.Store: the local copies and the queue
+// rows in one transaction of the committer.
+func (s *Store) DeliverAndEnqueue(ctx context.Context, msgs []store.NewMessage, q []store.QueuedMessage) ([]store.Delivered, []error, []int64, error) {
 	out := make([]store.Delivered, len(msgs))
 	errs := make([]error, len(msgs))
-	if len(msgs) == 0 {
-		return out, errs
+	if len(msgs) == 0 && len(q) == 0 {
+		return out, errs, nil, nil
 	}
-	if len(msgs) == 1 { // the committer's savepoint is enough
+	var ids []int64
+	if len(msgs) == 1 && len(q) == 0 { // the committer's savepoint is enough
 		err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
 			out[0], err = s.insertMessage(ctx, tx, &msgs[0])
 			return err
 		})
 		errs[0] = err
-		return out, errs
+		return out, errs, nil, nil
 	}
-	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
 		for i := range msgs {
 			errs[i] = s.commit.inSavepoint(ctx, tx, "m", func() (err error) {
 				out[i], err = s.insertMessage(ctx, tx, &msgs[i])
@@ -160,14 +168,16 @@ func (s *Store) Deliver(ctx context.Context, msgs []store.NewMessage) ([]store.D
 				return errs[i]
 			}
 		}
-		return nil
+		ids, err = s.enqueueTx(ctx, tx, q)
+		return err
 	})
 	if err != nil {
 		for i := range errs {
 			errs[i] = err
 		}
+		return out, errs, nil, err
 	}
-	return out, errs
+	return out, errs, ids, nil
 }
 
 // insertMessage charges the quota, takes the next UID and MODSEQ, inserts

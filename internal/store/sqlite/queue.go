@@ -24,44 +24,51 @@ const queueCols = `id, sender, recipients, domain, blob_id, size, created, next_
 
 // Enqueue stores outbound messages durably, one row per destination domain.
 func (s *Store) Enqueue(ctx context.Context, msgs []store.QueuedMessage) ([]int64, error) {
-	ids := make([]int64, len(msgs))
-	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		now := time.Now()
-		for i, m := range msgs {
-			rcpts, err := json.Marshal(m.Recipients)
-			if err != nil {
-				return err
-			}
-			status, err := json.Marshal(fillStatus(m.Recipients, m.Status))
-			if err != nil {
-				return err
-			}
-			if m.Created.IsZero() {
-				m.Created = now
-			}
-			if m.NextAttempt.IsZero() {
-				m.NextAttempt = now
-			}
-			if ids[i], err = nextSeq(ctx, tx, "queue", 0); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO queue(id, sender, recipients, domain, blob_id, size, created,
-				next_attempt, held, envid, ret, status, headers, flags) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				ids[i], m.Sender, string(rcpts), m.Domain, m.BlobID, m.Size, m.Created.Unix(), m.NextAttempt.Unix(), m.Held,
-				m.EnvID, m.Ret, string(status), m.Headers, queueFlags(m))
-			if err != nil {
-				return err
-			}
-			if _, err := s.txExec(ctx, tx, qBlobRef, m.BlobID, m.Size); err != nil {
-				return err
-			}
-			if err := s.blobs.persist(ctx, tx, m.BlobID); err != nil {
-				return err
-			}
-		}
-		return nil
+	var ids []int64
+	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+		ids, err = s.enqueueTx(ctx, tx, msgs)
+		return err
 	})
 	return ids, err
+}
+
+// enqueueTx inserts queue rows in tx.
+func (s *Store) enqueueTx(ctx context.Context, tx *sql.Tx, msgs []store.QueuedMessage) ([]int64, error) {
+	ids := make([]int64, len(msgs))
+	now := time.Now()
+	for i, m := range msgs {
+		rcpts, err := json.Marshal(m.Recipients)
+		if err != nil {
+			return nil, err
+		}
+		status, err := json.Marshal(fillStatus(m.Recipients, m.Status))
+		if err != nil {
+			return nil, err
+		}
+		if m.Created.IsZero() {
+			m.Created = now
+		}
+		if m.NextAttempt.IsZero() {
+			m.NextAttempt = now
+		}
+		if ids[i], err = nextSeq(ctx, tx, "queue", 0); err != nil {
+			return nil, err
+		}
+		_, err = s.txExec(ctx, tx, `INSERT INTO queue(id, sender, recipients, domain, blob_id, size, created,
+			next_attempt, held, envid, ret, status, headers, flags) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ids[i], m.Sender, string(rcpts), m.Domain, m.BlobID, m.Size, m.Created.Unix(), m.NextAttempt.Unix(), m.Held,
+			m.EnvID, m.Ret, string(status), m.Headers, queueFlags(m))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.txExec(ctx, tx, qBlobRef, m.BlobID, m.Size); err != nil {
+			return nil, err
+		}
+		if err := s.blobs.persist(ctx, tx, m.BlobID); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 // fillStatus returns one status per recipient, keeping those given.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"facteur.dev/facteur/internal/mail"
 	"facteur.dev/facteur/internal/store"
 )
 
@@ -107,5 +108,43 @@ func testQueueLifecycle(t *testing.T, s store.Store) {
 	must(t, s.DeleteQueued(ctx, ids[1]))
 	if q, _ := s.ListQueue(ctx); len(q) != 0 {
 		t.Fatalf("queue not empty: %+v", q)
+	}
+}
+
+// testDeliverAndEnqueue: local copies and queue rows in one call; a copy
+// over quota fails alone and the queue row is still stored; the blob is
+// kept for the queue even when no local copy refers to it.
+func testDeliverAndEnqueue(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s, "dq")
+	full := newAccount(t, s, "dqfull")
+	must(t, s.SetQuota(ctx, full.Address, 10))
+	m := putBlob(t, s, a, testMessage(8))
+	over := m
+	over.AccountID = full.ID
+	q := []store.QueuedMessage{{Sender: "s@remote.test", Recipients: []string{"x@r.test"}, Domain: "r.test", BlobID: m.BlobID, Size: m.Size}}
+	out, errs, ids, err := s.DeliverAndEnqueue(ctx, []store.NewMessage{m, over}, q)
+	must(t, err)
+	if errs[0] != nil || !errors.Is(errs[1], mail.ErrQuotaFull) || out[0].UID == 0 || len(ids) != 1 {
+		t.Fatalf("DeliverAndEnqueue: %+v %v %v", out, errs, ids)
+	}
+	got, err := s.GetQueued(ctx, ids[0])
+	must(t, err)
+	if got.BlobID != m.BlobID || got.Recipients[0] != "x@r.test" {
+		t.Fatalf("queued %+v", got)
+	}
+	b, err := s.Blobs().Open(ctx, got.BlobID)
+	must(t, err)
+	b.Close()
+	// Only queue rows.
+	m2 := putBlob(t, s, a, testMessage(9))
+	_, _, ids, err = s.DeliverAndEnqueue(ctx, nil, []store.QueuedMessage{{Sender: "s@remote.test", Recipients: []string{"y@r.test"},
+		Domain: "r.test", BlobID: m2.BlobID, Size: m2.Size}})
+	must(t, err)
+	if len(ids) != 1 {
+		t.Fatalf("queue only: %v", ids)
+	}
+	if _, err := s.GetQueued(ctx, ids[0]); err != nil {
+		t.Fatal(err)
 	}
 }

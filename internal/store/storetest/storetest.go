@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"UIDValidityNeverReused", testUIDValidity},
 		{"Queue", testQueue},
 		{"QueueLifecycle", testQueueLifecycle},
+		{"DeliverAndEnqueue", testDeliverAndEnqueue},
 		{"CopyAndMove", testCopyMove},
 		{"MessageHeaders", testMessageHeaders},
 		{"WatchAndChangedSince", testWatch},
