@@ -168,6 +168,12 @@ UPDATE mailboxes SET first_recent = uidnext;
 	// 12: header field lines a message row puts before its blob's bytes
 	// (store.Message.Headers); messages.size counts them.
 	`ALTER TABLE messages ADD COLUMN headers TEXT NOT NULL DEFAULT '';`,
+	// 13: a no-op holding the place of the migration 13 another branch
+	// adds; that one replaces this line when the two are merged.
+	`SELECT 1;`,
+	// 14: per-account sender allow and block lists (senderrules.go); a
+	// table of its own, so it can take any place in this list.
+	migrationSenderRules,
 }
 
 // nextSeq advances the named high-water mark to at least floor and past

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"MessageKeys", testMessageKeys},
 		{"ThreadIDs", testThreadIDs},
 		{"AccessKeys", testAccessKeys},
+		{"SenderRules", testSenderRules},
 	}
 	tests = append(tests, mailboxTests...)
 	for _, tc := range tests {
