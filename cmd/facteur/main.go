@@ -6,6 +6,7 @@
 //	facteur [--config FILE] user add|del|passwd|list ADDRESS
 //	facteur [--config FILE] alias add|del|list ADDRESS [TARGET…]
 //	facteur [--config FILE] mailbox status ADDRESS
+//	facteur [--config FILE] sender allow|block|list|delete ADDRESS [DOMAIN]
 //	facteur [--config FILE] queue list|show|flush|hold|release|delete [ID]
 //	facteur version
 //
@@ -46,6 +47,7 @@ func commands() []command {
 		{"user", "add, delete, list users or change a password", runUser},
 		{"alias", "add, delete or list aliases (@domain is a catch-all)", runAlias},
 		{"mailbox", "show a user's mailboxes", runMailbox},
+		{"sender", "a user's allow and block lists of authenticated sender domains", runSender},
 		{"queue", "list, show, flush, hold, release or delete outbound mail (running server)", runQueue},
 		{"version", "print the version", runVersion},
 	}

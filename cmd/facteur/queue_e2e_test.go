@@ -46,7 +46,14 @@ func (s *sink) received() []string {
 // queueCmd runs 'facteur queue ARGS' and returns its output and exit code.
 func (in *instance) queueCmd(args ...string) (string, int) {
 	in.t.Helper()
-	cmd := exec.Command(in.bin, append([]string{"--config", in.config, "queue"}, args...)...)
+	return in.run(append([]string{"queue"}, args...)...)
+}
+
+// run runs a CLI command and returns its output (standard output and
+// error) and exit code.
+func (in *instance) run(args ...string) (string, int) {
+	in.t.Helper()
+	cmd := exec.Command(in.bin, append([]string{"--config", in.config}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

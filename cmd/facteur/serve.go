@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/checks/senderlist"
 	"facteur.dev/facteur/internal/config"
 	"facteur.dev/facteur/internal/delivery"
 	"facteur.dev/facteur/internal/pop3d"
@@ -176,6 +177,9 @@ func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, log
 		}
 		pipeline.SetSRS(rw)
 	}
+	// First of the per-recipient filters: an allow undoes the checks'
+	// Junk, and a filter after it (Sieve) has the last word.
+	pipeline.SetCopyFilters(senderlist.New(s, log.With("part", "senderlist")))
 	out, err := startOutbound(cfg, s, pipeline, log) // queue workers and control socket
 	if err != nil {
 		return out, err

@@ -57,6 +57,13 @@ func (in *instance) submitAs(user, password string, to []string, msg string) err
 // inbox reads user's INBOX messages from in's store, beside the server.
 func (in *instance) inbox(user string) []string {
 	in.t.Helper()
+	return in.mailbox(user, "INBOX")
+}
+
+// mailbox reads the messages of one of user's mailboxes from in's store,
+// beside the server.
+func (in *instance) mailbox(user, name string) []string {
+	in.t.Helper()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, filepath.Join(in.dir, "data"), sqlite.Options{Fsync: true})
 	if err != nil {
@@ -67,7 +74,7 @@ func (in *instance) inbox(user string) []string {
 	if err != nil {
 		in.t.Fatal(err)
 	}
-	mb, err := s.GetMailbox(ctx, a.ID, "INBOX")
+	mb, err := s.GetMailbox(ctx, a.ID, name)
 	if err != nil {
 		in.t.Fatal(err)
 	}

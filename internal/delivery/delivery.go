@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emersion/go-msgauth/authres"
+
 	"facteur.dev/facteur/internal/mail"
 	"facteur.dev/facteur/internal/message"
 	"facteur.dev/facteur/internal/srs"
@@ -307,6 +309,11 @@ type Envelope struct {
 	// Mailbox is where local copies go ("" = INBOX), e.g. "Junk" for a
 	// DMARC quarantine; created when missing.
 	Mailbox string
+	// Results are what this server's inbound checks found (SPF, DKIM,
+	// DMARC …), those of Headers' Authentication-Results, for the
+	// per-recipient filters. Nil when no check ran: never read from
+	// the message, whose own Authentication-Results anyone could write.
+	Results []authres.Result
 }
 
 // Copy is one account's copy of a message as the per-recipient filters

@@ -3,6 +3,7 @@ package smtpd
 import (
 	"crypto/tls"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-smtp"
@@ -129,8 +130,9 @@ func rcptParamMap(o *smtp.RcptOptions) map[string]string {
 
 // verdictInto puts what the checks decided into the envelope: their
 // Authentication-Results and other header fields before every local copy
-// (RFC 8601 §5: a border MTA adds its results at the top), and the
-// folder (Junk for a DMARC quarantine).
+// (RFC 8601 §5: a border MTA adds its results at the top), the folder
+// (Junk for a DMARC quarantine), and the results themselves for the
+// per-recipient filters (the sender lists match authenticated domains).
 func (s *session) verdictInto(env *delivery.Envelope) {
 	if s.tx == nil || s.srv.opts.Checks == nil {
 		return
@@ -143,4 +145,5 @@ func (s *session) verdictInto(env *delivery.Envelope) {
 		b.WriteString(h + "\r\n")
 	}
 	env.Headers, env.Mailbox = b.String(), s.tx.Folder
+	env.Results = slices.Clone(s.tx.Results)
 }

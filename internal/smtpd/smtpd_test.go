@@ -59,12 +59,18 @@ func (e *env) serve(mode Mode, implicit bool, tweak func(*Options)) string {
 
 func (e *env) inbox(user string) (store.Mailbox, []store.Message) {
 	e.t.Helper()
+	return e.mailbox(user, "INBOX")
+}
+
+// mailbox returns one of user's mailboxes and its messages, parsed.
+func (e *env) mailbox(user, name string) (store.Mailbox, []store.Message) {
+	e.t.Helper()
 	ctx := context.Background()
 	a, err := e.store.LookupAccount(ctx, user)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	mb, err := e.store.GetMailbox(ctx, a.ID, "INBOX")
+	mb, err := e.store.GetMailbox(ctx, a.ID, name)
 	if err != nil {
 		e.t.Fatal(err)
 	}

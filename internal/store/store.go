@@ -42,6 +42,7 @@ type Store interface {
 	Queue
 	TextSearch
 	AccessKeys
+	SenderLists
 	Blobs() BlobStore
 	Close() error
 }

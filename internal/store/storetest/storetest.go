@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"MessageKeys", testMessageKeys},
 		{"ThreadIDs", testThreadIDs},
 		{"AccessKeys", testAccessKeys},
+		{"SenderRules", testSenderRules},
 	}
 	tests = append(tests, mailboxTests...)
 	for _, tc := range tests {
