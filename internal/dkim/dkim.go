@@ -133,6 +133,26 @@ func (k *Keys) load(domain string) ([]key, error) {
 	return out, nil
 }
 
+// Key is one of a domain's signing keys, for other signatures that share
+// its DNS record (an ARC seal, RFC 8617 §4.1.2 and §4.1.3, uses DKIM keys).
+type Key struct {
+	Selector string // SelectorEd25519 or SelectorRSA
+	Signer   crypto.Signer
+}
+
+// Signers returns domain's keys, Ed25519 first; none is not an error.
+func (k *Keys) Signers(domain string) ([]Key, error) {
+	keys, err := k.load(domain)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Key, 0, len(keys))
+	for _, ky := range keys {
+		out = append(out, Key{Selector: ky.selector, Signer: ky.signer})
+	}
+	return out, nil
+}
+
 // Sign implements delivery.Signer: one DKIM-Signature header per key of
 // domain (Ed25519 first), relaxed/relaxed canonicalization.
 func (k *Keys) Sign(ctx context.Context, domain string, msg io.Reader) (string, error) {

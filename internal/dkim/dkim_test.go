@@ -2,6 +2,7 @@ package dkim
 
 import (
 	"context"
+	"crypto/rsa"
 	"strings"
 	"testing"
 
@@ -38,5 +39,22 @@ func TestSignVerifies(t *testing.T) {
 	}
 	if h, err := k.Sign(context.Background(), "other.test", strings.NewReader(msg)); h != "" || err != nil {
 		t.Fatalf("no key: %q %v", h, err)
+	}
+}
+
+func TestSigners(t *testing.T) {
+	k := New(t.TempDir())
+	if ks, err := k.Signers("a.test"); len(ks) != 0 || err != nil {
+		t.Fatalf("no keys: %v %v", ks, err)
+	}
+	if err := k.Generate("a.test"); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := k.Signers("A.test")
+	if err != nil || len(ks) != 2 || ks[0].Selector != SelectorEd25519 || ks[1].Selector != SelectorRSA {
+		t.Fatalf("keys: %v %v", ks, err)
+	}
+	if _, ok := ks[1].Signer.Public().(*rsa.PublicKey); !ok {
+		t.Fatalf("second key is %T, want RSA", ks[1].Signer.Public())
 	}
 }
