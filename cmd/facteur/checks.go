@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"facteur.dev/facteur/internal/checks/arc"
 	"facteur.dev/facteur/internal/checks/dkim"
 	"facteur.dev/facteur/internal/checks/dmarc"
 	"facteur.dev/facteur/internal/checks/dnsbl"
@@ -76,6 +77,13 @@ func buildMXChecks(cfg *config.Config, log *slog.Logger) (*delivery.Checks, stri
 	}
 	if k.DKIM {
 		add(&dkim.Check{Resolver: res}, "dkim")
+	}
+	if k.ARC {
+		label := "arc"
+		if len(k.ARCTrustedSealers) > 0 {
+			label += "(trusting " + strings.Join(k.ARCTrustedSealers, " ") + ")"
+		}
+		add(&arc.Check{Resolver: res, TrustedSealers: k.ARCTrustedSealers}, label)
 	}
 	if k.DMARC || k.SPF || k.DKIM {
 		// Evaluated whenever SPF or DKIM runs, for Authentication-

@@ -154,3 +154,79 @@ func TestInboundChecksEndToEnd(t *testing.T) {
 		t.Fatalf("%d messages after the retry", n)
 	}
 }
+
+// mxSessionFrom is mxSession from a given loopback source address.
+func mxSessionFrom(src, addr, from, to, msg string) string {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		return err.Error()
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		return err.Error()
+	}
+	defer c.Close()
+	for _, step := range []func() error{func() error { return c.Hello("mail.orig.test") }, func() error { return c.Mail(from) },
+		func() error { return c.Rcpt(to) }} {
+		if err := step(); err != nil {
+			return err.Error()
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err.Error()
+	}
+	fmt.Fprint(w, msg)
+	if err := w.Close(); err != nil {
+		return err.Error()
+	}
+	c.Quit()
+	return "250"
+}
+
+// A forwards mail for an alias to B. Without SRS, SPF of the original
+// sender fails at B and, with no DKIM, so does DMARC (p=reject); A's ARC
+// seal passes at B, which trusts a.test as a forwarder, so B takes the
+// message (RFC 8617 §7.2) and says why in Authentication-Results.
+func TestARCForwardingEndToEnd(t *testing.T) {
+	dnsSrv := dnstest.New(t)
+	dnsSrv.Add(`b.test. 300 IN MX 10 mx.b.test.`, `mx.b.test. 300 IN A 127.0.0.1`,
+		`orig.test. 300 IN TXT "v=spf1 ip4:127.0.0.3 -all"`, `_dmarc.orig.test. 300 IN TXT "v=DMARC1; p=reject"`,
+		`a.test. 300 IN TXT "v=spf1 ip4:127.0.0.1 -all"`)
+	a, b := newInstance(t), newInstance(t)
+	_, bPort, _ := net.SplitHostPort(b.smtp)
+	a.withChecks(dnsSrv.Addr(), "dnsbl = []\n[outbound]\nresolver = \""+dnsSrv.Addr()+"\"\nport = "+bPort+"\nretry = [\"1s\"]\nsrs = false\n")
+	b.withChecks(dnsSrv.Addr(), "dnsbl = []\narc_trusted_sealers = [\"a.test\"]\n")
+	a.start()
+	b.start()
+	a.admin("", "domain", "add", "a.test")
+	a.admin("", "alias", "add", "fwd@a.test", "bob@b.test")
+	b.admin("", "domain", "add", "b.test")
+	b.admin("bob password\n", "user", "add", "--password-stdin", "bob@b.test")
+	recs, err := fdkim.New(filepath.Join(a.dir, "data")).Records("a.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		dnsSrv.Add(txtRecord(r.Name, r.Value))
+	}
+	msg := "From: Olivia <olivia@orig.test>\r\nTo: fwd@a.test\r\nSubject: forwarded\r\nDate: Mon, 7 Dec 2026 12:00:00 +0000\r\nMessage-ID: <2@orig.test>\r\n\r\nHello\r\n"
+	if r := mxSessionFrom("127.0.0.3", a.smtp, "olivia@orig.test", "fwd@a.test", msg); r != "250" {
+		t.Fatalf("A refused the original: %q\n%s", r, a.out.String())
+	}
+	got := b.waitInbox("bob@b.test", 1)[0]
+	top := got[:strings.Index(got, "\r\n\r\n")]
+	for _, want := range []string{"ARC-Seal: i=1;", "cv=none", "ARC-Message-Signature: i=1;", "d=a.test", "spf=fail", "arc=pass",
+		"dmarc=fail", "override=trusted_forwarder"} {
+		if !strings.Contains(top, want) {
+			t.Errorf("B's copy lacks %q:\n%s", want, top)
+		}
+	}
+	// The same forged at B directly, from an address orig.test does not
+	// allow and with no seal: refused.
+	if r := mxSession(b.smtp, "olivia@orig.test", "bob@b.test", msg); !strings.HasPrefix(r, "550") {
+		t.Fatalf("unsealed forgery: %q", r)
+	}
+}

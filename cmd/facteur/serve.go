@@ -13,9 +13,12 @@ import (
 	"sync"
 
 	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/checks/arc"
 	"facteur.dev/facteur/internal/checks/senderlist"
 	"facteur.dev/facteur/internal/config"
 	"facteur.dev/facteur/internal/delivery"
+	fdkim "facteur.dev/facteur/internal/dkim"
+	"facteur.dev/facteur/internal/dns"
 	"facteur.dev/facteur/internal/pop3d"
 	"facteur.dev/facteur/internal/smtpd"
 	"facteur.dev/facteur/internal/store"
@@ -176,6 +179,10 @@ func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, log
 			return nil, err
 		}
 		pipeline.SetSRS(rw)
+	}
+	if cfg.Outbound.ARCSeal {
+		pipeline.SetForwardSealer(&arc.ForwardSealer{Check: &arc.Check{Resolver: dns.New(cfg.ChecksResolver())},
+			Keys: fdkim.New(cfg.DataDir), AuthServID: cfg.Hostname})
 	}
 	// First of the per-recipient filters: an allow undoes the checks'
 	// Junk, and a filter after it (Sieve) has the last word.

@@ -19,6 +19,10 @@ type Checks struct {
 	DKIM     bool   `toml:"dkim"`  // RFC 6376 verification
 	DMARC    bool   `toml:"dmarc"` // enforce p=reject and p=quarantine (RFC 7489)
 	IPRev    bool   `toml:"iprev"` // reverse DNS of the client (RFC 8601 §3)
+	ARC      bool   `toml:"arc"`   // verify ARC chains (RFC 8617)
+	// ARCTrustedSealers are forwarders (the d= of their ARC-Seal) whose
+	// passing chains let DMARC-failing mail through (RFC 8617 §7.2).
+	ARCTrustedSealers []string `toml:"arc_trusted_sealers"`
 	// DNSBL lists the block lists asked at connect ("zone" or
 	// "zone=127.0.0.2,127.0.0.[4..7]"); [] disables them. DNSWL lists
 	// allow lists, recorded as dnswl=pass (RFC 8904).
@@ -57,7 +61,7 @@ type Checks struct {
 var CheckNames = []string{"spf", "dkim", "dmarc", "iprev", "dnsbl"}
 
 func defaultChecks() Checks {
-	return Checks{SPF: true, DKIM: true, DMARC: true, IPRev: true, DNSBL: []string{"zen.spamhaus.org"},
+	return Checks{SPF: true, DKIM: true, DMARC: true, IPRev: true, ARC: true, DNSBL: []string{"zen.spamhaus.org"},
 		TrustedNetworks: []string{"127.0.0.0/8", "::1/128"}, Timeout: Duration{30 * time.Second},
 		GreylistDelay: Duration{5 * time.Minute}, PregreetWait: Duration{3 * time.Second}, RateMessagesPerIP: 1000, RateRecipientsPerIP: 3000,
 		RateMessagesPerUser: 1000, RateRecipientsPerUser: 2000}

@@ -35,6 +35,10 @@ type Outbound struct {
 	// targets (the Sender Rewriting Scheme), so SPF passes at the next
 	// hop and bounces come back through us to the sender.
 	SRS bool `toml:"srs"`
+	// ARCSeal adds an ARC set (RFC 8617) with the inbound checks' results
+	// to mail forwarded to remote alias targets, signed with the alias
+	// domain's RSA DKIM key.
+	ARCSeal bool `toml:"arc_seal"`
 	// Retry is the wait after each failed attempt; the last one repeats.
 	Retry []Duration `toml:"retry"`
 	// MaxAge is how long a message is retried before it bounces.
@@ -50,7 +54,7 @@ type Outbound struct {
 
 func defaultOutbound() Outbound {
 	return Outbound{
-		Port: 25, SmarthostTLS: "starttls", SRS: true,
+		Port: 25, SmarthostTLS: "starttls", SRS: true, ARCSeal: true,
 		Retry: []Duration{{5 * time.Minute}, {15 * time.Minute}, {30 * time.Minute}, {time.Hour},
 			{2 * time.Hour}, {4 * time.Hour}},
 		MaxAge:  Duration{5 * 24 * time.Hour},

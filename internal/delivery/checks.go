@@ -66,6 +66,10 @@ type Transaction struct {
 	Headers []string         // other header fields to add, "Name: value"
 	Folder  string           // where the message goes ("" = INBOX); the last check to set it wins
 	Score   float64          // the sum of the checks' spam scores
+	// TrustedForwarder is the domain of a forwarder whose ARC chain passed
+	// and whose results this server trusts (RFC 8617 §7.2): DMARC lets its
+	// mail through though SPF and DKIM no longer align.
+	TrustedForwarder string
 }
 
 // Recipient is one accepted RCPT: its route, its parameters, and the
@@ -86,6 +90,9 @@ type Verdict struct {
 	Headers []string         // header fields to add, "Name: value"
 	Folder  string           // file the message here (e.g. "Junk"); "" leaves it
 	Score   float64          // added to the transaction's spam score
+	// TrustedForwarder, when set, is recorded in the transaction (the ARC
+	// check sets it).
+	TrustedForwarder string
 }
 
 // Check is one inbound check. It implements one or more of
@@ -350,6 +357,9 @@ func (tx *Transaction) record(v Verdict) {
 	tx.Headers = append(tx.Headers, v.Headers...)
 	if v.Folder != "" {
 		tx.Folder = v.Folder
+	}
+	if v.TrustedForwarder != "" {
+		tx.TrustedForwarder = v.TrustedForwarder
 	}
 	tx.Score += v.Score
 }

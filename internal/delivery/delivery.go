@@ -31,6 +31,7 @@ type Pipeline struct {
 	store    store.Store
 	filters  []CopyFilter  // per-recipient steps (SetCopyFilters)
 	srs      *srs.Rewriter // nil: no sender rewriting (srs.go)
+	sealer   ForwardSealer // nil: forwarded mail is not ARC-sealed (srs.go)
 	log      *slog.Logger
 	signer   Signer // DKIM for queued submissions, nil for none (outbound.go)
 	hostname string // names us in DSNs (outbound.go)

@@ -32,6 +32,10 @@ func (p *Pipeline) outbound(ctx context.Context, env Envelope, msg Received) []s
 	var q []store.QueuedMessage
 	for _, r := range env.Routes {
 		sender := p.forwardSender(ctx, env, r) // SRS for forwarded mail (srs.go)
+		var sealed string                      // an ARC set for forwarded mail (srs.go)
+		if len(r.Remote) > 0 {
+			sealed = p.forwardHeaders(ctx, env, msg, r)
+		}
 		for _, a := range r.Remote {
 			d := strings.ToLower(a[strings.LastIndexByte(a, '@')+1:])
 			key := [2]string{sender, d}
@@ -39,7 +43,7 @@ func (p *Pipeline) outbound(ctx context.Context, env Envelope, msg Received) []s
 			if !ok {
 				i = len(q)
 				byDomain[key] = i
-				q = append(q, store.QueuedMessage{Sender: sender, Domain: d, BlobID: msg.BlobID,
+				q = append(q, store.QueuedMessage{Sender: sender, Domain: d, BlobID: msg.BlobID, Headers: sealed,
 					Size: msg.Size, EnvID: env.EnvID, Ret: env.Ret, SMTPUTF8: env.SMTPUTF8,
 					Body8Bit: env.Body8Bit, RequireTLS: env.RequireTLS})
 			}

@@ -2,6 +2,9 @@ package delivery
 
 import (
 	"context"
+
+	"github.com/emersion/go-msgauth/authres"
+
 	"strings"
 	"time"
 
@@ -54,4 +57,29 @@ func (p *Pipeline) forwardSender(ctx context.Context, env Envelope, r Route) str
 		return env.From
 	}
 	return rewritten
+}
+
+// ForwardSealer adds an ARC set (RFC 8617) to mail forwarded to a remote
+// alias target, in the name of domain, with the checks' results.
+type ForwardSealer interface {
+	SealForward(ctx context.Context, msg *Message, results []authres.Result, domain string) (string, error)
+}
+
+// SetForwardSealer turns on ARC sealing of forwarded mail; nil, off.
+func (p *Pipeline) SetForwardSealer(s ForwardSealer) { p.sealer = s }
+
+// forwardHeaders are the header lines to put before a forwarded copy
+// queued for route r: an ARC set when sealing is on and the mail came
+// from outside (not a submission).
+func (p *Pipeline) forwardHeaders(ctx context.Context, env Envelope, msg Received, r Route) string {
+	if p.sealer == nil || env.Sign || !r.forwarded {
+		return ""
+	}
+	domain := r.Recipient[strings.LastIndexByte(r.Recipient, '@')+1:]
+	h, err := p.sealer.SealForward(ctx, p.NewMessage(msg), env.Results, domain)
+	if err != nil {
+		p.log.Warn("arc: sealing failed, forwarded unsealed", "domain", domain, "err", err)
+		return ""
+	}
+	return h
 }

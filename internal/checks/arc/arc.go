@@ -38,6 +38,10 @@ import (
 // Check validates ARC chains at the end of DATA.
 type Check struct {
 	Resolver dns.Resolver
+	// TrustedSealers are the forwarders (d= of their ARC-Seal) whose
+	// results this server trusts when their chain passes: DMARC then lets
+	// their forwarded mail through (Transaction.TrustedForwarder).
+	TrustedSealers []string
 }
 
 var _ delivery.DataCheck = (*Check)(nil)
@@ -58,7 +62,23 @@ func (c *Check) Data(ctx context.Context, tx *delivery.Transaction, msg *deliver
 	if tx.Conn != nil {
 		ip = tx.Conn.IP
 	}
-	return delivery.Verdict{Results: []authres.Result{c.Verify(ctx, b).AuthResult(ip)}}, nil
+	chain := c.Verify(ctx, b)
+	v := delivery.Verdict{Results: []authres.Result{chain.AuthResult(ip)}}
+	if chain.Value == authres.ResultPass && len(chain.Sealers) > 0 && c.trusted(chain.Sealers[0]) {
+		v.TrustedForwarder = chain.Sealers[0]
+	}
+	return v, nil
+}
+
+// trusted reports whether the newest sealer, the hop that handed us the
+// message, is one whose results we trust (RFC 8617 §7.2).
+func (c *Check) trusted(domain string) bool {
+	for _, t := range c.TrustedSealers {
+		if strings.EqualFold(strings.TrimSuffix(t, "."), domain) {
+			return true
+		}
+	}
+	return false
 }
 
 // ChainResult is what validating a message's ARC chain found.

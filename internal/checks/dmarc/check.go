@@ -149,6 +149,12 @@ func (c *Check) evaluate(ctx context.Context, w *walker, tx *delivery.Transactio
 		}
 		o.ev.Result = authres.ResultFail
 		o.ev.Disposition, o.ev.Override = c.dispose(p, f.Record)
+		if tx.TrustedForwarder != "" && o.ev.Disposition != PolicyNone {
+			// RFC 8617 §7.2, RFC 7489 §7.2 (PolicyOverrideType
+			// "trusted_forwarder"): a forwarder we trust vouched for the
+			// message in a valid ARC chain.
+			o.ev.Disposition, o.ev.Override = PolicyNone, "trusted_forwarder"
+		}
 	}
 	o.reason = reason(o.ev)
 	return o
