@@ -90,6 +90,9 @@ func buildMXChecks(cfg *config.Config, log *slog.Logger) (*delivery.Checks, stri
 		// Results; p=reject and p=quarantine enforced with checks.dmarc.
 		d := dmarc.New(res)
 		d.Enforce, d.Log = k.DMARC, log
+		// With on_error accept, a DNS failure is recorded as
+		// dmarc=temperror rather than skipped.
+		d.TempfailOnDNSError = cfg.OnErrorFor("dmarc") == "tempfail"
 		label := "dmarc"
 		if !k.DMARC {
 			label = "dmarc(recorded only)"

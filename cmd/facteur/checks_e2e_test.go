@@ -230,3 +230,34 @@ func TestARCForwardingEndToEnd(t *testing.T) {
 		t.Fatalf("unsealed forgery: %q", r)
 	}
 }
+
+// With no DNS server answering and every check's on_error "accept" (the
+// development instance's default), mail is accepted and the results say
+// temperror; with the production default, DMARC's failure asks the
+// sender to retry.
+func TestChecksWithoutDNS(t *testing.T) {
+	dead := freePort(t) // nothing listens there
+	accept := newInstance(t)
+	accept.withChecks(dead, "dnsbl = []\ntimeout = \"3s\"\non_error = { spf = \"accept\", dkim = \"accept\", dmarc = \"accept\", iprev = \"accept\", dnsbl = \"accept\" }\n")
+	accept.start()
+	accept.admin("", "domain", "add", "b.test")
+	accept.admin("bob password\n", "user", "add", "--password-stdin", "bob@b.test")
+	msg := "From: someone@elsewhere.test\r\nTo: bob@b.test\r\nSubject: no dns\r\n\r\nHi\r\n"
+	if r := mxSession(accept.smtp, "someone@elsewhere.test", "bob@b.test", msg); r != "250" {
+		t.Fatalf("accept policy: %q", r)
+	}
+	got := accept.waitInbox("bob@b.test", 1)[0]
+	for _, want := range []string{"spf=temperror", "dmarc=temperror"} {
+		if !strings.Contains(got[:strings.Index(got, "Received:")], want) {
+			t.Errorf("lacks %q:\n%s", want, got)
+		}
+	}
+	strict := newInstance(t)
+	strict.withChecks(dead, "dnsbl = []\ntimeout = \"3s\"\n")
+	strict.start()
+	strict.admin("", "domain", "add", "b.test")
+	strict.admin("bob password\n", "user", "add", "--password-stdin", "bob@b.test")
+	if r := mxSession(strict.smtp, "someone@elsewhere.test", "bob@b.test", msg); !strings.HasPrefix(r, "451") || !strings.Contains(r, "4.4.3") {
+		t.Fatalf("tempfail policy: %q", r)
+	}
+}
