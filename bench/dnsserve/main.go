@@ -61,6 +61,7 @@ func run(addr, zone string) error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
+	fmt.Printf("dnsserve: %d queries answered\n", srv.Queries())
 	return nil
 }
 
