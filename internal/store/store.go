@@ -42,6 +42,7 @@ type Store interface {
 	Queue
 	TextSearch
 	AccessKeys
+	DMARC
 	Blobs() BlobStore
 	Close() error
 }

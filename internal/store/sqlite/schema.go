@@ -168,6 +168,8 @@ UPDATE mailboxes SET first_recent = uidnext;
 	// 12: header field lines a message row puts before its blob's bytes
 	// (store.Message.Headers); messages.size counts them.
 	`ALTER TABLE messages ADD COLUMN headers TEXT NOT NULL DEFAULT '';`,
+	// 13: DMARC aggregate reports, sent and received (dmarc.go).
+	migrationDMARC,
 }
 
 // nextSeq advances the named high-water mark to at least floor and past

@@ -53,6 +53,8 @@ func Run(t *testing.T, open Opener) {
 		{"MessageKeys", testMessageKeys},
 		{"ThreadIDs", testThreadIDs},
 		{"AccessKeys", testAccessKeys},
+		{"DMARCRecords", testDMARCRecords},
+		{"DMARCReports", testDMARCReports},
 	}
 	tests = append(tests, mailboxTests...)
 	for _, tc := range tests {
