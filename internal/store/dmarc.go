@@ -74,10 +74,10 @@ func (r DMARCReportRow) Passed() bool { return r.DKIM == "pass" || r.SPF == "pas
 // evaluations of inbound mail to report, and the reports others send
 // about our domains.
 type DMARC interface {
-	// RecordDMARC adds r.Count to the row whose key (every field but
-	// Record, Count and LastSeen) is r's, or makes it. It is durable when
-	// it returns.
-	RecordDMARC(ctx context.Context, r DMARCRecord) error
+	// RecordDMARC adds each r.Count to the row whose key (every field
+	// but Record, Count and LastSeen) is r's, or makes it: all of rs or
+	// none, durable when it returns.
+	RecordDMARC(ctx context.Context, rs ...DMARCRecord) error
 	// DMARCRecords returns the rows whose Day is in [since, until), by
 	// policy domain, then day, then header from and source IP.
 	DMARCRecords(ctx context.Context, since, until time.Time) ([]DMARCRecord, error)

@@ -123,14 +123,20 @@ func decodeDKIM(text string) ([]store.DMARCAuth, error) {
 	return out, nil
 }
 
-// RecordDMARC implements store.DMARC.
-func (s *Store) RecordDMARC(ctx context.Context, r store.DMARCRecord) error {
-	args := []any{r.PolicyDomain, utcDay(r.Day), r.HeaderFrom, r.SourceIP, r.Disposition, r.Override,
-		r.DKIMAligned, r.SPFAligned, encodeDKIM(r.DKIM), r.SPF.Domain, r.SPF.Scope, r.SPF.Result,
-		r.Record, r.Count, unixOrZero(r.LastSeen)}
+// RecordDMARC implements store.DMARC: every row in one savepoint.
+func (s *Store) RecordDMARC(ctx context.Context, rs ...store.DMARCRecord) error {
+	if len(rs) == 0 {
+		return nil
+	}
 	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := s.txExec(ctx, tx, qDMARCRecord, args...)
-		return err
+		for _, r := range rs {
+			if _, err := s.txExec(ctx, tx, qDMARCRecord, r.PolicyDomain, utcDay(r.Day), r.HeaderFrom, r.SourceIP,
+				r.Disposition, r.Override, r.DKIMAligned, r.SPFAligned, encodeDKIM(r.DKIM),
+				r.SPF.Domain, r.SPF.Scope, r.SPF.Result, r.Record, r.Count, unixOrZero(r.LastSeen)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -32,11 +32,11 @@ func testDMARCRecords(t *testing.T, s store.Store) {
 	must(t, s.RecordDMARC(ctx, early)) // older: counted, its record not kept
 	failed := dmarcRecord(morning, "192.0.2.1")
 	failed.Disposition, failed.SPFAligned, failed.DKIM = "reject", false, nil
-	must(t, s.RecordDMARC(ctx, failed))
-	must(t, s.RecordDMARC(ctx, dmarcRecord(dmarcDay.Add(-time.Hour), "192.0.2.1"))) // the day before
 	other := dmarcRecord(morning, "2001:db8::1")
 	other.PolicyDomain, other.HeaderFrom = "c.test", "mail.c.test"
-	must(t, s.RecordDMARC(ctx, other))
+	// Several at once, one the day before.
+	must(t, s.RecordDMARC(ctx, failed, dmarcRecord(dmarcDay.Add(-time.Hour), "192.0.2.1"), other))
+	must(t, s.RecordDMARC(ctx))
 
 	got, err := s.DMARCRecords(ctx, dmarcDay, dmarcDay.AddDate(0, 0, 1))
 	must(t, err)
