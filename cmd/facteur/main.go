@@ -7,6 +7,7 @@
 //	facteur [--config FILE] alias add|del|list ADDRESS [TARGET…]
 //	facteur [--config FILE] mailbox status ADDRESS
 //	facteur [--config FILE] queue list|show|flush|hold|release|delete [ID]
+//	facteur [--config FILE] dmarc send [--dry-run] | reports DOMAIN [--days N] | import ADDRESS
 //	facteur version
 //
 // This is the only package that picks a storage backend and wires the
@@ -47,6 +48,7 @@ func commands() []command {
 		{"alias", "add, delete or list aliases (@domain is a catch-all)", runAlias},
 		{"mailbox", "show a user's mailboxes", runMailbox},
 		{"queue", "list, show, flush, hold, release or delete outbound mail (running server)", runQueue},
+		{"dmarc", "send DMARC aggregate reports now, show or import those received", runDMARC},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -43,13 +43,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	checks, checksSummary, err := buildChecks(cfg, log) // checks.go
+	pipeline := delivery.New(s, log.With("part", "delivery"))
+	reports := startDMARCJobs(cfg, s, pipeline, log)                        // dmarc.go
+	checks, checksSummary, err := buildChecks(cfg, reports.recorder(), log) // checks.go
 	if err != nil {
+		reports.stop(log)
 		return err
 	}
-	srvs, err := startListeners(cfg, s, tlsConf, checks, log)
+	srvs, err := startListeners(cfg, s, pipeline, tlsConf, checks, log)
 	if err != nil {
 		srvs.shutdown(context.Background())
+		reports.stop(log)
 		return err
 	}
 	banner(e.stdout, cfg, srvs, selfSigned)
@@ -68,6 +72,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownGrace.Duration)
 	defer cancel()
 	srvs.shutdown(sctx)
+	reports.stop(log)
 	log.Info("stopped")
 	return failed
 }
@@ -133,7 +138,7 @@ func (ss servers) failed() <-chan error {
 // startListeners starts every SMTP-family, POP3 and IMAP listener that
 // is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
-func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
+func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
 	authn := auth.New(auth.StoreLookup{Accounts: s}, auth.Options{
 		CacheTTL:              cfg.Auth.CacheTTL.Duration,
 		FailureDelay:          cfg.Auth.FailureDelay.Duration,
@@ -142,7 +147,7 @@ func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, chec
 		FailureWindow:         cfg.Auth.FailureWindow.Duration,
 	})
 	logins := recentLogins(cfg)
-	out, err := startSMTP(cfg, s, authn, logins, tlsConf, checks, log)
+	out, err := startSMTP(cfg, s, pipeline, authn, logins, tlsConf, checks, log)
 	if err != nil {
 		return out, err
 	}
@@ -167,8 +172,7 @@ func recentLogins(cfg *config.Config) *auth.RecentLogins {
 
 // startSMTP starts the MX, submission and LMTP listeners; only
 // submission reads logins (POP-before-SMTP).
-func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
-	pipeline := delivery.New(s, log.With("part", "delivery"))
+func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
 	out, err := startOutbound(cfg, s, pipeline, log) // queue workers and control socket
 	if err != nil {
 		return out, err
