@@ -15,6 +15,7 @@ import (
 	"facteur.dev/facteur/internal/checks/spf"
 	"facteur.dev/facteur/internal/config"
 	"facteur.dev/facteur/internal/delivery"
+	"facteur.dev/facteur/internal/dmarcreport"
 	"facteur.dev/facteur/internal/dns"
 )
 
@@ -25,9 +26,10 @@ type listenerChecks struct {
 
 // buildChecks makes the listeners' checks from [checks], and a line for
 // the start banner saying what runs on the MX listener and how failures
-// are met. Submission gets the per-user rate limits only.
-func buildChecks(cfg *config.Config, log *slog.Logger) (listenerChecks, string, error) {
-	mx, summary, err := buildMXChecks(cfg, log)
+// are met. Submission gets the per-user rate limits only. rec, when not
+// nil, keeps the DMARC evaluations for aggregate reports.
+func buildChecks(cfg *config.Config, rec *dmarcreport.Recorder, log *slog.Logger) (listenerChecks, string, error) {
+	mx, summary, err := buildMXChecks(cfg, rec, log)
 	if err != nil {
 		return listenerChecks{}, "", err
 	}
@@ -37,7 +39,7 @@ func buildChecks(cfg *config.Config, log *slog.Logger) (listenerChecks, string, 
 	return listenerChecks{mx: mx, submission: sub}, summary, nil
 }
 
-func buildMXChecks(cfg *config.Config, log *slog.Logger) (*delivery.Checks, string, error) {
+func buildMXChecks(cfg *config.Config, rec *dmarcreport.Recorder, log *slog.Logger) (*delivery.Checks, string, error) {
 	res := dns.New(cfg.ChecksResolver())
 	k := cfg.Checks
 	var list []delivery.Check
@@ -96,6 +98,10 @@ func buildMXChecks(cfg *config.Config, log *slog.Logger) (*delivery.Checks, stri
 		label := "dmarc"
 		if !k.DMARC {
 			label = "dmarc(recorded only)"
+		}
+		if rec != nil {
+			d.Recorder = rec
+			label += "+reports"
 		}
 		add(d, label)
 	}

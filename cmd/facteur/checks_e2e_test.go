@@ -23,6 +23,18 @@ func txtRecord(name, value string) string {
 	return name + `. 300 IN TXT "` + strings.Join(append(parts, value), `" "`) + `"`
 }
 
+// publishDKIM serves the TXT records of in's two DKIM keys of domain.
+func (in *instance) publishDKIM(dnsSrv *dnstest.Server, domain string) {
+	in.t.Helper()
+	recs, err := fdkim.New(filepath.Join(in.dir, "data")).Records(domain)
+	if err != nil || len(recs) != 2 {
+		in.t.Fatalf("DKIM records %v %v", recs, err)
+	}
+	for _, r := range recs {
+		dnsSrv.Add(txtRecord(r.Name, r.Value))
+	}
+}
+
 // withChecks appends a [checks] section asking dnsAddr, with loopback
 // not trusted (the test's mail all comes from 127.0.0.1), then extra.
 func (in *instance) withChecks(dnsAddr, extra string) {
@@ -61,13 +73,7 @@ func TestInboundChecksEndToEnd(t *testing.T) {
 	a.admin("alice password\n", "user", "add", "--password-stdin", "alice@a.test")
 	b.admin("", "domain", "add", "b.test")
 	b.admin("bob password\n", "user", "add", "--password-stdin", "bob@b.test")
-	recs, err := fdkim.New(filepath.Join(a.dir, "data")).Records("a.test")
-	if err != nil || len(recs) != 2 {
-		t.Fatalf("DKIM records %v %v", recs, err)
-	}
-	for _, r := range recs {
-		dnsSrv.Add(txtRecord(r.Name, r.Value))
-	}
+	a.publishDKIM(dnsSrv, "a.test")
 	if !strings.Contains(b.out.String(), "Inbound checks (MX): iprev dnsbl(bl.test)") {
 		t.Errorf("the start banner does not list the checks:\n%s", b.out.String())
 	}

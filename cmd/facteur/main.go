@@ -8,6 +8,7 @@
 //	facteur [--config FILE] mailbox status ADDRESS
 //	facteur [--config FILE] sender allow|block|list|delete ADDRESS [DOMAIN]
 //	facteur [--config FILE] queue list|show|flush|hold|release|delete [ID]
+//	facteur [--config FILE] dmarc send [--dry-run] | reports DOMAIN [--days N] | import ADDRESS
 //	facteur version
 //
 // This is the only package that picks a storage backend and wires the
@@ -49,6 +50,7 @@ func commands() []command {
 		{"mailbox", "show a user's mailboxes", runMailbox},
 		{"sender", "a user's allow and block lists of authenticated sender domains", runSender},
 		{"queue", "list, show, flush, hold, release or delete outbound mail (running server)", runQueue},
+		{"dmarc", "send DMARC aggregate reports now, show or import those received", runDMARC},
 		{"version", "print the version", runVersion},
 	}
 }

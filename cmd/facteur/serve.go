@@ -47,13 +47,20 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	checks, checksSummary, err := buildChecks(cfg, log) // checks.go
+	pipeline, err := newPipeline(cfg, s, log)
 	if err != nil {
 		return err
 	}
-	srvs, err := startListeners(cfg, s, tlsConf, checks, log)
+	reports := startDMARCJobs(cfg, s, pipeline, log)                        // dmarc.go
+	checks, checksSummary, err := buildChecks(cfg, reports.recorder(), log) // checks.go
+	if err != nil {
+		reports.stop(log)
+		return err
+	}
+	srvs, err := startListeners(cfg, s, pipeline, tlsConf, checks, log)
 	if err != nil {
 		srvs.shutdown(context.Background())
+		reports.stop(log)
 		return err
 	}
 	banner(e.stdout, cfg, srvs, selfSigned)
@@ -72,6 +79,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownGrace.Duration)
 	defer cancel()
 	srvs.shutdown(sctx)
+	reports.stop(log)
 	log.Info("stopped")
 	return failed
 }
@@ -137,7 +145,7 @@ func (ss servers) failed() <-chan error {
 // startListeners starts every SMTP-family, POP3 and IMAP listener that
 // is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
-func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
+func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
 	authn := auth.New(auth.StoreLookup{Accounts: s}, auth.Options{
 		CacheTTL:              cfg.Auth.CacheTTL.Duration,
 		FailureDelay:          cfg.Auth.FailureDelay.Duration,
@@ -146,7 +154,7 @@ func startListeners(cfg *config.Config, s store.Store, tlsConf *tls.Config, chec
 		FailureWindow:         cfg.Auth.FailureWindow.Duration,
 	})
 	logins := recentLogins(cfg)
-	out, err := startSMTP(cfg, s, authn, logins, tlsConf, checks, log)
+	out, err := startSMTP(cfg, s, pipeline, authn, logins, tlsConf, checks, log)
 	if err != nil {
 		return out, err
 	}
@@ -169,9 +177,11 @@ func recentLogins(cfg *config.Config) *auth.RecentLogins {
 	return auth.NewRecentLogins(cfg.Submission.PopBeforeSMTP.Duration, 0)
 }
 
-// startSMTP starts the MX, submission and LMTP listeners; only
-// submission reads logins (POP-before-SMTP).
-func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
+// newPipeline makes the delivery pipeline every listener shares: SRS and
+// ARC sealing of forwarded mail, and the sender lists as the first
+// per-recipient filter (an allow undoes the checks' Junk; a filter after
+// it, such as Sieve, has the last word).
+func newPipeline(cfg *config.Config, s store.Store, log *slog.Logger) (*delivery.Pipeline, error) {
 	pipeline := delivery.New(s, log.With("part", "delivery"))
 	if cfg.Outbound.SRS {
 		rw, err := srsRewriter(cfg.DataDir) // srs.go
@@ -184,9 +194,13 @@ func startSMTP(cfg *config.Config, s store.Store, authn *auth.Authenticator, log
 		pipeline.SetForwardSealer(&arc.ForwardSealer{Check: &arc.Check{Resolver: dns.New(cfg.ChecksResolver())},
 			Keys: fdkim.New(cfg.DataDir), AuthServID: cfg.Hostname})
 	}
-	// First of the per-recipient filters: an allow undoes the checks'
-	// Junk, and a filter after it (Sieve) has the last word.
-	pipeline.SetCopyFilters(senderlist.New(s, log.With("part", "senderlist")))
+	pipeline.AddCopyFilter(senderlist.New(s, log.With("part", "senderlist")))
+	return pipeline, nil
+}
+
+// startSMTP starts the MX, submission and LMTP listeners; only
+// submission reads logins (POP-before-SMTP).
+func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
 	out, err := startOutbound(cfg, s, pipeline, log) // queue workers and control socket
 	if err != nil {
 		return out, err

@@ -55,6 +55,14 @@ type Checks struct {
 	// dnsbl and iprev, whose failure says nothing about the message; on
 	// the development instance every check defaults to "accept".
 	OnError map[string]string `toml:"on_error"`
+	// DMARCReports keeps the DMARC evaluations of inbound mail and sends
+	// the aggregate reports their domains ask for (rua, RFC 7489 §7.2)
+	// once a day; it also stores the reports others send about our
+	// domains.
+	DMARCReports bool `toml:"dmarc_reports"`
+	// DMARCReportEmail is the reports' contact address and From; ""
+	// is postmaster@hostname.
+	DMARCReportEmail string `toml:"dmarc_report_email"`
 }
 
 // CheckNames are the checks OnError may name.
@@ -64,7 +72,7 @@ func defaultChecks() Checks {
 	return Checks{SPF: true, DKIM: true, DMARC: true, IPRev: true, ARC: true, DNSBL: []string{"zen.spamhaus.org"},
 		TrustedNetworks: []string{"127.0.0.0/8", "::1/128"}, Timeout: Duration{30 * time.Second},
 		GreylistDelay: Duration{5 * time.Minute}, PregreetWait: Duration{3 * time.Second}, RateMessagesPerIP: 1000, RateRecipientsPerIP: 3000,
-		RateMessagesPerUser: 1000, RateRecipientsPerUser: 2000}
+		RateMessagesPerUser: 1000, RateRecipientsPerUser: 2000, DMARCReports: true}
 }
 
 // OnErrorFor is the policy of check name, with the defaults applied.
@@ -88,6 +96,15 @@ func (c *Config) TrustedPrefixes() []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// ReportEmail is checks.dmarc_report_email, postmaster@hostname when
+// unset.
+func (c *Config) ReportEmail() string {
+	if c.Checks.DMARCReportEmail != "" {
+		return c.Checks.DMARCReportEmail
+	}
+	return "postmaster@" + c.Hostname
 }
 
 // ChecksResolver is the DNS server the checks ask ("" for the system's).
@@ -131,6 +148,12 @@ func (c *Config) validateChecks(bad func(key, format string, args ...any)) {
 		"rate_messages_per_user": k.RateMessagesPerUser, "rate_recipients_per_user": k.RateRecipientsPerUser} {
 		if v < 0 {
 			bad("checks."+key, "must not be negative (0 is no limit)")
+		}
+	}
+	if e := k.DMARCReportEmail; e != "" {
+		local, domain, ok := strings.Cut(e, "@")
+		if !ok || local == "" || domain == "" || strings.ContainsAny(e, " \t<>,;\"") || strings.Contains(domain, "@") {
+			bad("checks.dmarc_report_email", "%q is not an address local@domain", e)
 		}
 	}
 	for name, p := range k.OnError {

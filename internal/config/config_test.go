@@ -156,11 +156,19 @@ on_error = { dnsbl = "tempfail", spf = "accept" }
 		d.Checks.DNSBL[0] != "zen.spamhaus.org" || d.ChecksResolver() != "" {
 		t.Fatalf("defaults %+v", d.Checks)
 	}
+	if !d.Checks.DMARCReports || d.ReportEmail() != "postmaster@"+d.Hostname {
+		t.Fatalf("DMARC report defaults: %v %q", d.Checks.DMARCReports, d.ReportEmail())
+	}
 	if dev := Development(); dev.OnErrorFor("dmarc") != "accept" {
 		t.Fatal("the development instance tempfails on DNS errors")
 	}
-	if _, err := Load(write(t, "hostname = \"x\"\n[checks]\non_error = { spam = \"accept\", dkim = \"maybe\" }\nresolver = \"nohost\"\n")); err == nil ||
-		!strings.Contains(err.Error(), "checks.on_error") || !strings.Contains(err.Error(), "checks.resolver") {
+	c, err = Load(write(t, "hostname = \"mx.example.org\"\n[checks]\ndmarc_reports = false\ndmarc_report_email = \"dmarc@example.org\"\n"))
+	if err != nil || c.Checks.DMARCReports || c.ReportEmail() != "dmarc@example.org" {
+		t.Fatalf("dmarc_reports, dmarc_report_email: %v %+v", err, c)
+	}
+	if _, err := Load(write(t, "hostname = \"x\"\n[checks]\non_error = { spam = \"accept\", dkim = \"maybe\" }\nresolver = \"nohost\"\ndmarc_report_email = \"postmaster\"\n")); err == nil ||
+		!strings.Contains(err.Error(), "checks.on_error") || !strings.Contains(err.Error(), "checks.resolver") ||
+		!strings.Contains(err.Error(), "checks.dmarc_report_email") {
 		t.Fatalf("bad [checks] accepted: %v", err)
 	}
 }

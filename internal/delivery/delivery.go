@@ -340,6 +340,9 @@ type CopyFilter interface {
 // local copy.
 func (p *Pipeline) SetCopyFilters(fs ...CopyFilter) { p.filters = fs }
 
+// AddCopyFilter appends a per-recipient filter, run after those already set.
+func (p *Pipeline) AddCopyFilter(f CopyFilter) { p.filters = append(p.filters, f) }
+
 // copies makes one Copy per account of env's routes, however many routes
 // reach it, and runs the filters on each. owner maps an account to the
 // routes that reach it.

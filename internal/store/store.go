@@ -43,6 +43,7 @@ type Store interface {
 	TextSearch
 	AccessKeys
 	SenderLists
+	DMARC
 	Blobs() BlobStore
 	Close() error
 }

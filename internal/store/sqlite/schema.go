@@ -170,6 +170,8 @@ UPDATE mailboxes SET first_recent = uidnext;
 	`ALTER TABLE messages ADD COLUMN headers TEXT NOT NULL DEFAULT '';`,
 	// 13: per-account sender allow and block lists (senderrules.go).
 	migrationSenderRules,
+	// 14: DMARC aggregate reports, sent and received (dmarc.go).
+	migrationDMARC,
 }
 
 // nextSeq advances the named high-water mark to at least floor and past

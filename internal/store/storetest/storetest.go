@@ -55,6 +55,8 @@ func Run(t *testing.T, open Opener) {
 		{"ThreadIDs", testThreadIDs},
 		{"AccessKeys", testAccessKeys},
 		{"SenderRules", testSenderRules},
+		{"DMARCRecords", testDMARCRecords},
+		{"DMARCReports", testDMARCReports},
 	}
 	tests = append(tests, mailboxTests...)
 	for _, tc := range tests {
