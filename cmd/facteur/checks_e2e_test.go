@@ -14,15 +14,6 @@ import (
 	"facteur.dev/facteur/internal/dns/dnstest"
 )
 
-// txtRecord is a TXT record in zone syntax, cut into 255-byte strings.
-func txtRecord(name, value string) string {
-	var parts []string
-	for len(value) > 255 {
-		parts, value = append(parts, value[:255]), value[255:]
-	}
-	return name + `. 300 IN TXT "` + strings.Join(append(parts, value), `" "`) + `"`
-}
-
 // publishDKIM serves the TXT records of in's two DKIM keys of domain.
 func (in *instance) publishDKIM(dnsSrv *dnstest.Server, domain string) {
 	in.t.Helper()
@@ -31,7 +22,7 @@ func (in *instance) publishDKIM(dnsSrv *dnstest.Server, domain string) {
 		in.t.Fatalf("DKIM records %v %v", recs, err)
 	}
 	for _, r := range recs {
-		dnsSrv.Add(txtRecord(r.Name, r.Value))
+		dnsSrv.Add(dnstest.TXT(r.Name, r.Value))
 	}
 }
 
@@ -195,7 +186,7 @@ func TestARCForwardingEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range recs {
-		dnsSrv.Add(txtRecord(r.Name, r.Value))
+		dnsSrv.Add(dnstest.TXT(r.Name, r.Value))
 	}
 	msg := "From: Olivia <olivia@orig.test>\r\nTo: fwd@a.test\r\nSubject: forwarded\r\nDate: Mon, 7 Dec 2026 12:00:00 +0000\r\nMessage-ID: <2@orig.test>\r\n\r\nHello\r\n"
 	if r := mxSessionFrom("127.0.0.3", a.smtp, "olivia@orig.test", "fwd@a.test", msg); r != "250" {

@@ -75,7 +75,7 @@ func TestSenderListsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range recs {
-		dnsSrv.Add(txtRecord(r.Name, r.Value))
+		dnsSrv.Add(dnstest.TXT(r.Name, r.Value))
 	}
 	b := newInstance(t)
 	b.withChecks(dnsSrv.Addr(), "dnsbl = []\n")

@@ -17,16 +17,6 @@ import (
 	"facteur.dev/facteur/internal/testutil/fixture"
 )
 
-// txt is a TXT record in zone syntax, its value cut into 255-byte strings.
-func txt(name, value string) string {
-	var parts []string
-	for len(value) > 255 {
-		parts, value = append(parts, value[:255]), value[255:]
-	}
-	parts = append(parts, value)
-	return name + `. 300 IN TXT "` + strings.Join(parts, `" "`) + `"`
-}
-
 // sealers returns an RSA and an Ed25519 sealer for domain with keys made
 // by internal/dkim, whose records srv then serves.
 func sealers(t *testing.T, srv *dnstest.Server, domain string) (rsa, ed *Sealer) {
@@ -40,7 +30,7 @@ func sealers(t *testing.T, srv *dnstest.Server, domain string) (rsa, ed *Sealer)
 		t.Fatal(err)
 	}
 	for _, r := range recs {
-		srv.Add(txt(r.Name, r.Value))
+		srv.Add(dnstest.TXT(r.Name, r.Value))
 	}
 	ks, err := keys.Signers(domain)
 	if err != nil || len(ks) != 2 {

@@ -96,7 +96,7 @@ func checker(t testing.TB, recs map[string]string, fail []string) *Check {
 	t.Helper()
 	srv := dnstest.New(t)
 	for name, v := range recs {
-		srv.Add(txt(name, v))
+		srv.Add(dnstest.TXT(name, v))
 	}
 	for _, name := range fail {
 		srv.Fail(name, mdns.RcodeServerFailure)

@@ -13,16 +13,6 @@ import (
 	"facteur.dev/facteur/internal/dns/dnstest"
 )
 
-// txt is a TXT record in zone syntax, its value cut into 255-byte strings.
-func txt(name, value string) string {
-	var parts []string
-	for len(value) > 255 {
-		parts, value = append(parts, value[:255]), value[255:]
-	}
-	parts = append(parts, value)
-	return name + `. 300 IN TXT "` + strings.Join(parts, `" "`) + `"`
-}
-
 const message = "From: Alice <alice@a.example>\r\nTo: bob@b.example\r\nSubject: signed\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@a.example>\r\n\r\nHello, Bob.\r\n"
 
 // signed returns message signed with a.example's RSA and Ed25519 keys,
@@ -42,7 +32,7 @@ func signed(t *testing.T, srv *dnstest.Server) string {
 		t.Fatalf("records: %v %v", recs, err)
 	}
 	for _, r := range recs {
-		srv.Add(txt(r.Name, r.Value))
+		srv.Add(dnstest.TXT(r.Name, r.Value))
 	}
 	return h + message
 }

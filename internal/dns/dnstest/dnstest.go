@@ -167,3 +167,15 @@ func (s *Server) answer(name string, qtype uint16, depth int) []mdns.RR {
 	}
 	return out
 }
+
+// TXT is a TXT record for name in zone syntax, with value cut into the
+// 255-byte strings a TXT record holds (RFC 1035 §3.3.14), as a DKIM key
+// needs.
+func TXT(name, value string) string {
+	var parts []string
+	for len(value) > 255 {
+		parts, value = append(parts, value[:255]), value[255:]
+	}
+	parts = append(parts, value)
+	return mdns.Fqdn(name) + ` 300 IN TXT "` + strings.Join(parts, `" "`) + `"`
+}
