@@ -181,13 +181,7 @@ func TestARCForwardingEndToEnd(t *testing.T) {
 	a.admin("", "alias", "add", "fwd@a.test", "bob@b.test")
 	b.admin("", "domain", "add", "b.test")
 	b.admin("bob password\n", "user", "add", "--password-stdin", "bob@b.test")
-	recs, err := fdkim.New(filepath.Join(a.dir, "data")).Records("a.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range recs {
-		dnsSrv.Add(dnstest.TXT(r.Name, r.Value))
-	}
+	a.publishDKIM(dnsSrv, "a.test")
 	msg := "From: Olivia <olivia@orig.test>\r\nTo: fwd@a.test\r\nSubject: forwarded\r\nDate: Mon, 7 Dec 2026 12:00:00 +0000\r\nMessage-ID: <2@orig.test>\r\n\r\nHello\r\n"
 	if r := mxSessionFrom("127.0.0.3", a.smtp, "olivia@orig.test", "fwd@a.test", msg); r != "250" {
 		t.Fatalf("A refused the original: %q\n%s", r, a.out.String())

@@ -93,6 +93,10 @@ type Verdict struct {
 	// TrustedForwarder, when set, is recorded in the transaction (the ARC
 	// check sets it).
 	TrustedForwarder string
+	// RDNS, when set at connect, is recorded as Conn.RDNS (iprev). A
+	// check reports it here rather than writing the Conn: a check that
+	// outlives its timeout must not change what the session reads.
+	RDNS string
 }
 
 // Check is one inbound check. It implements one or more of
@@ -344,7 +348,12 @@ func (c *Checks) failed(ch Check, err error) *mail.Error {
 
 // record keeps a connect or HELO check's results; a refusal ends the
 // connection, and headers, folders and scores belong to transactions.
-func (c *Conn) record(v Verdict) { c.Results = append(c.Results, v.Results...) }
+func (c *Conn) record(v Verdict) {
+	c.Results = append(c.Results, v.Results...)
+	if v.RDNS != "" {
+		c.RDNS = v.RDNS
+	}
+}
 
 // NewTransaction starts a transaction on conn with the results of its
 // connect and HELO checks.

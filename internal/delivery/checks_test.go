@@ -162,3 +162,20 @@ func TestConnTLSSummary(t *testing.T) {
 		t.Fatalf("no TLS: %q", s)
 	}
 }
+
+// A connect check's verified name and results are kept on the Conn, and
+// a transaction starts with the results.
+func TestConnectRecordsOnConn(t *testing.T) {
+	res := &authres.IPRevResult{Value: authres.ResultPass, IP: "192.0.2.1"}
+	cs := NewChecks("mx.example.test", nil, &fakeCheck{name: "iprev", v: Verdict{RDNS: "mail.a.example", Results: []authres.Result{res}}})
+	conn := &Conn{}
+	if r := cs.Connect(context.Background(), conn); r != nil {
+		t.Fatal(r)
+	}
+	if conn.RDNS != "mail.a.example" || len(conn.Results) != 1 {
+		t.Fatalf("conn %+v", conn)
+	}
+	if tx := NewTransaction(conn, "s@a.example", nil); len(tx.Results) != 1 || tx.Results[0] != res {
+		t.Fatalf("transaction results %v", tx.Results)
+	}
+}

@@ -37,8 +37,7 @@ func (c *Check) Connect(ctx context.Context, conn *delivery.Conn) (delivery.Verd
 		return delivery.Verdict{}, nil
 	}
 	name, res := c.Verify(ctx, conn.IP.String())
-	conn.RDNS = name
-	return delivery.Verdict{Results: []authres.Result{res}}, nil
+	return delivery.Verdict{Results: []authres.Result{res}, RDNS: name}, nil
 }
 
 // Verify returns the verified name of ip ("" if none) and the iprev

@@ -38,8 +38,8 @@ func TestIPRev(t *testing.T) {
 			t.Fatalf("%s: %v %v", ip, v, err)
 		}
 		r := v.Results[0].(*authres.IPRevResult)
-		if r.Value != want.v || conn.RDNS != want.name || r.IP != ip {
-			t.Errorf("%s: %s %q (%s), want %s %q", ip, r.Value, conn.RDNS, r.IP, want.v, want.name)
+		if r.Value != want.v || v.RDNS != want.name || r.IP != ip {
+			t.Errorf("%s: %s %q (%s), want %s %q", ip, r.Value, v.RDNS, r.IP, want.v, want.name)
 		}
 	}
 }
