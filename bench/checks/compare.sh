@@ -8,15 +8,16 @@
 #
 #   bench/checks/compare.sh                 # N=20000 messages, C=20 senders, ROUNDS=3
 #   N=5000 ROUNDS=1 bench/checks/compare.sh
-#   PROFILE=/tmp/checks.pprof bench/checks/compare.sh   # + CPU profile of the "on" server
+#   PROFILE=/tmp/checks.pprof bench/checks/compare.sh   # + CPU profiles of the last round: /tmp/checks.pprof.on, .off
 #
 # "on": iprev, dnsbl (a zone that does not list 127.0.0.1), spf, dkim,
 # dmarc (p=reject, enforced), the per-IP rate limits (raised so the run
 # is not limited) and the pregreet test (passed once in the warm-up);
 # trusted_networks = [] so loopback is checked like any client.
 # "off": spf, dkim, dmarc, iprev false, dnsbl [], no pregreet, no limits.
-# Each round starts a fresh pair of servers (off, then on); each prints
-# smtpload's figures; the last line is the ratio of the medians.
+# Each run has a fresh server of its own, stopped before the next starts;
+# each prints smtpload's figures, the server's CPU per message and the
+# idle CPU time of the machine; the last line is the ratio of the medians.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-20000}
@@ -87,12 +88,20 @@ CONF
   echo "bench password" | "$work/facteur" --config "$work/$name/f.toml" user add --password-stdin bob@b.test >/dev/null
 }
 
+idle() { # seconds every CPU of the machine was idle so far
+  awk -v hz="$(getconf CLK_TCK)" '/^cpu /{print ($5 + $6) / hz}' /proc/stat
+}
+
 cpu() { # PID: CPU seconds used so far (user + system)
   awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
 }
 
+report() { # PID: the server's CPU per message and the machine's idle time since c0, i0
+  echo "  server CPU $(python3 -c "print('%.0f' % (($(cpu "$1") - $c0) * 1e6 / $N))") µs/message; machine idle $(python3 -c "print('%.1f' % ($(idle) - $i0))") CPU-seconds"
+}
+
 load() { # PORT N: prints smtpload's figures
-  "$work/smtpload" -addr "127.0.0.1:$1" -from alice@a.test -to bob@b.test -n "$2" -c "$C" -size 4096 \
+  /usr/bin/time -f "  client CPU %U user %S sys" "$work/smtpload" -addr "127.0.0.1:$1" -from alice@a.test -to bob@b.test -n "$2" -c "$C" -size 4096 \
     -helo mx.a.test -dkim "$work/sender/data/dkim/a.test/ed25519.pem" -dkim-selector facteur-ed25519
 }
 
@@ -110,30 +119,31 @@ dnsbl = ["bl.test"]
 pregreet_wait = "1s"
 rate_messages_per_ip = 100000000
 rate_recipients_per_ip = 100000000'
-echo "$(nproc) CPUs; $N messages of 4 KiB, $C connections, DKIM-signed (Ed25519), fsync on; a fresh pair of servers each round"
+echo "$(nproc) CPUs; $N messages of 4 KiB, $C connections, DKIM-signed (Ed25519), fsync on; a fresh server for each run"
+
+measure() { # NAME CHECKS ROUND: one run on a fresh server, stopped after it; appends the rate to rates
+  local name=$1$3 pid
+  start_facteur "$name" "$2"; eval "pid=\$pid_$name"
+  [ "$3" = 1 ] && grep -h "Inbound checks" "$work/$name/log"
+  load "$port" 200 >/dev/null 2>&1 # passes the pregreet test once, warms the DNS cache
+  c0=$(cpu "$pid"); i0=$(idle)
+  [ -n "${PROFILE:-}" ] && kill -USR1 "$pid"
+  o=$(load "$port" "$N"); echo "round $3, checks $1: $(echo "$o" | tr '\n' ' ')"
+  report "$pid"
+  if [ -n "${PROFILE:-}" ]; then kill -USR2 "$pid"; sleep 1; mv "$PROFILE.$name" "$PROFILE.$1"; fi
+  rates+=("$(echo "$o" | sed -n 's/^rate=\([0-9.]*\).*/\1/p')")
+  # Stopped at once, so that the work it defers (text indexing) does not
+  # compete with the next run.
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -rf "$work/$name/data"
+}
+
 offs=(); ons=()
 for r in $(seq "$ROUNDS"); do
-  # Fresh stores each round: a store that grows round after round is
+  # Fresh stores each run: a store that grows round after round is
   # slower, and both sides must start equal.
-  start_facteur "off$r" "$OFF"; off=$port; eval "pid_off=\$pid_off$r"
-  start_facteur "on$r" "$ON"; on=$port; eval "pid_on=\$pid_on$r"
-  [ "$r" = 1 ] && grep -h "Inbound checks" "$work/off1/log" "$work/on1/log"
-  load "$off" 200 >/dev/null
-  load "$on" 200 >/dev/null # passes the pregreet test once, warms the DNS cache
-  c0=$(cpu "$pid_off")
-  [ -n "${PROFILE:-}" ] && kill -USR1 "$pid_off"
-  o=$(load "$off" "$N"); echo "round $r, checks off: $(echo "$o" | tr '\n' ' ')"
-  if [ -n "${PROFILE:-}" ]; then kill -USR2 "$pid_off"; sleep 1; mv "$PROFILE.off$r" "$PROFILE.off"; fi
-  echo "  server CPU $(python3 -c "print('%.0f' % (($(cpu "$pid_off") - $c0) * 1e6 / $N))") µs/message"
-  offs+=("$(echo "$o" | sed -n 's/^rate=\([0-9.]*\).*/\1/p')")
-  [ -n "${PROFILE:-}" ] && kill -USR1 "$pid_on"
-  c0=$(cpu "$pid_on")
-  o=$(load "$on" "$N"); echo "round $r, checks on:  $(echo "$o" | tr '\n' ' ')"
-  echo "  server CPU $(python3 -c "print('%.0f' % (($(cpu "$pid_on") - $c0) * 1e6 / $N))") µs/message"
-  ons+=("$(echo "$o" | sed -n 's/^rate=\([0-9.]*\).*/\1/p')")
-  if [ -n "${PROFILE:-}" ]; then kill -USR2 "$pid_on"; sleep 1; mv "$PROFILE.on$r" "$PROFILE"; fi
-  kill "$pid_off" "$pid_on"; wait "$pid_off" "$pid_on" 2>/dev/null || true
-  rm -rf "$work/off$r/data" "$work/on$r/data"
+  rates=(); measure off "$OFF" "$r"; offs+=("${rates[0]}")
+  rates=(); measure on "$ON" "$r"; ons+=("${rates[0]}")
 done
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true; tail -1 "$work/dns.log"
 python3 - "${offs[*]}" "${ons[*]}" <<'PY'

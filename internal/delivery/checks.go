@@ -217,79 +217,52 @@ func (c *Checks) AuthServID() string {
 
 // Connect runs the connect checks; a non-nil reply refuses the client.
 func (c *Checks) Connect(ctx context.Context, conn *Conn) *mail.Error {
-	return runStage(c, ctx, conn.record, func(ctx context.Context, ch Check) (Verdict, error, bool) {
-		cc, ok := ch.(ConnectCheck)
-		if !ok {
-			return Verdict{}, nil, false
-		}
-		v, err := cc.Connect(ctx, conn)
-		return v, err, true
+	return runStage(c, ctx, conn.record, func(ctx context.Context, cc ConnectCheck) (Verdict, error) {
+		return cc.Connect(ctx, conn)
 	})
 }
 
 // Helo runs the HELO checks.
 func (c *Checks) Helo(ctx context.Context, conn *Conn) *mail.Error {
-	return runStage(c, ctx, conn.record, func(ctx context.Context, ch Check) (Verdict, error, bool) {
-		hc, ok := ch.(HeloCheck)
-		if !ok {
-			return Verdict{}, nil, false
-		}
-		v, err := hc.Helo(ctx, conn)
-		return v, err, true
+	return runStage(c, ctx, conn.record, func(ctx context.Context, hc HeloCheck) (Verdict, error) {
+		return hc.Helo(ctx, conn)
 	})
 }
 
 // Mail runs the MAIL checks, recording their results in tx.
 func (c *Checks) Mail(ctx context.Context, tx *Transaction) *mail.Error {
-	return runStage(c, ctx, tx.record, func(ctx context.Context, ch Check) (Verdict, error, bool) {
-		mc, ok := ch.(MailCheck)
-		if !ok {
-			return Verdict{}, nil, false
-		}
-		v, err := mc.Mail(ctx, tx)
-		return v, err, true
+	return runStage(c, ctx, tx.record, func(ctx context.Context, mc MailCheck) (Verdict, error) {
+		return mc.Mail(ctx, tx)
 	})
 }
 
 // Rcpt runs the RCPT checks for r.
 func (c *Checks) Rcpt(ctx context.Context, tx *Transaction, r *Recipient) *mail.Error {
-	return runStage(c, ctx, tx.record, func(ctx context.Context, ch Check) (Verdict, error, bool) {
-		rc, ok := ch.(RcptCheck)
-		if !ok {
-			return Verdict{}, nil, false
-		}
-		v, err := rc.Rcpt(ctx, tx, r)
-		return v, err, true
+	return runStage(c, ctx, tx.record, func(ctx context.Context, rc RcptCheck) (Verdict, error) {
+		return rc.Rcpt(ctx, tx, r)
 	})
 }
 
 // Data runs the end-of-DATA checks, recording their results in tx.
 func (c *Checks) Data(ctx context.Context, tx *Transaction, msg *Message) *mail.Error {
-	return runStage(c, ctx, tx.record, func(ctx context.Context, ch Check) (Verdict, error, bool) {
-		dc, ok := ch.(DataCheck)
-		if !ok {
-			return Verdict{}, nil, false
-		}
-		v, err := dc.Data(ctx, tx, msg)
-		return v, err, true
+	return runStage(c, ctx, tx.record, func(ctx context.Context, dc DataCheck) (Verdict, error) {
+		return dc.Data(ctx, tx, msg)
 	})
 }
 
-// stageFn runs one check at a stage; ok is false when the check has
-// nothing to do there.
-type stageFn func(ctx context.Context, ch Check) (v Verdict, err error, ok bool)
-
-// runStage runs every check of a stage in order and stops at the first
-// reply. Each verdict is given to record.
-func runStage(c *Checks, ctx context.Context, record func(Verdict), fn stageFn) *mail.Error {
+// runStage runs, in order, every check that has a stage S (ConnectCheck,
+// MailCheck, …) and stops at the first reply. Each verdict is given to
+// record. Checks without the stage cost nothing: no goroutine, no timer.
+func runStage[S any](c *Checks, ctx context.Context, record func(Verdict), run func(context.Context, S) (Verdict, error)) *mail.Error {
 	if c == nil {
 		return nil
 	}
 	for _, ch := range c.list {
-		v, err, ok := c.runOne(ctx, ch, fn)
+		sc, ok := ch.(S)
 		if !ok {
 			continue
 		}
+		v, err := c.runOne(ctx, func(ctx context.Context) (Verdict, error) { return run(ctx, sc) })
 		if err != nil {
 			if reply := c.failed(ch, err); reply != nil {
 				return reply
@@ -310,29 +283,28 @@ var errCheckTimeout = errors.New("check timed out")
 
 // runOne runs fn under the check timeout. A check that ignores its
 // context is left behind: the session goes on without it.
-func (c *Checks) runOne(ctx context.Context, ch Check, fn stageFn) (Verdict, error, bool) {
+func (c *Checks) runOne(ctx context.Context, fn func(context.Context) (Verdict, error)) (Verdict, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	type out struct {
 		v   Verdict
 		err error
-		ok  bool
 	}
 	done := make(chan out, 1)
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				done <- out{err: fmt.Errorf("panic: %v", r), ok: true}
+				done <- out{err: fmt.Errorf("panic: %v", r)}
 			}
 		}()
-		v, err, ok := fn(ctx, ch)
-		done <- out{v, err, ok}
+		v, err := fn(ctx)
+		done <- out{v, err}
 	}()
 	select {
 	case o := <-done:
-		return o.v, o.err, o.ok
+		return o.v, o.err
 	case <-ctx.Done():
-		return Verdict{}, errCheckTimeout, true
+		return Verdict{}, errCheckTimeout
 	}
 }
 

@@ -172,6 +172,9 @@ UPDATE mailboxes SET first_recent = uidnext;
 	migrationSenderRules,
 	// 14: DMARC aggregate reports, sent and received (dmarc.go).
 	migrationDMARC,
+	// 15: the text index merges its segments 8 at a time rather than 4
+	// (textindex.go).
+	migrationTextMerge,
 }
 
 // nextSeq advances the named high-water mark to at least floor and past
