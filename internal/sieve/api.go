@@ -1,0 +1,253 @@
+// Package sieve is Facteur's Sieve interpreter (RFC 5228 and the
+// extensions listed in Extensions): a lexer, a parser, compile-time
+// checks, and an executor that turns a script and a message into a
+// Result (the actions to carry out). It knows nothing of the store or
+// of SMTP: the delivery pipeline gives it the message and what it needs
+// to know (Input, Mailboxes, Memory) and carries out the Result.
+package sieve
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// CompileOptions are what Compile needs besides the script.
+type CompileOptions struct {
+	// Name is the script's name, for errors and for include's :once.
+	Name string
+	// Extensions are the extensions a script may require; nil: all of
+	// Extensions().
+	Extensions []string
+	// Include returns the script named by include (RFC 6609): personal
+	// scripts are the account's, global ones the server's. Nil: include
+	// fails to compile.
+	Include func(name string, global bool) ([]byte, error)
+	// MaxSize bounds the script's size in bytes (0: DefaultMaxSize).
+	MaxSize int
+}
+
+// DefaultMaxSize is the largest script Compile takes by default.
+const DefaultMaxSize = 1 << 20
+
+// Error is one compile error (or warning) at a line and column, both
+// from 1.
+type Error struct {
+	Line, Column int
+	Msg          string
+}
+
+func (e *Error) Error() string { return itoa(e.Line) + ":" + itoa(e.Column) + ": " + e.Msg }
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for ; n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// ErrorList is what Compile returns when a script does not compile: every
+// error found, in order of position.
+type ErrorList []*Error
+
+func (l ErrorList) Error() string {
+	s := ""
+	for i, e := range l {
+		if i > 0 {
+			s += "\n"
+		}
+		s += e.Error()
+	}
+	return s
+}
+
+// Envelope is the SMTP envelope a script sees (RFC 5228 §5.4).
+type Envelope struct {
+	From string // the reverse-path, "" for the null sender
+	To   string // the recipient as it reached the account (an alias, a +tag)
+	Auth string // the authenticated submitter, if any (RFC 5228 §5.4 "auth")
+}
+
+// Input is one execution of a script: one message for one account.
+type Input struct {
+	// Message is the message as it will be stored (with the header lines
+	// the pipeline prepends, such as Authentication-Results), Size bytes.
+	Message io.ReaderAt
+	Size    int64
+	Envelope Envelope
+	// User is the account's address: the default of vacation's
+	// :addresses and of notify's and vacation's From.
+	User string
+	// Now is the time of delivery (currentdate, vacation periods).
+	Now time.Time
+	// Environment holds the RFC 5183 items: "domain", "host",
+	// "location", "name", "phase", "remote-host", "remote-ip", "version".
+	Environment map[string]string
+	// SpamPercent is the spam checks' verdict, 0 (surely ham) to 100
+	// (surely spam), or -1 when no spam check ran (RFC 5235 spamtest,
+	// spamtestplus). Virus is virustest's 1 (clean) to 5 (infected), 0 when
+	// no virus check ran.
+	SpamPercent int
+	Virus       int
+	Mailboxes   Mailboxes
+	Memory      Memory
+	Limits      Limits
+}
+
+// Mailboxes answers the mailbox questions of the mailbox (RFC 5490),
+// special-use (RFC 8579) and mailboxid (RFC 9042) extensions. Names are
+// UTF-8, "INBOX" the inbox.
+type Mailboxes interface {
+	Exists(ctx context.Context, name string) bool
+	// SpecialUse returns the mailbox with the special use (`\Junk`…).
+	SpecialUse(ctx context.Context, use string) (name string, ok bool)
+	// ByID returns the mailbox whose MAILBOXID is id.
+	ByID(ctx context.Context, id string) (name string, ok bool)
+}
+
+// Memory is what is remembered from one delivery to the next for an
+// account: the IDs the duplicate test has seen (RFC 7352) and the
+// senders vacation has answered (RFC 5230 §4.2). Keys are made by the
+// interpreter; marks are set by the caller from Result.Remember once the
+// actions are carried out.
+type Memory interface {
+	Seen(ctx context.Context, key string) (bool, error)
+}
+
+// Limits bound one execution; zero values take the defaults.
+type Limits struct {
+	Steps       int // commands and tests evaluated (DefaultSteps)
+	Redirects   int // redirect actions (DefaultRedirects)
+	Actions     int // actions of any kind (DefaultActions)
+	HeaderEdits int // addheader and deleteheader (DefaultHeaderEdits)
+}
+
+// The default limits.
+const (
+	DefaultSteps       = 100000
+	DefaultRedirects   = 4
+	DefaultActions     = 32
+	DefaultHeaderEdits = 64
+)
+
+// Result is what an execution decided. A runtime error (Run's error)
+// means the caller keeps the message as if the script were absent: the
+// implicit keep (RFC 5228 §2.10.6).
+type Result struct {
+	// Actions in the order the script took them; an implicit keep, when
+	// not cancelled, is a Keep at the end.
+	Actions []Action
+	// Remember are the marks to record in Memory once the actions are
+	// carried out.
+	Remember []Mark
+	// Log holds warnings (a redirect to an address that is not one, a
+	// vacation not sent and why), for the caller's log.
+	Log []string
+}
+
+// Mark is a Memory key remembered until Expires.
+type Mark struct {
+	Key     string
+	Expires time.Time
+}
+
+// Action is one of Keep, FileInto, Redirect, Reject, Discard, Send.
+type Action interface{ action() }
+
+// Edited is a message's header as editheader (RFC 5293) left it when an
+// action was taken: the whole header section, CRLF-terminated lines and
+// the empty line, which replaces the message's own. Nil when unchanged.
+type Edited []byte
+
+// Keep stores the message in the mailbox it would have gone to without
+// the script (RFC 5228 §4.3), with Flags (RFC 5232).
+type Keep struct {
+	Flags  []string
+	Header Edited
+}
+
+// FileInto stores the message in Mailbox (RFC 5228 §4.1), created first
+// when Create (RFC 5490 §3.1) and missing; SpecialUse (RFC 8579) or
+// MailboxID (RFC 9042), when set, name the mailbox to prefer, Mailbox
+// being the fallback.
+type FileInto struct {
+	Mailbox    string
+	Flags      []string
+	Create     bool
+	SpecialUse string
+	MailboxID  string
+	Header     Edited
+}
+
+// Redirect sends the message to Address (RFC 5228 §4.2).
+type Redirect struct {
+	Address string
+	Header  Edited
+}
+
+// Reject refuses the message with Reason (RFC 5429): at SMTP time when
+// the caller can, else by a message to the sender (RejectMessage).
+// Extended is ereject.
+type Reject struct {
+	Reason   string
+	Extended bool
+}
+
+// Discard is an explicit discard (RFC 5228 §4.4); the implicit keep is
+// cancelled.
+type Discard struct{}
+
+// Send is a message the script has the server send: a vacation reply
+// (RFC 5230) or an enotify mailto notification (RFC 5436), composed in
+// full. From is the envelope sender ("" = the null sender, as vacation
+// replies must have), To the envelope recipients. Fcc, when set, also
+// stores a copy (RFC 8580).
+type Send struct {
+	Kind    string // "vacation" or "notify"
+	From    string
+	To      []string
+	Message []byte
+	Fcc     *FileInto
+}
+
+func (Keep) action()     {}
+func (FileInto) action() {}
+func (Redirect) action() {}
+func (Reject) action()   {}
+func (Discard) action()  {}
+func (Send) action()     {}
+
+// Script is a compiled script, safe for concurrent use by many Runs.
+type Script struct {
+	prog any // the compiled program (filled in by the compiler)
+}
+
+// Compile parses and checks a script. Its error, when not nil, is an
+// ErrorList.
+func Compile(src []byte, opts *CompileOptions) (*Script, error) {
+	return nil, ErrorList{{Line: 1, Column: 1, Msg: "sieve: not yet built"}}
+}
+
+// Run executes the script on in. A script that fails at run time or
+// exceeds in.Limits returns the error, and the caller keeps the message.
+func (s *Script) Run(ctx context.Context, in *Input) (*Result, error) {
+	panic("sieve: not yet built")
+}
+
+// Extensions returns the capability strings of every supported
+// extension, for "require" and ManageSieve's SIEVE capability.
+func Extensions() []string { return nil }
