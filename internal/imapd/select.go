@@ -137,11 +137,8 @@ func (v *view) firstUnseen() int {
 	return 0
 }
 
-// mailboxID is the MAILBOXID (RFC 8474): stable across RENAME, never
-// reused, since UIDVALIDITY values are unique.
-func mailboxID(mb store.Mailbox) string {
-	return "F" + strconv.FormatUint(uint64(mb.UIDValidity), 36) + "-" + strconv.FormatInt(mb.ID, 36)
-}
+// mailboxID is the MAILBOXID (RFC 8474).
+func mailboxID(mb store.Mailbox) string { return store.MailboxObjectID(mb) }
 
 // qresyncParam reads "(" uidvalidity SP mod-sequence-value [SP
 // known-uids] [SP seq-match-data] ")" (RFC 7162 §3.2.5). The

@@ -44,6 +44,7 @@ type Store interface {
 	AccessKeys
 	SenderLists
 	DMARC
+	SieveMemory
 	Blobs() BlobStore
 	Close() error
 }

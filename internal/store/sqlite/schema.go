@@ -175,6 +175,9 @@ UPDATE mailboxes SET first_recent = uidnext;
 	// 15: the text index merges its segments 8 at a time rather than 4
 	// (textindex.go).
 	migrationTextMerge,
+	// 17: what Sieve scripts remember: duplicate IDs, vacation replies
+	// (sievememory.go).
+	migrationSieveMemory,
 }
 
 // nextSeq advances the named high-water mark to at least floor and past

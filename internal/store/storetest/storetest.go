@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"ThreadIDs", testThreadIDs},
 		{"AccessKeys", testAccessKeys},
 		{"SenderRules", testSenderRules},
+		{"SieveMemory", testSieveMemory},
 		{"DMARCRecords", testDMARCRecords},
 		{"DMARCReports", testDMARCReports},
 	}
