@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -303,6 +304,10 @@ type Envelope struct {
 	SMTPUTF8, Body8Bit, RequireTLS bool
 	// Sign asks for a DKIM signature on queued copies (submission).
 	Sign bool
+	// PerRecipient: the front-end replies for each recipient after DATA
+	// (LMTP, RFC 2033 §4.2), so one recipient's refusal need not be the
+	// whole message's.
+	PerRecipient bool
 	// Headers are header lines to prepend to every local copy (each
 	// ending in CRLF, such as Authentication-Results): kept with each
 	// stored copy, not written into the blob (store.NewMessage.Headers).
@@ -319,14 +324,34 @@ type Envelope struct {
 
 // Copy is one account's copy of a message as the per-recipient filters
 // (Sieve, a per-user spam filter) decide it: which mailbox, which flags,
-// header lines for this copy alone, or no copy at all.
+// header lines for this copy alone, or no copy at all; and, for Sieve,
+// more copies, redirects, messages to send and a refusal (filings.go).
 type Copy struct {
 	Account store.Account
 	Reached string // the address that reached the account: an alias, a +tag
 	Mailbox string // "" = INBOX
 	Flags   []string
 	Headers string // after the envelope's, for this copy only (CRLF-terminated lines)
-	Discard bool
+	// Header, when not nil, replaces the whole header section this copy
+	// would have (the envelope's and the copy's Headers and the message's
+	// own), as Sieve's editheader leaves it: CRLF lines and the empty line.
+	Header  []byte
+	Discard bool // no copy in Mailbox (Also, Forward and Send still happen)
+	// Also are further copies in other mailboxes of the account.
+	Also []Filing
+	// Forward are addresses the message is redirected to: local ones are
+	// delivered in the same commit, remote ones queued with SRS.
+	Forward []Forward
+	// Send are messages to send for the account (vacation replies,
+	// notifications), queued with the delivery.
+	Send []Outgoing
+	// Reject refuses the message for this account (Sieve's reject): the
+	// reply at SMTP time when it can be given, else Bounce is sent to the
+	// envelope sender.
+	Reject *Rejection
+	// Delivered, when set, runs once the copy is stored (Sieve's memory of
+	// duplicates and vacation replies).
+	Delivered func(ctx context.Context)
 }
 
 // CopyFilter decides one account's copy. An error leaves the copy as it
@@ -344,8 +369,9 @@ func (p *Pipeline) SetCopyFilters(fs ...CopyFilter) { p.filters = fs }
 func (p *Pipeline) AddCopyFilter(f CopyFilter) { p.filters = append(p.filters, f) }
 
 // copies makes one Copy per account of env's routes, however many routes
-// reach it, and runs the filters on each. owner maps an account to the
-// routes that reach it.
+// reach it, and runs the filters on each, then on the copies that local
+// redirects make (filings.go). owner maps an account to the routes that
+// reach it.
 func (p *Pipeline) copies(ctx context.Context, env *Envelope, msg Received) ([]*Copy, map[int64][]int) {
 	var out []*Copy
 	owner := map[int64][]int{}
@@ -361,60 +387,90 @@ func (p *Pipeline) copies(ctx context.Context, env *Envelope, msg Received) ([]*
 			owner[a.ID] = append(owner[a.ID], i)
 		}
 	}
+	have := map[int64]bool{}
 	for _, c := range out {
-		for _, f := range p.filters {
-			if err := f.FilterCopy(ctx, env, msg, c); err != nil {
-				p.log.Warn("filter failed, keeping the message in INBOX", "account", c.Account.Address, "err", err)
-				*c = Copy{Account: c.Account, Reached: c.Reached}
-				break
-			}
+		have[c.Account.ID] = true
+	}
+	for i := 0; i < len(out); i++ {
+		p.filter(ctx, env, msg, out[i])
+		if i < maxCopies {
+			out = append(out, p.redirectedCopies(ctx, env, out[i], have)...)
 		}
 	}
 	return out, owner
 }
 
-// newMessages turns the copies into what the store takes. Copies with
-// the same added headers share one Parsed.
-func (p *Pipeline) newMessages(ctx context.Context, env *Envelope, msg Received, copies []*Copy) []store.NewMessage {
+// filter runs the per-recipient filters on c.
+func (p *Pipeline) filter(ctx context.Context, env *Envelope, msg Received, c *Copy) {
+	for _, f := range p.filters {
+		if err := f.FilterCopy(ctx, env, msg, c); err != nil {
+			p.log.Warn("filter failed, keeping the message in INBOX", "account", c.Account.Address, "err", err)
+			*c = Copy{Account: c.Account, Reached: c.Reached}
+			return
+		}
+	}
+}
+
+// newMessages turns the copies into what the store takes: each copy's
+// mailbox and its Also filings. Copies with the same added headers share
+// one Parsed; a copy with a Header of its own has a blob of its own.
+func (p *Pipeline) newMessages(ctx context.Context, env *Envelope, msg Received, copies []*Copy) ([]store.NewMessage, error) {
 	now := time.Now()
 	parsed := map[string]*message.Parsed{}
 	var news []store.NewMessage
 	for _, c := range copies {
-		if c.Discard {
+		if c.Reject != nil {
 			continue
 		}
-		h := env.Headers + c.Headers
-		if _, ok := parsed[h]; !ok && msg.Parsed != nil {
-			parsed[h] = msg.Parsed.WithPrefix(h) // of the blob; a copy's describes its Headers too
+		nm := store.NewMessage{AccountID: c.Account.ID, BlobID: msg.BlobID, Size: msg.Size, InternalDate: now}
+		if c.Header != nil {
+			own, err := p.withHeader(ctx, msg, c.Header)
+			if err != nil {
+				return nil, err
+			}
+			nm.BlobID, nm.Size, nm.Parsed = own.BlobID, own.Size, own.Parsed
+		} else {
+			h := env.Headers + c.Headers
+			if _, ok := parsed[h]; !ok && msg.Parsed != nil {
+				parsed[h] = msg.Parsed.WithPrefix(h) // of the blob; a copy's describes its Headers too
+			}
+			nm.Headers, nm.Parsed = h, parsed[h]
 		}
-		news = append(news, store.NewMessage{AccountID: c.Account.ID, Mailbox: p.mailbox(ctx, c), BlobID: msg.BlobID,
-			Size: msg.Size, Headers: h, InternalDate: now, Flags: c.Flags, Parsed: parsed[h]})
+		if !c.Discard {
+			nm.Mailbox, nm.Flags = p.mailbox(ctx, c.Account, c.Mailbox), c.Flags
+			news = append(news, nm)
+		}
+		for _, f := range c.Also {
+			nm.Mailbox, nm.Flags = p.mailbox(ctx, c.Account, f.Mailbox), f.Flags
+			news = append(news, nm)
+		}
 	}
-	return news
+	return news, nil
 }
 
-// mailbox returns the copy's mailbox, created if missing ("Junk" with
-// the \Junk special use, RFC 6154); INBOX when it cannot be made.
-func (p *Pipeline) mailbox(ctx context.Context, c *Copy) string {
-	if c.Mailbox == "" || strings.EqualFold(c.Mailbox, "INBOX") {
+// mailbox returns the named mailbox of the account, created if missing
+// ("Junk" with the \Junk special use, RFC 6154); INBOX when it cannot be
+// made.
+func (p *Pipeline) mailbox(ctx context.Context, acct store.Account, name string) string {
+	if name == "" || strings.EqualFold(name, "INBOX") {
 		return ""
 	}
-	_, err := p.store.GetMailbox(ctx, c.Account.ID, c.Mailbox)
+	_, err := p.store.GetMailbox(ctx, acct.ID, name)
 	if errors.Is(err, store.ErrNotFound) {
 		special := ""
-		if c.Mailbox == "Junk" {
+		if name == "Junk" {
 			special = `\Junk`
 		}
-		_, err = p.store.CreateMailbox(ctx, c.Account.ID, c.Mailbox, special)
+		_, err = p.store.CreateMailbox(ctx, acct.ID, name, special)
 		if err != nil {
-			_, err = p.store.GetMailbox(ctx, c.Account.ID, c.Mailbox) // made meanwhile?
+			_, err = p.store.GetMailbox(ctx, acct.ID, name) // made meanwhile?
 		}
 	}
 	if err != nil {
-		p.log.Warn("mailbox unavailable, delivering to INBOX", "account", c.Account.Address, "mailbox", c.Mailbox, "err", err)
+		p.log.Warn("mailbox unavailable, delivering to INBOX", "account", acct.Address, "mailbox", name, "err", err)
 		return ""
 	}
-	return c.Mailbox
+	return name
 }
 
 // Deliver stores msg for every local account of env's routes, once per
@@ -423,21 +479,26 @@ func (p *Pipeline) mailbox(ctx context.Context, c *Copy) string {
 func (p *Pipeline) Deliver(ctx context.Context, env Envelope, msg Received) []error {
 	errs := make([]error, len(env.Routes))
 	copies, owner := p.copies(ctx, &env, msg)
-	news := p.newMessages(ctx, &env, msg, copies)
-	q := p.outbound(ctx, env, msg)
+	p.rejections(&env, copies, owner, errs)
+	news, err := p.newMessages(ctx, &env, msg, copies)
+	var q []store.QueuedMessage
+	if err == nil {
+		q, err = p.filterOutbound(ctx, env, msg, copies)
+	}
+	if err != nil {
+		return p.allFailed(errs, err)
+	}
+	q = append(p.outbound(ctx, env, msg), q...)
 	// The local copies and the queue rows commit together: a crash never
 	// leaves one without the other, so a retry by the sender after no
 	// reply duplicates nothing.
 	stored, derrs, ids, qerr := p.store.DeliverAndEnqueue(ctx, news, q)
 	if qerr != nil {
-		err := p.storageError(fmt.Errorf("deliver and queue: %w", qerr))
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
+		return p.allFailed(errs, fmt.Errorf("deliver and queue: %w", qerr))
 	}
 	p.queued(env, ids)
-	failed := map[int]int{} // route → failed copies
+	failed := map[int64]bool{} // accounts with a copy that failed
+	reached := map[int64]bool{} // … and with one that did not
 	for j, n := range news {
 		if err := derrs[j]; err != nil {
 			var me *mail.Error
@@ -446,25 +507,39 @@ func (p *Pipeline) Deliver(ctx context.Context, env Envelope, msg Received) []er
 			} else {
 				p.log.Warn("delivery failed", "account", n.AccountID, "err", err)
 			}
+			failed[n.AccountID] = true
 			for _, i := range owner[n.AccountID] {
-				failed[i]++
 				errs[i] = err
 			}
 			continue
 		}
-		p.log.Info("delivered", "account", n.AccountID, "mailbox", stored[j].MailboxID, "uid", stored[j].UID, "blob", msg.BlobID)
+		reached[n.AccountID] = true
+		p.log.Info("delivered", "account", n.AccountID, "mailbox", stored[j].MailboxID, "uid", stored[j].UID, "blob", n.BlobID)
 	}
-	p.clearPartialFailures(env, failed, errs)
+	p.clearPartialFailures(env, failed, reached, errs)
+	p.delivered(ctx, copies, failed)
 	p.notifyDelivered(ctx, env, msg, errs)
+	return errs
+}
+
+// allFailed sets every route's error to the storage failure err.
+func (p *Pipeline) allFailed(errs []error, err error) []error {
+	err = p.storageError(err)
+	for i := range errs {
+		errs[i] = err
+	}
 	return errs
 }
 
 // clearPartialFailures reports success for a route that reached at least
 // one account: saying 4xx would make the sender retry and duplicate the
 // copies that did arrive.
-func (p *Pipeline) clearPartialFailures(env Envelope, failed map[int]int, errs []error) {
-	for i, n := range failed {
-		if n < len(env.Routes[i].Local) {
+func (p *Pipeline) clearPartialFailures(env Envelope, failed, reached map[int64]bool, errs []error) {
+	for i, r := range env.Routes {
+		if errs[i] == nil || !slices.ContainsFunc(r.Local, func(a store.Account) bool { return failed[a.ID] }) {
+			continue // not a storage failure (a Sieve reject is not cleared)
+		}
+		if slices.ContainsFunc(r.Local, func(a store.Account) bool { return reached[a.ID] }) {
 			errs[i] = nil
 		}
 	}

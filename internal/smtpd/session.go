@@ -258,7 +258,7 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 		p.Discard(msg)
 		return nil, err
 	}
-	env := delivery.Envelope{From: s.from, Routes: s.routes, Sign: sign}
+	env := delivery.Envelope{From: s.from, Routes: s.routes, Sign: sign, PerRecipient: s.srv.opts.Mode == LMTP}
 	if s.opts != nil {
 		s.mailParams(&env)
 	}
