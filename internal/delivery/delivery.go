@@ -497,7 +497,7 @@ func (p *Pipeline) Deliver(ctx context.Context, env Envelope, msg Received) []er
 		return p.allFailed(errs, fmt.Errorf("deliver and queue: %w", qerr))
 	}
 	p.queued(env, ids)
-	failed := map[int64]bool{} // accounts with a copy that failed
+	failed := map[int64]bool{}  // accounts with a copy that failed
 	reached := map[int64]bool{} // … and with one that did not
 	for j, n := range news {
 		if err := derrs[j]; err != nil {

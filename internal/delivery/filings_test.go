@@ -187,5 +187,3 @@ func TestRejections(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-
