@@ -7,6 +7,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -419,7 +420,7 @@ func (p *Pipeline) newMessages(ctx context.Context, env *Envelope, msg Received,
 	parsed := map[string]*message.Parsed{}
 	var news []store.NewMessage
 	for _, c := range copies {
-		if c.Reject != nil {
+		if c.Reject != nil || (c.Discard && len(c.Also) == 0) {
 			continue
 		}
 		nm := store.NewMessage{AccountID: c.Account.ID, BlobID: msg.BlobID, Size: msg.Size, InternalDate: now}
@@ -441,11 +442,35 @@ func (p *Pipeline) newMessages(ctx context.Context, env *Envelope, msg Received,
 			news = append(news, nm)
 		}
 		for _, f := range c.Also {
-			nm.Mailbox, nm.Flags = p.mailbox(ctx, c.Account, f.Mailbox), f.Flags
-			news = append(news, nm)
+			fm, err := p.filing(ctx, msg, nm, f)
+			if err != nil {
+				return nil, err
+			}
+			fm.Mailbox, fm.Flags = p.mailbox(ctx, c.Account, f.Mailbox), f.Flags
+			news = append(news, fm)
 		}
 	}
 	return news, nil
+}
+
+// filing is the stored message of f, one more copy like nm unless it has
+// a header or a message of its own.
+func (p *Pipeline) filing(ctx context.Context, msg Received, nm store.NewMessage, f Filing) (store.NewMessage, error) {
+	var own Received
+	var err error
+	switch {
+	case f.Message != nil:
+		own, err = p.Receive(ctx, bytes.NewReader(f.Message))
+	case f.Header != nil:
+		own, err = p.withHeader(ctx, msg, f.Header)
+	default:
+		return nm, nil
+	}
+	if err != nil {
+		return nm, err
+	}
+	nm.BlobID, nm.Size, nm.Headers, nm.Parsed = own.BlobID, own.Size, "", own.Parsed
+	return nm, nil
 }
 
 // mailbox returns the named mailbox of the account, created if missing

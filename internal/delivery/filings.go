@@ -24,12 +24,20 @@ const maxCopies = 64
 type Filing struct {
 	Mailbox string // "" = INBOX; created when missing
 	Flags   []string
+	// Header replaces the message's header section in this copy, as
+	// Copy.Header does; nil: the copy's.
+	Header []byte
+	// Message, when set, is stored instead of the delivered message: a
+	// copy of a reply the filter sends (Sieve's fcc, RFC 8580).
+	Message []byte
 }
 
-// Forward is a redirect (RFC 5228 §4.2) to To, of the message with the
-// copy's Header when it has one (editheader).
+// Forward is a redirect (RFC 5228 §4.2) to To; Header, when set,
+// replaces the message's header section (editheader), else the copy's
+// Header does when it has one.
 type Forward struct {
-	To string
+	To     string
+	Header []byte
 }
 
 // Outgoing is a message the filter has the server send: From is the
@@ -160,24 +168,38 @@ func (p *Pipeline) filterOutbound(ctx context.Context, env Envelope, msg Receive
 }
 
 // forwarded queues c's remote redirects as an alias of the account would
-// forward them.
+// forward them: without the header lines added here (the ARC seal
+// carries our results), unless editheader rewrote the header.
 func (p *Pipeline) forwarded(ctx context.Context, env Envelope, msg Received, c *Copy) ([]store.QueuedMessage, error) {
-	r := Route{Recipient: c.Account.Address, forwarded: true}
+	byHeader := map[string]*Route{}
+	var order []string
 	for _, f := range c.Forward {
+		h := f.Header
+		if h == nil {
+			h = c.Header
+		}
+		r, ok := byHeader[string(h)]
+		if !ok {
+			r = &Route{Recipient: c.Account.Address, forwarded: true}
+			byHeader[string(h)] = r
+			order = append(order, string(h))
+		}
 		r.addRemote(f.To)
 	}
-	// As an alias's forwarded copy, without the header lines added here
-	// (the ARC seal carries our results), unless editheader rewrote the
-	// header.
-	if c.Header != nil {
-		own, err := p.withHeader(ctx, msg, c.Header)
-		if err != nil {
-			return nil, err
+	var q []store.QueuedMessage
+	for _, h := range order {
+		m := msg
+		if h != "" {
+			own, err := p.withHeader(ctx, msg, []byte(h))
+			if err != nil {
+				return nil, err
+			}
+			m = own
 		}
-		msg = own
+		env.Routes = []Route{*byHeader[h]}
+		q = append(q, p.outbound(ctx, env, m)...)
 	}
-	env.Routes = []Route{r}
-	return p.outbound(ctx, env, msg), nil
+	return q, nil
 }
 
 // outgoing queues a message a filter sends, DKIM-signed for its From
