@@ -20,7 +20,9 @@ func (fakeMailboxes) Exists(ctx context.Context, name string) bool { return name
 func (fakeMailboxes) SpecialUse(ctx context.Context, use string) (string, bool) {
 	return "Spam", use == `\Junk`
 }
-func (fakeMailboxes) ByID(ctx context.Context, id string) (string, bool) { return "Found", id == "F1-2" }
+func (fakeMailboxes) ByID(ctx context.Context, id string) (string, bool) {
+	return "Found", id == "F1-2"
+}
 
 // A result becomes the copy: keep and fileinto as filings (the first one
 // in place of the copy's mailbox, a :specialuse or :mailboxid resolved),
@@ -85,13 +87,15 @@ func TestApplyDiscardAndReject(t *testing.T) {
 
 type markStore struct{ marks *[]store.SieveMark }
 
-func (m markStore) SieveMarked(context.Context, int64, string, time.Time) (bool, error) { return false, nil }
+func (m markStore) SieveMarked(context.Context, int64, string, time.Time) (bool, error) {
+	return false, nil
+}
 func (m markStore) MarkSieve(ctx context.Context, _ int64, marks []store.SieveMark) error {
 	*m.marks = append(*m.marks, marks...)
 	return nil
 }
 func (markStore) ListMailboxes(context.Context, int64) ([]store.Mailbox, error) { return nil, nil }
-func (markStore) Blobs() store.BlobStore                                      { return nil }
+func (markStore) Blobs() store.BlobStore                                        { return nil }
 
 type blob struct{ *bytes.Reader }
 
