@@ -32,6 +32,15 @@ func openStore(ctx context.Context, e *env, owner bool) (*config.Config, store.S
 	return cfg, s, nil
 }
 
+// postmasterTarget says where postmaster@ mail of a domain without its
+// own goes: the configured postmaster, or the domain's oldest account.
+func postmasterTarget(e *env) string {
+	if cfg, err := config.Load(e.configPath); err == nil && cfg.Postmaster != "" {
+		return cfg.Postmaster
+	}
+	return "the domain's first account (or set postmaster in the config)"
+}
+
 // withStore runs fn with the store open.
 func withStore(ctx context.Context, e *env, fn func(store.Store) error) error {
 	_, s, err := openStore(ctx, e, false)
@@ -70,6 +79,8 @@ func runDomain(ctx context.Context, e *env, args []string) error {
 				return explain(err, "domain "+d)
 			}
 			fmt.Fprintf(e.stdout, "domain %s added\n", d)
+			fmt.Fprintf(e.stdout, "postmaster@%s (where its DMARC and TLS reports go) reaches %s until an account or alias of that name exists\n",
+				d, postmasterTarget(e))
 			return addDKIMKeys(e, d)
 		case "del":
 			d, err := mail.NormalizeDomain(pos[1])

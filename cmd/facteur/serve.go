@@ -183,6 +183,7 @@ func recentLogins(cfg *config.Config) *auth.RecentLogins {
 // it, such as Sieve, has the last word).
 func newPipeline(cfg *config.Config, s store.Store, log *slog.Logger) (*delivery.Pipeline, error) {
 	pipeline := delivery.New(s, log.With("part", "delivery"))
+	pipeline.SetPostmaster(cfg.Postmaster)
 	if cfg.Outbound.SRS {
 		rw, err := srsRewriter(cfg.DataDir) // srs.go
 		if err != nil {

@@ -20,6 +20,9 @@ import (
 type Config struct {
 	Hostname   string     `toml:"hostname"`
 	DataDir    string     `toml:"data_dir"`
+	// Postmaster receives mail for postmaster@ of the domains that have
+	// no account or alias of that name; "" is each domain's oldest account.
+	Postmaster string `toml:"postmaster"`
 	Listen     Listen     `toml:"listen"`
 	TLS        TLS        `toml:"tls"`
 	Auth       Auth       `toml:"auth"`
@@ -242,6 +245,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
+	}
+	if c.Postmaster != "" && !strings.Contains(strings.Trim(c.Postmaster, "@"), "@") {
+		bad("postmaster", "%q is not an address", c.Postmaster)
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		bad("tls", "cert and key must be set together")

@@ -38,6 +38,9 @@ type Pipeline struct {
 	signer   Signer // DKIM for queued submissions, nil for none (outbound.go)
 	hostname string // names us in DSNs (outbound.go)
 	onQueued func() // wakes the queue runner
+	// postmaster receives postmaster@ mail of domains without one
+	// (SetPostmaster); "" is each domain's first account.
+	postmaster string
 }
 
 // New returns a pipeline over s.
@@ -105,8 +108,46 @@ func (p *Pipeline) Resolve(ctx context.Context, addr mail.Address) (Route, error
 		case r.disabled:
 			return r, mail.ErrDisabled
 		}
+		if strings.EqualFold(addr.Local, "postmaster") {
+			return p.postmasterRoute(ctx, addr)
+		}
 		return r, mail.ErrNoSuchUser
 	}
+	return r, nil
+}
+
+// SetPostmaster names where mail to postmaster@ a domain goes when the
+// domain has no account or alias of that name; "" is the domain's first
+// account.
+func (p *Pipeline) SetPostmaster(address string) { p.postmaster = address }
+
+// postmasterRoute routes postmaster@domain, which every domain must
+// accept (RFC 5321 §4.5.1; its DMARC and TLS-RPT reports go there), to
+// the configured postmaster or else the domain's first account.
+func (p *Pipeline) postmasterRoute(ctx context.Context, addr mail.Address) (Route, error) {
+	r := Route{Recipient: addr.String()}
+	if p.postmaster != "" {
+		to, err := mail.ParseAddress(p.postmaster)
+		if err == nil && to.Key() != addr.Key() { // not itself: that would loop
+			pr, err := p.Resolve(ctx, to)
+			pr.Recipient = r.Recipient
+			return pr, err
+		}
+	}
+	accts, err := p.store.ListAccounts(ctx, addr.Domain)
+	if err != nil {
+		return r, err
+	}
+	var first *store.Account // the oldest enabled account
+	for i, a := range accts {
+		if !a.Disabled && (first == nil || a.ID < first.ID) {
+			first = &accts[i]
+		}
+	}
+	if first == nil {
+		return r, mail.ErrNoSuchUser
+	}
+	r.Local, r.Reached = []store.Account{*first}, []string{addr.Key()}
 	return r, nil
 }
 

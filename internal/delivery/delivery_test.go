@@ -236,3 +236,25 @@ func TestSRS(t *testing.T) {
 		t.Fatalf("forged SRS address: %v", err)
 	}
 }
+
+// postmaster@ every domain is accepted (RFC 5321 §4.5.1): its alias or
+// account when there is one, else the configured postmaster, else the
+// domain's oldest account.
+func TestPostmaster(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r := f.route("PostMaster@example.test")
+	if len(r.Local) != 1 || r.Local[0].ID != f.accts[0].ID {
+		t.Fatalf("postmaster without an alias: %+v, want the first account %s", r, f.accts[0].Address)
+	}
+	f.p.SetPostmaster("bob@example.test")
+	if r := f.route("postmaster@example.test"); len(r.Local) != 1 || r.Local[0].Address != "bob@example.test" {
+		t.Fatalf("configured postmaster: %+v", r)
+	}
+	if err := f.store.AddAlias(ctx, "postmaster@example.test", []string{"carol@remote.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.route("postmaster@example.test"); len(r.Local) != 0 || len(r.Remote) != 1 {
+		t.Fatalf("postmaster alias: %+v", r)
+	}
+}
