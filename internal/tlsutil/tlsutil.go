@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -43,9 +44,11 @@ func SelfSigned(hosts ...string) (certPEM, keyPEM []byte, err error) {
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
+		// An address is a DNS name too: mbsync (isync) and fetchmail
+		// compare the host they were given with the DNS names and the
+		// common name only, so "127.0.0.1" must be among them.
+		tmpl.DNSNames = append(tmpl.DNSNames, h)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -77,13 +80,21 @@ func LoadOrCreate(certFile, keyFile, dir, hostname string) (*tls.Config, bool, e
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, selfSigned, nil
 }
 
+// selfSignedHosts are the names of the development certificate: the
+// hostname and every name and address the development instance listens on.
+func selfSignedHosts(hostname string) []string {
+	return []string{hostname, "localhost", "127.0.0.1", "::1"}
+}
+
+// ensureSelfSigned creates the self-signed certificate, or creates it
+// again when the one there does not name every host (made by an older
+// version, or for another hostname).
 func ensureSelfSigned(certFile, keyFile, hostname string) error {
-	if _, err := os.Stat(certFile); err == nil {
-		return nil
-	} else if !errors.Is(err, os.ErrNotExist) {
+	ok, err := namesAll(certFile, selfSignedHosts(hostname))
+	if err != nil || ok {
 		return err
 	}
-	c, k, err := SelfSigned(hostname, "localhost", "127.0.0.1", "::1")
+	c, k, err := SelfSigned(selfSignedHosts(hostname)...)
 	if err != nil {
 		return err
 	}
@@ -94,4 +105,30 @@ func ensureSelfSigned(certFile, keyFile, hostname string) error {
 		return err
 	}
 	return os.WriteFile(certFile, c, 0o644)
+}
+
+// namesAll reports whether the certificate in file names every host as a
+// DNS name; false, with no error, when the file does not exist.
+func namesAll(file string, hosts []string) (bool, error) {
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return false, nil
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return false, nil
+	}
+	for _, h := range hosts {
+		if !slices.Contains(cert.DNSNames, h) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
