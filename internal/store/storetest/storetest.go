@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeliverAndEnqueue", testDeliverAndEnqueue},
 		{"CopyAndMove", testCopyMove},
 		{"MessageHeaders", testMessageHeaders},
+		{"InternalDateZone", testInternalDateZone},
 		{"WatchAndChangedSince", testWatch},
 		{"WatchMailboxChanges", testWatchMailboxes},
 		{"TextSearch", testTextSearch},
