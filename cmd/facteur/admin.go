@@ -107,16 +107,19 @@ func explain(err error, what string) error {
 }
 
 func runUser(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "user", "user add ADDRESS | del ADDRESS | passwd ADDRESS | list [DOMAIN]")
+	fs := newFlags(e, "user", userUsage)
 	stdinPw := fs.Bool("password-stdin", false, "read the password from standard input (first line) instead of prompting")
-	quota := fs.Int64("quota", -1, "with add: quota in bytes (0 = unlimited; default: limits.default_quota_bytes)")
+	quota := sizeFlag(-1)
+	fs.Var(&quota, "quota", "with add or set: quota in `bytes`, or with a K, M or G suffix (0 = unlimited; add's default: limits.default_quota_bytes)")
+	disable := fs.Bool("disable", false, "with set: disable the account (logins fail, mail to it is refused; its mail is kept)")
+	enable := fs.Bool("enable", false, "with set: enable the account again")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 || (pos[0] != "list" && len(pos) != 2) {
 		fs.Usage()
-		return subUsage("user", []string{"add ADDRESS", "del ADDRESS", "passwd ADDRESS", "list [DOMAIN]"})
+		return subUsage("user", []string{"add ADDRESS", "del ADDRESS", "passwd ADDRESS", "set ADDRESS", "list [DOMAIN]"})
 	}
 	cfg, s, err := openStore(ctx, e, false)
 	if err != nil {
@@ -145,8 +148,8 @@ func runUser(ctx context.Context, e *env, args []string) error {
 			return nil
 		}
 		q := cfg.Limits.DefaultQuotaBytes
-		if *quota >= 0 {
-			q = *quota
+		if quota >= 0 {
+			q = int64(quota)
 		}
 		if _, err := s.CreateAccount(ctx, store.Account{Address: addr.Key(), PasswordHash: hash, SCRAM: scram, QuotaBytes: q}); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -155,6 +158,8 @@ func runUser(ctx context.Context, e *env, args []string) error {
 			return explain(err, "user "+addr.Key())
 		}
 		fmt.Fprintf(e.stdout, "user %s added\n", addr.Key())
+	case "set":
+		return userSet(ctx, e, s, pos[1], int64(quota), *disable, *enable)
 	case "del":
 		key, err := addressKey(pos[1])
 		if err != nil {
@@ -174,7 +179,11 @@ func runUser(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		for _, a := range as {
-			fmt.Fprintf(e.stdout, "%s quota=%d used=%d\n", a.Address, a.QuotaBytes, a.UsedBytes)
+			state := ""
+			if a.Disabled {
+				state = " disabled"
+			}
+			fmt.Fprintf(e.stdout, "%s quota=%d used=%d%s\n", a.Address, a.QuotaBytes, a.UsedBytes, state)
 		}
 	default:
 		return usagef("unknown user command %q", pos[0])

@@ -161,6 +161,17 @@ func testAccounts(t *testing.T, s store.Store) {
 	if got.PasswordHash != "h2" || got.SCRAM != "s2" {
 		t.Fatalf("after SetPassword %+v", got)
 	}
+	must(t, s.SetDisabled(ctx, "Alice@example.test", true))
+	if got, _ = s.LookupAccount(ctx, "alice@example.test"); !got.Disabled {
+		t.Fatal("SetDisabled(true) left the account enabled")
+	}
+	must(t, s.SetDisabled(ctx, "alice@example.test", false))
+	if got, _ = s.LookupAccount(ctx, "alice@example.test"); got.Disabled {
+		t.Fatal("SetDisabled(false) left the account disabled")
+	}
+	if err := s.SetDisabled(ctx, "nobody@example.test", true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetDisabled of no account: %v", err)
+	}
 	mbs, err := s.ListMailboxes(ctx, a.ID)
 	must(t, err)
 	var names []string
