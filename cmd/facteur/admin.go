@@ -47,7 +47,8 @@ func subUsage(name string, subs []string) error {
 }
 
 func runDomain(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "domain", "domain add DOMAIN | del DOMAIN | list | dns DOMAIN")
+	fs := newFlags(e, "domain", "domain add DOMAIN | del [--yes] DOMAIN | list | dns DOMAIN\n\ndel deletes the domain with its accounts and their mail: it asks first on a terminal, and needs --yes otherwise.")
+	yes := fs.Bool("yes", false, "with del: delete without asking")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -76,10 +77,21 @@ func runDomain(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return err
 			}
+			accts, err := s.ListAccounts(ctx, d)
+			if err != nil {
+				return err
+			}
+			msgs, bytes, err := mailOf(ctx, s, accts)
+			if err != nil {
+				return err
+			}
+			if err := confirmDelete(e, fmt.Sprintf("domain %s with %d account(s)", d, len(accts)), msgs, bytes, *yes); err != nil {
+				return err
+			}
 			if err := s.DeleteDomain(ctx, d); err != nil {
 				return explain(err, "domain "+d)
 			}
-			fmt.Fprintf(e.stdout, "domain %s deleted\n", d)
+			fmt.Fprintf(e.stdout, "domain %s deleted (%d accounts, %d messages, %s)\n", d, len(accts), msgs, humanBytes(bytes))
 		case "list":
 			ds, err := s.ListDomains(ctx)
 			if err != nil {
@@ -113,6 +125,7 @@ func runUser(ctx context.Context, e *env, args []string) error {
 	fs.Var(&quota, "quota", "with add or set: quota in `bytes`, or with a K, M or G suffix (0 = unlimited; add's default: limits.default_quota_bytes)")
 	disable := fs.Bool("disable", false, "with set: disable the account (logins fail, mail to it is refused; its mail is kept)")
 	enable := fs.Bool("enable", false, "with set: enable the account again")
+	yes := fs.Bool("yes", false, "with del: delete without asking")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -161,14 +174,7 @@ func runUser(ctx context.Context, e *env, args []string) error {
 	case "set":
 		return userSet(ctx, e, s, pos[1], int64(quota), *disable, *enable)
 	case "del":
-		key, err := addressKey(pos[1])
-		if err != nil {
-			return err
-		}
-		if err := s.DeleteAccount(ctx, key); err != nil {
-			return explain(err, "user "+key)
-		}
-		fmt.Fprintf(e.stdout, "user %s deleted\n", key)
+		return userDel(ctx, e, s, pos[1], *yes)
 	case "list":
 		domain := ""
 		if len(pos) > 1 {
@@ -237,7 +243,8 @@ func checkPassword(pw string) (string, error) {
 }
 
 func runAlias(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "alias", "alias add ADDRESS TARGET... | del ADDRESS | list\n\nADDRESS may be @domain: a catch-all for that domain.")
+	fs := newFlags(e, "alias", aliasUsage)
+	force := fs.Bool("force", false, "with add: also over an account, or to local targets that do not exist yet")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -250,7 +257,7 @@ func runAlias(ctx context.Context, e *env, args []string) error {
 	return withStore(ctx, e, func(s store.Store) error {
 		switch pos[0] {
 		case "add":
-			return aliasAdd(ctx, e, s, pos[1], pos[2:])
+			return aliasAdd(ctx, e, s, pos[1], pos[2:], *force)
 		case "del":
 			key, err := addressKey(pos[1])
 			if err != nil {
@@ -287,7 +294,7 @@ func addressKey(s string) (string, error) {
 	return a.Key(), nil
 }
 
-func aliasAdd(ctx context.Context, e *env, s store.Store, address string, targets []string) error {
+func aliasAdd(ctx context.Context, e *env, s store.Store, address string, targets []string, force bool) error {
 	var domain string
 	if d, ok := strings.CutPrefix(address, "@"); ok {
 		domain = d
@@ -318,6 +325,9 @@ func aliasAdd(ctx context.Context, e *env, s store.Store, address string, target
 			return err
 		}
 		clean = append(clean, a.Key())
+	}
+	if err := aliasCheck(ctx, e, s, address, clean, force); err != nil {
+		return err
 	}
 	if err := s.AddAlias(ctx, address, clean); err != nil {
 		return err

@@ -9,10 +9,11 @@ import (
 	"facteur.dev/facteur/internal/store"
 )
 
-const userUsage = `user add ADDRESS | del ADDRESS | passwd ADDRESS | set ADDRESS | list [DOMAIN]
+const userUsage = `user add ADDRESS | del [--yes] ADDRESS | passwd ADDRESS | set ADDRESS | list [DOMAIN]
 
   add     creates the account (prompts for its password, or --password-stdin)
-  del     deletes the account and its mail
+  del     deletes the account and its mail: asks first on a terminal, needs
+          --yes otherwise
   passwd  sets a new password
   set     changes the quota (--quota SIZE) or the state (--disable, --enable)
   list    the accounts: quota, bytes used, and "disabled" for those that are`
@@ -68,5 +69,29 @@ func userSet(ctx context.Context, e *env, s store.Store, address string, quota i
 		}
 		fmt.Fprintf(e.stdout, "%s: %s\n", key, map[bool]string{true: "disabled", false: "enabled"}[disable])
 	}
+	return nil
+}
+
+// userDel deletes an account and its mail, once confirmed.
+func userDel(ctx context.Context, e *env, s store.Store, address string, yes bool) error {
+	key, err := addressKey(address)
+	if err != nil {
+		return err
+	}
+	a, err := s.LookupAccount(ctx, key)
+	if err != nil {
+		return explain(err, "user "+key)
+	}
+	msgs, bytes, err := mailOf(ctx, s, []store.Account{a})
+	if err != nil {
+		return err
+	}
+	if err := confirmDelete(e, "user "+key, msgs, bytes, yes); err != nil {
+		return err
+	}
+	if err := s.DeleteAccount(ctx, key); err != nil {
+		return explain(err, "user "+key)
+	}
+	fmt.Fprintf(e.stdout, "user %s deleted (%d messages, %s)\n", key, msgs, humanBytes(bytes))
 	return nil
 }
