@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -25,11 +26,30 @@ func openStore(ctx context.Context, e *env, owner bool) (*config.Config, store.S
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := devInstanceExists(cfg, owner); err != nil {
+		return nil, nil, err
+	}
 	s, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{Fsync: cfg.Store.Fsync, Owner: owner})
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the store in %s: %w", cfg.DataDir, err)
 	}
 	return cfg, s, nil
+}
+
+// devInstanceExists refuses an admin command without --config where no
+// development instance has been started: it would make one of its own
+// in ./facteur-data, likely not the data of the server the admin means
+// (issue 16 §2). serve (the owner) makes it.
+func devInstanceExists(cfg *config.Config, owner bool) error {
+	if !cfg.Dev || owner {
+		return nil
+	}
+	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
+		abs, _ := filepath.Abs(cfg.DataDir)
+		return fmt.Errorf("no development instance here: %s does not exist. Give the server's config with --config FILE, "+
+			"or run this where 'facteur serve' (without --config) runs", abs)
+	}
+	return nil
 }
 
 // withStore runs fn with the store open.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -79,5 +80,20 @@ func TestDeleteNeedsYes(t *testing.T) {
 	}
 	if out := in.admin("", "user", "del", "--yes", "alice@example.test"); !strings.Contains(out, "user alice@example.test deleted (1 messages,") {
 		t.Fatalf("user del --yes: %q", out)
+	}
+}
+
+// An admin command without --config where no development instance has
+// run says so and creates nothing (issue 16 §2).
+func TestAdminWithoutInstance(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(binary(t), "domain", "add", "example.test")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no development instance here") {
+		t.Fatalf("domain add without an instance: %v\n%s", err, out)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("it created %v", entries)
 	}
 }
