@@ -63,11 +63,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	setMemoryLimit(cfg)
 	defer s.Close()
-	log := newLogger(e.stderr, cfg)
-	tlsConf, selfSigned, err := tlsutil.LoadOrCreate(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)
+	level := new(slog.LevelVar)
+	log := newLogger(e.stderr, cfg, level)
+	certs, selfSigned, err := tlsutil.Open(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)
 	if err != nil {
 		return err
 	}
+	tlsConf := certs.Config()
 	pipeline, err := newPipeline(cfg, s, log)
 	if err != nil {
 		return err
@@ -90,12 +92,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	// retried) leaves the server deaf on that port: shut down and exit
 	// non-zero, so that the service manager restarts it and the admin
 	// sees why.
-	var failed error
-	select {
-	case <-ctx.Done():
-	case failed = <-srvs.failed():
-		log.Error("listener failed, shutting down", "err", failed)
-	}
+	failed := waitServing(ctx, srvs, reloader{certs: certs, level: level, log: log, path: e.configPath}) // reload.go
 	log.Info("shutting down", "grace", cfg.Limits.ShutdownGrace.Duration)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownGrace.Duration)
 	defer cancel()
@@ -105,10 +102,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return failed
 }
 
-func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
+func newLogger(w io.Writer, cfg *config.Config, level *slog.LevelVar) *slog.Logger {
 	var lvl slog.Level
 	lvl.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: lvl}
+	level.Set(lvl)
+	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}

@@ -3,6 +3,7 @@
 package tlsutil
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -64,8 +66,19 @@ func SelfSigned(hosts ...string) (certPEM, keyPEM []byte, err error) {
 
 // LoadOrCreate loads certFile/keyFile; when both are empty it uses
 // dir/selfsigned.{crt,key}, creating them for hostname on first use. The
-// boolean tells whether the certificate is self-signed.
+// boolean tells whether the certificate is self-signed. The config
+// serves the certificate through a Certs, which reads the files again
+// when they change.
 func LoadOrCreate(certFile, keyFile, dir, hostname string) (*tls.Config, bool, error) {
+	c, self, err := Open(certFile, keyFile, dir, hostname)
+	if err != nil {
+		return nil, false, err
+	}
+	return c.Config(), self, nil
+}
+
+// Open is LoadOrCreate returning the Certs, for the caller to Reload.
+func Open(certFile, keyFile, dir, hostname string) (*Certs, bool, error) {
 	selfSigned := certFile == "" && keyFile == ""
 	if selfSigned {
 		certFile, keyFile = filepath.Join(dir, "selfsigned.crt"), filepath.Join(dir, "selfsigned.key")
@@ -73,11 +86,76 @@ func LoadOrCreate(certFile, keyFile, dir, hostname string) (*tls.Config, bool, e
 			return nil, false, err
 		}
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, false, fmt.Errorf("tls: %w", err)
+	c := &Certs{certFile: certFile, keyFile: keyFile, now: time.Now}
+	if _, err := c.Reload(); err != nil {
+		return nil, false, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, selfSigned, nil
+	return c, selfSigned, nil
+}
+
+// certCheck is how often, at most, a handshake looks whether the
+// certificate file changed (renewed by certbot or another ACME client).
+const certCheck = 30 * time.Second
+
+// Certs is a certificate and key read from files, read again by Reload
+// and, when the certificate file's modification time changes, by the
+// next handshake at least certCheck after the last look. A file that
+// cannot be read keeps the certificate in use.
+type Certs struct {
+	certFile, keyFile string
+	now               func() time.Time
+
+	mu      sync.Mutex
+	cert    *tls.Certificate
+	mod     time.Time // of certFile when read
+	checked time.Time
+}
+
+// Config is the server TLS configuration serving c (TLS 1.2 and up).
+func (c *Certs) Config() *tls.Config {
+	return &tls.Config{GetCertificate: c.GetCertificate, MinVersion: tls.VersionTLS12}
+}
+
+// GetCertificate implements tls.Config.GetCertificate.
+func (c *Certs) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	due := c.now().Sub(c.checked) >= certCheck
+	if due {
+		c.checked = c.now()
+	}
+	c.mu.Unlock()
+	if due {
+		if fi, err := os.Stat(c.certFile); err == nil && !fi.ModTime().Equal(c.modTime()) {
+			c.Reload() // on failure the old certificate stays
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cert, nil
+}
+
+func (c *Certs) modTime() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mod
+}
+
+// Reload reads the files again; changed reports whether the certificate
+// differs from the one in use. On error the one in use stays.
+func (c *Certs) Reload() (changed bool, err error) {
+	fi, err := os.Stat(c.certFile)
+	if err != nil {
+		return false, fmt.Errorf("tls: %w", err)
+	}
+	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		return false, fmt.Errorf("tls: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	changed = c.cert == nil || !slices.EqualFunc(c.cert.Certificate, cert.Certificate, bytes.Equal)
+	c.cert, c.mod = &cert, fi.ModTime()
+	return changed, nil
 }
 
 // selfSignedHosts are the names of the development certificate: the
