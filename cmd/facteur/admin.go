@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -25,6 +26,9 @@ func openStore(ctx context.Context, e *env, owner bool) (*config.Config, store.S
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := devInstanceExists(cfg, owner); err != nil {
+		return nil, nil, err
+	}
 	s, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{Fsync: cfg.Store.Fsync, Owner: owner})
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the store in %s: %w", cfg.DataDir, err)
@@ -39,6 +43,22 @@ func postmasterTarget(e *env) string {
 		return cfg.Postmaster
 	}
 	return "the domain's first account (or set postmaster in the config)"
+}
+
+// devInstanceExists refuses an admin command without --config where no
+// development instance has been started: it would make one of its own
+// in ./facteur-data, likely not the data of the server the admin means
+// (issue 16 §2). serve (the owner) makes it.
+func devInstanceExists(cfg *config.Config, owner bool) error {
+	if !cfg.Dev || owner {
+		return nil
+	}
+	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
+		abs, _ := filepath.Abs(cfg.DataDir)
+		return fmt.Errorf("no development instance here: %s does not exist. Give the server's config with --config FILE, "+
+			"or run this where 'facteur serve' (without --config) runs", abs)
+	}
+	return nil
 }
 
 // withStore runs fn with the store open.
@@ -56,7 +76,8 @@ func subUsage(name string, subs []string) error {
 }
 
 func runDomain(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "domain", "domain add DOMAIN | del DOMAIN | list | dns DOMAIN")
+	fs := newFlags(e, "domain", "domain add DOMAIN | del [--yes] DOMAIN | list | dns DOMAIN\n\ndel deletes the domain with its accounts and their mail: it asks first on a terminal, and needs --yes otherwise.")
+	yes := fs.Bool("yes", false, "with del: delete without asking")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -87,10 +108,21 @@ func runDomain(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return err
 			}
+			accts, err := s.ListAccounts(ctx, d)
+			if err != nil {
+				return err
+			}
+			msgs, bytes, err := mailOf(ctx, s, accts)
+			if err != nil {
+				return err
+			}
+			if err := confirmDelete(e, fmt.Sprintf("domain %s with %d account(s)", d, len(accts)), msgs, bytes, *yes); err != nil {
+				return err
+			}
 			if err := s.DeleteDomain(ctx, d); err != nil {
 				return explain(err, "domain "+d)
 			}
-			fmt.Fprintf(e.stdout, "domain %s deleted\n", d)
+			fmt.Fprintf(e.stdout, "domain %s deleted (%d accounts, %d messages, %s)\n", d, len(accts), msgs, humanBytes(bytes))
 		case "list":
 			ds, err := s.ListDomains(ctx)
 			if err != nil {
@@ -118,16 +150,20 @@ func explain(err error, what string) error {
 }
 
 func runUser(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "user", "user add ADDRESS | del ADDRESS | passwd ADDRESS | list [DOMAIN]")
+	fs := newFlags(e, "user", userUsage)
 	stdinPw := fs.Bool("password-stdin", false, "read the password from standard input (first line) instead of prompting")
-	quota := fs.Int64("quota", -1, "with add: quota in bytes (0 = unlimited; default: limits.default_quota_bytes)")
+	quota := sizeFlag(-1)
+	fs.Var(&quota, "quota", "with add or set: quota in `bytes`, or with a K, M or G suffix (0 = unlimited; add's default: limits.default_quota_bytes)")
+	disable := fs.Bool("disable", false, "with set: disable the account (logins fail, mail to it is refused; its mail is kept)")
+	enable := fs.Bool("enable", false, "with set: enable the account again")
+	yes := fs.Bool("yes", false, "with del: delete without asking")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 || (pos[0] != "list" && len(pos) != 2) {
 		fs.Usage()
-		return subUsage("user", []string{"add ADDRESS", "del ADDRESS", "passwd ADDRESS", "list [DOMAIN]"})
+		return subUsage("user", []string{"add ADDRESS", "del ADDRESS", "passwd ADDRESS", "set ADDRESS", "list [DOMAIN]"})
 	}
 	cfg, s, err := openStore(ctx, e, false)
 	if err != nil {
@@ -156,8 +192,8 @@ func runUser(ctx context.Context, e *env, args []string) error {
 			return nil
 		}
 		q := cfg.Limits.DefaultQuotaBytes
-		if *quota >= 0 {
-			q = *quota
+		if quota >= 0 {
+			q = int64(quota)
 		}
 		if _, err := s.CreateAccount(ctx, store.Account{Address: addr.Key(), PasswordHash: hash, SCRAM: scram, QuotaBytes: q}); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -166,15 +202,10 @@ func runUser(ctx context.Context, e *env, args []string) error {
 			return explain(err, "user "+addr.Key())
 		}
 		fmt.Fprintf(e.stdout, "user %s added\n", addr.Key())
+	case "set":
+		return userSet(ctx, e, s, pos[1], int64(quota), *disable, *enable)
 	case "del":
-		key, err := addressKey(pos[1])
-		if err != nil {
-			return err
-		}
-		if err := s.DeleteAccount(ctx, key); err != nil {
-			return explain(err, "user "+key)
-		}
-		fmt.Fprintf(e.stdout, "user %s deleted\n", key)
+		return userDel(ctx, e, s, pos[1], *yes)
 	case "list":
 		domain := ""
 		if len(pos) > 1 {
@@ -185,7 +216,11 @@ func runUser(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		for _, a := range as {
-			fmt.Fprintf(e.stdout, "%s quota=%d used=%d\n", a.Address, a.QuotaBytes, a.UsedBytes)
+			state := ""
+			if a.Disabled {
+				state = " disabled"
+			}
+			fmt.Fprintf(e.stdout, "%s quota=%d used=%d%s\n", a.Address, a.QuotaBytes, a.UsedBytes, state)
 		}
 	default:
 		return usagef("unknown user command %q", pos[0])
@@ -239,7 +274,8 @@ func checkPassword(pw string) (string, error) {
 }
 
 func runAlias(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "alias", "alias add ADDRESS TARGET... | del ADDRESS | list\n\nADDRESS may be @domain: a catch-all for that domain.")
+	fs := newFlags(e, "alias", aliasUsage)
+	force := fs.Bool("force", false, "with add: also over an account, or to local targets that do not exist yet")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -252,7 +288,7 @@ func runAlias(ctx context.Context, e *env, args []string) error {
 	return withStore(ctx, e, func(s store.Store) error {
 		switch pos[0] {
 		case "add":
-			return aliasAdd(ctx, e, s, pos[1], pos[2:])
+			return aliasAdd(ctx, e, s, pos[1], pos[2:], *force)
 		case "del":
 			key, err := addressKey(pos[1])
 			if err != nil {
@@ -289,7 +325,7 @@ func addressKey(s string) (string, error) {
 	return a.Key(), nil
 }
 
-func aliasAdd(ctx context.Context, e *env, s store.Store, address string, targets []string) error {
+func aliasAdd(ctx context.Context, e *env, s store.Store, address string, targets []string, force bool) error {
 	var domain string
 	if d, ok := strings.CutPrefix(address, "@"); ok {
 		domain = d
@@ -320,6 +356,9 @@ func aliasAdd(ctx context.Context, e *env, s store.Store, address string, target
 			return err
 		}
 		clean = append(clean, a.Key())
+	}
+	if err := aliasCheck(ctx, e, s, address, clean, force); err != nil {
+		return err
 	}
 	if err := s.AddAlias(ctx, address, clean); err != nil {
 		return err

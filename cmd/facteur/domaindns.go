@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -51,11 +52,11 @@ func runDomainDNS(ctx context.Context, e *env, name string) error {
 	if err != nil {
 		return err
 	}
-	printZone(e.stdout, d, cfg.Hostname, recs)
+	printZone(e.stdout, d, cfg.Hostname, recs, &cfg.Listen)
 	return nil
 }
 
-func printZone(w io.Writer, d, host string, recs []dkim.Record) {
+func printZone(w io.Writer, d, host string, recs []dkim.Record, l *config.Listen) {
 	h := host + "."
 	rr := func(name, typ, value string) { fmt.Fprintf(w, "%-40s 3600 IN %-5s %s\n", name+".", typ, value) }
 	fmt.Fprintf(w, "; DNS records for %s, served by %s\n", d, host)
@@ -65,18 +66,38 @@ func printZone(w io.Writer, d, host string, recs []dkim.Record) {
 		rr(r.Name, "TXT", txtStrings(r.Value))
 	}
 	rr("_dmarc."+d, "TXT", fmt.Sprintf(`"v=DMARC1; p=quarantine; rua=mailto:postmaster@%s"`, d))
-	rr("mta-sts."+d, "CNAME", h)
-	rr("_mta-sts."+d, "TXT", fmt.Sprintf(`"v=STSv1; id=%s"`, time.Now().UTC().Format("20060102T150405")))
 	rr("_smtp._tls."+d, "TXT", fmt.Sprintf(`"v=TLSRPTv1; rua=mailto:postmaster@%s"`, d))
-	rr("autoconfig."+d, "CNAME", h)
+	// RFC 6186 §3.4, RFC 8314 §5.1: a service this configuration serves
+	// gets its port, one it does not serve the "not offered" target ".".
+	fmt.Fprintf(w, "; client services (RFC 6186): the ports this configuration serves; \".\" says a service is not offered\n")
 	for _, srv := range []struct {
-		svc  string
-		port int
-	}{{"_submissions", 465}, {"_submission", 587}, {"_imaps", 993}, {"_imap", 143}, {"_pop3s", 995}, {"_pop3", 110}, {"_autodiscover", 443}} {
-		rr(srv.svc+"._tcp."+d, "SRV", fmt.Sprintf("0 1 %d %s", srv.port, h)) // RFC 6186, RFC 8314 §5.1
+		svc, addr string
+	}{{"_submissions", l.Submissions}, {"_submission", l.Submission}, {"_imaps", l.IMAPS}, {"_imap", l.IMAP}, {"_pop3s", l.POP3S}, {"_pop3", l.POP3}} {
+		port := listenPort(srv.addr)
+		if port == "" {
+			rr(srv.svc+"._tcp."+d, "SRV", "0 0 0 .")
+			continue
+		}
+		rr(srv.svc+"._tcp."+d, "SRV", fmt.Sprintf("0 1 %s %s", port, h))
 	}
-	fmt.Fprintf(w, "; MTA-STS policy (RFC 8461) to serve at https://mta-sts.%s/.well-known/mta-sts.txt:\n", d)
+	fmt.Fprintf(w, "; needing the HTTP listener, which is not built yet (publish them once it is): MTA-STS (RFC 8461), autoconfig\n")
+	fmt.Fprintf(w, "; %-38s 3600 IN CNAME %s\n", "mta-sts."+d+".", h)
+	fmt.Fprintf(w, "; %-38s 3600 IN TXT   \"v=STSv1; id=%s\"\n", "_mta-sts."+d+".", time.Now().UTC().Format("20060102T150405"))
+	fmt.Fprintf(w, "; %-38s 3600 IN CNAME %s\n", "autoconfig."+d+".", h)
+	fmt.Fprintf(w, "; %-38s 3600 IN SRV   0 1 443 %s\n", "_autodiscover._tcp."+d+".", h)
+	fmt.Fprintf(w, "; MTA-STS policy to serve at https://mta-sts.%s/.well-known/mta-sts.txt:\n", d)
 	fmt.Fprintf(w, ";   version: STSv1\n;   mode: enforce\n;   mx: %s\n;   max_age: 604800\n", host)
+}
+
+// listenPort is the TCP port of a listener address, "" for a listener
+// that is off or not on TCP.
+func listenPort(addr string) string {
+	if network, a := config.SplitListen(addr); addr == "" || network != "tcp" {
+		return ""
+	} else if _, port, err := net.SplitHostPort(a); err == nil {
+		return port
+	}
+	return ""
 }
 
 // txtStrings splits a long TXT value into quoted strings of at most 255

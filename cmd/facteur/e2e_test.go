@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/smtp"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -323,7 +326,8 @@ func sendMX(addr, from string, to []string, msg []byte) error {
 func TestDevelopmentInstance(t *testing.T) {
 	dir := t.TempDir()
 	out := &testutil.SyncBuffer{}
-	cmd := exec.Command(binary(t), "serve")
+	base := freeRange(t, 7)
+	cmd := exec.Command(binary(t), "serve", "--dev-ports-from", strconv.Itoa(base))
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -332,15 +336,16 @@ func TestDevelopmentInstance(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}()
+	smtpAddr := fmt.Sprintf("127.0.0.1:%d", base)
 	var c net.Conn
 	var err error
 	for start := time.Now(); time.Since(start) < 20*time.Second; time.Sleep(20 * time.Millisecond) {
-		if c, err = net.Dial("tcp", "127.0.0.1:2525"); err == nil {
+		if c, err = net.Dial("tcp", smtpAddr); err == nil {
 			break
 		}
 	}
 	if err != nil {
-		t.Fatalf("development instance not listening on 127.0.0.1:2525: %v\n%s", err, out.String())
+		t.Fatalf("development instance not listening on %s: %v\n%s", smtpAddr, err, out.String())
 	}
 	c.Close()
 	for _, f := range []string{"facteur-data/index.db", "facteur-data/selfsigned.crt", "facteur-data/selfsigned.key"} {
@@ -351,9 +356,60 @@ func TestDevelopmentInstance(t *testing.T) {
 	for start := time.Now(); time.Since(start) < 10*time.Second && !strings.Contains(out.String(), "mailbox status"); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	for _, want := range []string{"127.0.0.1:5587", "127.0.0.1:5465", "facteur user add"} {
+	for _, want := range []string{fmt.Sprintf("127.0.0.1:%d", base+1), fmt.Sprintf("127.0.0.1:%d", base+2), "facteur user add",
+		"swaks --server " + smtpAddr} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// freeRange returns the first of n consecutive free loopback ports.
+func freeRange(t *testing.T, n int) int {
+	t.Helper()
+	for try := 0; try < 100; try++ {
+		base := 20000 + rand.IntN(40000)
+		var held []net.Listener
+		for i := range n {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
+			if err != nil {
+				break
+			}
+			held = append(held, l)
+		}
+		for _, l := range held {
+			l.Close()
+		}
+		if _, taken := handedOut.LoadOrStore(fmt.Sprintf("range:%d", base), true); len(held) == n && !taken {
+			return base
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
+}
+
+// A development instance whose ports are taken names every one that is,
+// and how to move them, in one message; it exits 1.
+func TestServeNamesEveryTakenPort(t *testing.T) {
+	base := freeRange(t, 7)
+	for _, i := range []int{0, 3} { // smtp and imap
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+	}
+	cmd := exec.Command(binary(t), "serve", "--dev-ports-from", strconv.Itoa(base))
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want status 1:\n%s", err, out)
+	}
+	for _, want := range []string{fmt.Sprintf("listen.smtp 127.0.0.1:%d", base), fmt.Sprintf("listen.imap 127.0.0.1:%d", base+3),
+		"2 listener(s) cannot bind", "--dev-ports-from"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 }

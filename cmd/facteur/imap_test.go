@@ -107,7 +107,7 @@ func TestMbsyncRoundTrip(t *testing.T) {
 	}
 	rc := filepath.Join(home, "mbsyncrc")
 	os.WriteFile(rc, []byte(fmt.Sprintf(`IMAPAccount facteur
-Host localhost
+Host 127.0.0.1
 Port %s
 User alice@example.test
 Pass "secret password"

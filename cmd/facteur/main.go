@@ -34,6 +34,29 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	configPath     string
+	help           bool // the command line asks for help: usage goes to stdout
+}
+
+// usageOut is where usage text goes: standard output when it was asked
+// for (-h, --help), standard error when it explains a mistake.
+func (e *env) usageOut() io.Writer {
+	if e.help {
+		return e.stdout
+	}
+	return e.stderr
+}
+
+// asksHelp reports whether args hold -h, -help or --help before any "--".
+func asksHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "--h":
+			return true
+		}
+	}
+	return false
 }
 
 type command struct {
@@ -80,10 +103,11 @@ func (u usageError) Error() string { return u.msg }
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 func run(ctx context.Context, args []string, e *env) error {
+	e.help = asksHelp(args)
 	fs := flag.NewFlagSet("facteur", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.usageOut())
 	fs.StringVar(&e.configPath, "config", "", "configuration `file` (TOML); none: the development instance in ./facteur-data")
-	fs.Usage = func() { topUsage(e.stderr, fs) }
+	fs.Usage = func() { topUsage(e.usageOut(), fs) }
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -120,12 +144,12 @@ func topUsage(w io.Writer, fs *flag.FlagSet) {
 // flag may come after the command.
 func newFlags(e *env, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.usageOut())
 	fs.StringVar(&e.configPath, "config", e.configPath, "configuration `file` (TOML)")
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: facteur %s\n", usage)
+		fmt.Fprintf(e.usageOut(), "Usage: facteur %s\n", usage)
 		if hasFlags(fs) {
-			fmt.Fprintf(e.stderr, "\nFlags:\n")
+			fmt.Fprintf(e.usageOut(), "\nFlags:\n")
 			fs.PrintDefaults()
 		}
 	}

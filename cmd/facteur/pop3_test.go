@@ -49,9 +49,9 @@ func TestFetchmailOverSTLS(t *testing.T) {
 	os.WriteFile(mda, []byte("import mailbox, sys\nm = mailbox.mbox(sys.argv[1])\nm.lock()\nm.add(sys.stdin.buffer.read())\nm.flush()\nm.unlock()\n"), 0o600)
 	rc := filepath.Join(home, "fetchmailrc")
 	os.WriteFile(rc, []byte(fmt.Sprintf(`set no bouncemail
-poll localhost via 127.0.0.1 service %s protocol pop3
+poll 127.0.0.1 service %s protocol pop3
   user "alice@example.test" there with password "secret password" is "alice" here
-  sslproto "tls1.2+" sslcertck sslcertfile %q sslcommonname "localhost"
+  sslproto "tls1.2+" sslcertck sslcertfile %q
   fetchall nokeep
   mda "%s %s %s"
 `, port(in.pop3), in.cert, python, mda, mbox)), 0o600)

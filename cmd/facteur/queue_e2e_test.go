@@ -93,6 +93,13 @@ retry = ["1h"]
 			t.Errorf("domain dns lacks %q:\n%s", want, zone)
 		}
 	}
+	// SRV records for what this configuration serves, at its ports, and
+	// "not offered" for the listeners that are off (issue 16 §7).
+	for _, want := range []string{"IN SRV   0 1 " + port(in.subs) + " mx.example.test.", "_imap._tcp.example.test.                 3600 IN SRV   0 0 0 ."} {
+		if !strings.Contains(zone, want) {
+			t.Errorf("domain dns lacks %q:\n%s", want, zone)
+		}
+	}
 	if fi, err := os.Stat(in.dir + "/data/control.sock"); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("control socket: %v %v", fi, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"facteur.dev/facteur/internal/auth"
@@ -25,8 +26,22 @@ import (
 	"facteur.dev/facteur/internal/tlsutil"
 )
 
+const serveUsage = `serve [--config FILE] [--dev-ports-from PORT]
+
+Runs every enabled listener until SIGTERM or SIGINT, then shuts down
+gracefully. With no config file: a development instance on 127.0.0.1 with
+data in ./facteur-data; --dev-ports-from 20000 moves its TCP listeners to
+20000 and the next ports (smtp, submission, submissions, imap, imaps,
+pop3, pop3s), for a machine where the usual ones are taken.
+
+With a config file, every [listen] key it leaves out has its production
+default (smtp :25, submission :587, submissions :465, imap :143,
+imaps :993, pop3 :110, pop3s :995, on every address); a key set to ""
+turns that listener off. The listeners in effect are printed at start.`
+
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "serve [--config FILE]\n\nRuns every enabled listener until SIGTERM or SIGINT, then shuts down gracefully.\nWith no config file: a development instance on 127.0.0.1 with data in ./facteur-data.")
+	fs := newFlags(e, "serve", serveUsage)
+	portsFrom := fs.Int("dev-ports-from", 0, "development instance: put the TCP listeners on 127.0.0.1 at this `port` and the next ones")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -40,13 +55,21 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *portsFrom != 0 {
+		if err := devPortsFrom(cfg, *portsFrom); err != nil {
+			s.Close()
+			return err
+		}
+	}
 	setMemoryLimit(cfg)
 	defer s.Close()
-	log := newLogger(e.stderr, cfg)
-	tlsConf, selfSigned, err := tlsutil.LoadOrCreate(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)
+	level := new(slog.LevelVar)
+	log := newLogger(e.stderr, cfg, level)
+	certs, selfSigned, err := tlsutil.Open(cfg.TLS.Cert, cfg.TLS.Key, cfg.DataDir, cfg.Hostname)
 	if err != nil {
 		return err
 	}
+	tlsConf := certs.Config()
 	pipeline, err := newPipeline(cfg, s, log)
 	if err != nil {
 		return err
@@ -61,7 +84,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		srvs.shutdown(context.Background())
 		reports.stop(log)
-		return err
+		return bindFailure(cfg, e.configPath, err) // ports.go
 	}
 	banner(e.stdout, cfg, srvs, selfSigned)
 	fmt.Fprintf(e.stdout, "Inbound checks (MX): %s\n", checksSummary)
@@ -69,12 +92,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	// retried) leaves the server deaf on that port: shut down and exit
 	// non-zero, so that the service manager restarts it and the admin
 	// sees why.
-	var failed error
-	select {
-	case <-ctx.Done():
-	case failed = <-srvs.failed():
-		log.Error("listener failed, shutting down", "err", failed)
-	}
+	failed := waitServing(ctx, srvs, reloader{certs: certs, level: level, log: log, path: e.configPath}) // reload.go
 	log.Info("shutting down", "grace", cfg.Limits.ShutdownGrace.Duration)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownGrace.Duration)
 	defer cancel()
@@ -84,10 +102,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return failed
 }
 
-func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
+func newLogger(w io.Writer, cfg *config.Config, level *slog.LevelVar) *slog.Logger {
 	var lvl slog.Level
 	lvl.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: lvl}
+	level.Set(lvl)
+	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
@@ -319,6 +338,15 @@ func banner(w io.Writer, cfg *config.Config, srvs servers, selfSigned bool) {
 	for _, r := range srvs {
 		fmt.Fprintf(w, "  %-12s %s\n", r.name, r.addr)
 	}
+	var off []string
+	for _, l := range tcpListeners(&cfg.Listen) {
+		if *l.addr == "" {
+			off = append(off, l.name)
+		}
+	}
+	if len(off) > 0 {
+		fmt.Fprintf(w, "  off: %s\n", strings.Join(off, ", "))
+	}
 	if selfSigned {
 		fmt.Fprintf(w, "TLS: self-signed certificate in %s (set [tls] cert and key for a real one)\n", cfg.DataDir)
 	}
@@ -326,10 +354,10 @@ func banner(w io.Writer, cfg *config.Config, srvs servers, selfSigned bool) {
 		fmt.Fprintf(w, `Development instance (no --config). In another terminal:
   go run ./cmd/facteur domain add example.test
   go run ./cmd/facteur user add alice@example.test
-  swaks --server 127.0.0.1:2525 --to alice@example.test
+  swaks --server %s --to alice@example.test
   go run ./cmd/facteur mailbox status alice@example.test
-  curl --insecure --user alice@example.test pop3s://127.0.0.1:1995/   # the INBOX over POP3
-  curl --insecure --user alice@example.test 'imaps://127.0.0.1:1993/INBOX;UID=1'   # message 1 over IMAP
-`)
+  curl --cacert %s/selfsigned.crt --user alice@example.test pop3s://%s/   # the INBOX over POP3
+  curl --cacert %s/selfsigned.crt --user alice@example.test 'imaps://%s/INBOX;UID=1'   # message 1 over IMAP
+`, cfg.Listen.SMTP, cfg.DataDir, cfg.Listen.POP3S, cfg.DataDir, cfg.Listen.IMAPS)
 	}
 }

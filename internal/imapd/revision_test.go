@@ -87,7 +87,7 @@ func TestMultiappendLiteralPlus(t *testing.T) {
 	}
 	c.cmd("b", "SELECT Drafts", "OK")
 	lines, _ = c.cmd("c", "FETCH 1:2 (FLAGS INTERNALDATE)", "OK")
-	if !has(lines, `* 1 FETCH (FLAGS (\Recent \Draft) INTERNALDATE`) || !has(lines, `* 2 FETCH (FLAGS (\Recent \Seen) INTERNALDATE " 2-Nov-2026 `) {
+	if !has(lines, `* 1 FETCH (FLAGS (\Recent \Draft) INTERNALDATE`) || !has(lines, `* 2 FETCH (FLAGS (\Recent \Seen) INTERNALDATE " 2-Nov-2026 10:00:00 +0100")`) {
 		t.Fatalf("appended: %q", lines)
 	}
 }

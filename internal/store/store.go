@@ -75,6 +75,9 @@ type Accounts interface {
 	DeleteAccount(ctx context.Context, address string) error
 	SetPassword(ctx context.Context, address, hash, scram string) error
 	SetQuota(ctx context.Context, address string, bytes int64) error
+	// SetDisabled disables an account (its logins fail, mail to it is
+	// refused) or enables it again; its mail is kept either way.
+	SetDisabled(ctx context.Context, address string, disabled bool) error
 	LookupAccount(ctx context.Context, address string) (Account, error)
 	ListAccounts(ctx context.Context, domain string) ([]Account, error)
 }

@@ -181,6 +181,14 @@ func (s *Store) SetQuota(ctx context.Context, address string, bytes int64) error
 	})
 }
 
+// SetDisabled implements store.Accounts.
+func (s *Store) SetDisabled(ctx context.Context, address string, disabled bool) error {
+	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return mustAffect(tx.ExecContext(ctx, "UPDATE accounts SET disabled = ? WHERE address = ?",
+			disabled, strings.ToLower(address)))
+	})
+}
+
 const accountCols = "id, address, password_hash, scram, quota_bytes, used_bytes, disabled"
 
 func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {

@@ -33,9 +33,9 @@ const (
 	// thread still in use: the members of a thread come after its first
 	// message. The lookup is by Message-ID first (INDEXED BY, CROSS
 	// JOIN): by account, the planner would read all its messages.
-	qInsertMessage = `INSERT INTO messages(mailbox_id, uid, modseq, flags, seen, internal_date, save_date,
+	qInsertMessage = `INSERT INTO messages(mailbox_id, uid, modseq, flags, seen, internal_date, internal_zone, save_date,
 		size, blob_id, headers, parsed, message_id, subject_base, sent_date, sort_from, sort_to, sort_cc, display_from, display_to, thread_id)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(NULLIF(?, ''),
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(NULLIF(?, ''),
 			(SELECT m.thread_id FROM messages m INDEXED BY messages_msgid CROSS JOIN mailboxes b ON b.id = m.mailbox_id
 				WHERE m.message_id IN (?, ?, ?, ?) AND m.thread_id != '' AND b.account_id = ? LIMIT 1),
 			'T' || printf('%x', (SELECT IFNULL(MAX(id), 0) + 1 FROM messages))))`
@@ -255,7 +255,7 @@ func (s *Store) insertRow(ctx context.Context, tx *sql.Tx, m *store.NewMessage, 
 		date = time.Now()
 	}
 	_, err = s.txExec(ctx, tx, qInsertMessage,
-		d.MailboxID, d.UID, d.ModSeq, strings.Join(flags, " "), slices.Contains(flags, flagSeen), date.Unix(),
+		d.MailboxID, d.UID, d.ModSeq, strings.Join(flags, " "), slices.Contains(flags, flagSeen), date.Unix(), zoneOf(date),
 		time.Now().Unix(), size, m.BlobID, m.Headers, parsed, p.MessageID, p.BaseSubject, unixOrZero(p.SentDate),
 		p.SortFrom, p.SortTo, p.SortCc, p.DisplayFrom, p.DisplayTo,
 		m.ThreadID, msgIDArg(p.MessageID), firstID(p.InReplyTo), firstID(p.References), lastID(p.References), m.AccountID)
@@ -331,7 +331,24 @@ func (s *Store) Messages(ctx context.Context, mailboxID int64, withParsed bool) 
 }
 
 // messageCols are the columns scanMessages reads, before parsed.
-const messageCols = "id, uid, modseq, flags, internal_date, size, blob_id, headers, save_date, thread_id"
+const messageCols = "id, uid, modseq, flags, internal_date, internal_zone, size, blob_id, headers, save_date, thread_id"
+
+// zoneOf is the offset of t's zone, in seconds east of UTC: an
+// INTERNALDATE keeps the zone it was given (RFC 3501 §2.3.3).
+func zoneOf(t time.Time) int {
+	_, off := t.Zone()
+	return off
+}
+
+// inZone is the time of Unix seconds sec in the zone offset seconds east
+// of UTC.
+func inZone(sec int64, offset int) time.Time {
+	t := time.Unix(sec, 0)
+	if offset == 0 {
+		return t.UTC()
+	}
+	return t.In(time.FixedZone("", offset))
+}
 
 // scanMessages reads rows of messageCols[, parsed] and closes them,
 // decoding parsed through pc. Every row is scanned into the same
@@ -342,7 +359,8 @@ func scanMessages(rows *sql.Rows, pc *parsedCache, mailboxID int64, withParsed b
 	var m store.Message
 	var flags, parsed string
 	var date, saved int64
-	dest := []any{&m.ID, &m.UID, &m.ModSeq, &flags, &date, &m.Size, &m.BlobID, &m.Headers, &saved, &m.ThreadID, &parsed}
+	var zone int
+	dest := []any{&m.ID, &m.UID, &m.ModSeq, &flags, &date, &zone, &m.Size, &m.BlobID, &m.Headers, &saved, &m.ThreadID, &parsed}
 	if !withParsed {
 		dest = dest[:len(dest)-1]
 	}
@@ -352,7 +370,7 @@ func scanMessages(rows *sql.Rows, pc *parsedCache, mailboxID int64, withParsed b
 			return nil, err
 		}
 		m.Flags = strings.Fields(flags)
-		m.InternalDate, m.SaveDate = time.Unix(date, 0), time.Unix(saved, 0)
+		m.InternalDate, m.SaveDate = inZone(date, zone), time.Unix(saved, 0)
 		if parsed != "" {
 			var err error
 			if m.Parsed, err = pc.decode(parsed); err != nil {
@@ -555,9 +573,10 @@ func (s *Store) copyOne(ctx context.Context, tx *sql.Tx, src int64, uid uint32, 
 	var m store.NewMessage
 	var flags string
 	var date, size int64
+	var zone int
 	var parsed string
-	err := s.txQueryRow(ctx, tx, "SELECT flags, internal_date, size, blob_id, headers, parsed, thread_id FROM messages WHERE mailbox_id = ? AND uid = ?",
-		src, uid).Scan(&flags, &date, &size, &m.BlobID, &m.Headers, &parsed, &m.ThreadID)
+	err := s.txQueryRow(ctx, tx, "SELECT flags, internal_date, internal_zone, size, blob_id, headers, parsed, thread_id FROM messages WHERE mailbox_id = ? AND uid = ?",
+		src, uid).Scan(&flags, &date, &zone, &size, &m.BlobID, &m.Headers, &parsed, &m.ThreadID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
 	}
@@ -568,7 +587,7 @@ func (s *Store) copyOne(ctx context.Context, tx *sql.Tx, src int64, uid uint32, 
 	if err := s.txQueryRow(ctx, tx, "SELECT name FROM mailboxes WHERE id = ?", dst).Scan(&name); err != nil {
 		return 0, 0, false, err
 	}
-	m.AccountID, m.Mailbox, m.Flags, m.InternalDate = account, name, strings.Fields(flags), time.Unix(date, 0)
+	m.AccountID, m.Mailbox, m.Flags, m.InternalDate = account, name, strings.Fields(flags), inZone(date, zone)
 	m.Size = size - int64(len(m.Headers)) // NewMessage.Size is the blob's
 	m.Parsed = new(message.Parsed)
 	if parsed != "" {

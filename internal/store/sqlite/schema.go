@@ -175,6 +175,9 @@ UPDATE mailboxes SET first_recent = uidnext;
 	// 15: the text index merges its segments 8 at a time rather than 4
 	// (textindex.go).
 	migrationTextMerge,
+	// 16: the zone of each INTERNALDATE, in seconds east of UTC, so that
+	// an APPEND's date comes back as given (RFC 3501 §2.3.3).
+	`ALTER TABLE messages ADD COLUMN internal_zone INTEGER NOT NULL DEFAULT 0;`,
 	// 17: what Sieve scripts remember: duplicate IDs, vacation replies
 	// (sievememory.go).
 	migrationSieveMemory,

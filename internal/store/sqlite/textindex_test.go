@@ -51,10 +51,15 @@ func TestTextIndexLazy(t *testing.T) {
 	if errs[0] != nil || errs[1] != nil {
 		t.Fatal(errs)
 	}
-	// Forget the index, as in a database from before it.
+	// Forget the index, as in a database from before it opened by a new
+	// process: no queued text, no marks of what is indexed.
+	s.textq.drain()
 	if _, err := s.write.ExecContext(ctx, "DELETE FROM message_text"); err != nil {
 		t.Fatal(err)
 	}
+	s.text.mu.Lock()
+	s.text.upTo = nil
+	s.text.mu.Unlock()
 	// The owner's start-up backfill indexes them (run here in the
 	// foreground); a second run finds nothing to do.
 	if err := s.backfillText(ctx); err != nil {

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeliverAndEnqueue", testDeliverAndEnqueue},
 		{"CopyAndMove", testCopyMove},
 		{"MessageHeaders", testMessageHeaders},
+		{"InternalDateZone", testInternalDateZone},
 		{"WatchAndChangedSince", testWatch},
 		{"WatchMailboxChanges", testWatchMailboxes},
 		{"TextSearch", testTextSearch},
@@ -160,6 +161,17 @@ func testAccounts(t *testing.T, s store.Store) {
 	got, _ = s.LookupAccount(ctx, "alice@example.test")
 	if got.PasswordHash != "h2" || got.SCRAM != "s2" {
 		t.Fatalf("after SetPassword %+v", got)
+	}
+	must(t, s.SetDisabled(ctx, "Alice@example.test", true))
+	if got, _ = s.LookupAccount(ctx, "alice@example.test"); !got.Disabled {
+		t.Fatal("SetDisabled(true) left the account enabled")
+	}
+	must(t, s.SetDisabled(ctx, "alice@example.test", false))
+	if got, _ = s.LookupAccount(ctx, "alice@example.test"); got.Disabled {
+		t.Fatal("SetDisabled(false) left the account disabled")
+	}
+	if err := s.SetDisabled(ctx, "nobody@example.test", true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetDisabled of no account: %v", err)
 	}
 	mbs, err := s.ListMailboxes(ctx, a.ID)
 	must(t, err)
