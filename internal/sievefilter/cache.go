@@ -43,7 +43,7 @@ func (f *Filter) compiled(ctx context.Context, account int64, name string, src [
 			}
 			return f.Global(inc)
 		}
-		return f.Scripts.SieveScript(ctx, account, inc)
+		return f.Scripts.GetSieveScript(ctx, account, inc)
 	}})
 	if err != nil || included {
 		return s, err

@@ -24,8 +24,8 @@ type Scripts interface {
 	// ActiveSieveScript returns the account's active script; ok is false
 	// when it has none.
 	ActiveSieveScript(ctx context.Context, accountID int64) (name string, script []byte, ok bool, err error)
-	// SieveScript returns one of the account's scripts (for include).
-	SieveScript(ctx context.Context, accountID int64, name string) ([]byte, error)
+	// GetSieveScript returns one of the account's scripts (for include).
+	GetSieveScript(ctx context.Context, accountID int64, name string) ([]byte, error)
 }
 
 // Store is what the filter reads and writes besides the scripts.
