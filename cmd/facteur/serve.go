@@ -21,6 +21,7 @@ import (
 	fdkim "facteur.dev/facteur/internal/dkim"
 	"facteur.dev/facteur/internal/dns"
 	"facteur.dev/facteur/internal/pop3d"
+	"facteur.dev/facteur/internal/sessions"
 	"facteur.dev/facteur/internal/smtpd"
 	"facteur.dev/facteur/internal/store"
 	"facteur.dev/facteur/internal/tlsutil"
@@ -173,16 +174,17 @@ func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeli
 		FailureWindow:         cfg.Auth.FailureWindow.Duration,
 	})
 	logins := recentLogins(cfg)
-	out, err := startSMTP(cfg, s, pipeline, authn, logins, tlsConf, checks, log)
+	reg := &sessions.Registry{} // logged-in sessions, ended when their account goes (control.go)
+	out, err := startSMTP(cfg, s, pipeline, authn, logins, reg, tlsConf, checks, log)
 	if err != nil {
 		return out, err
 	}
-	pop, err := startPOP3(cfg, s, authn, logins, tlsConf, log)
+	pop, err := startPOP3(cfg, s, authn, logins, reg, tlsConf, log)
 	out = append(out, pop...)
 	if err != nil {
 		return out, err
 	}
-	imap, err := startIMAP(cfg, s, authn, logins, tlsConf, log)
+	imap, err := startIMAP(cfg, s, authn, logins, reg, tlsConf, log)
 	return append(out, imap...), err
 }
 
@@ -219,8 +221,9 @@ func newPipeline(cfg *config.Config, s store.Store, log *slog.Logger) (*delivery
 
 // startSMTP starts the MX, submission and LMTP listeners; only
 // submission reads logins (POP-before-SMTP).
-func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
-	out, err := startOutbound(cfg, s, pipeline, log) // queue workers and control socket
+func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, authn *auth.Authenticator, logins *auth.RecentLogins,
+	reg *sessions.Registry, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
+	out, err := startOutbound(cfg, s, pipeline, reg, log) // queue workers and control socket
 	if err != nil {
 		return out, err
 	}
@@ -273,7 +276,8 @@ func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, a
 
 // startPOP3 starts the pop3 (STLS) and pop3s (implicit TLS) listeners,
 // which share one set of maildrop locks and record logins in logins.
-func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
+func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, reg *sessions.Registry,
+	tlsConf *tls.Config, log *slog.Logger) (servers, error) {
 	mode, err := pop3d.ParseDeleteMode(cfg.POP3.Delete)
 	if err != nil {
 		return nil, err
@@ -282,7 +286,7 @@ func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, log
 		Hostname: cfg.Hostname, TLS: tlsConf, Store: s, Auth: authn,
 		PlaintextNetworks: cfg.PlaintextPrefixes(), Delete: mode, Locks: pop3d.NewLocks(),
 		IdleTimeout: cfg.POP3.IdleTimeout.Duration, MaxConnections: cfg.Limits.MaxConnections,
-		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, RecentLogins: logins, Log: log,
+		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, RecentLogins: logins, Sessions: reg, Log: log,
 	}
 	var out servers
 	for _, sp := range []struct {

@@ -178,7 +178,7 @@ func Default() *Config {
 			MaxRecipients:       100, // RFC 5321 §4.5.3.1.8 minimum
 			MaxLineLength:       2000,
 			MaxConnections:      1000,
-			MaxConnectionsPerIP: 50, // Postfix's smtpd_client_connection_count_limit
+			MaxConnectionsPerIP: 50,                        // Postfix's smtpd_client_connection_count_limit
 			SMTPTimeout:         Duration{5 * time.Minute}, // RFC 5321 §4.5.3.2.7
 			DefaultQuotaBytes:   0,                         // unlimited
 			ShutdownGrace:       Duration{10 * time.Second},

@@ -110,6 +110,8 @@ func (s *session) loggedIn(acct auth.Account) error {
 	}
 	s.acct, s.state = acct, stateAuth
 	s.wake, s.stopWatch = s.srv.opts.Store.Watch(acct.ID)
+	conn := s.conn // no STARTTLS after login: this stays the connection
+	s.unregister = s.srv.opts.Sessions.Add(acct.Address, func() { conn.Close() })
 	s.log = s.log.With("account", acct.Address)
 	return ok("CAPABILITY "+s.capabilities(), "Logged in")
 }

@@ -149,6 +149,8 @@ func (s *session) loggedIn(acct auth.Account) {
 		return
 	}
 	s.drop, s.state = drop, stateTransaction
+	conn := s.conn // no STLS after login: this stays the connection
+	s.unregister = s.srv.opts.Sessions.Add(acct.Address, func() { conn.Close() })
 	n, size := drop.stat()
 	s.log.Debug("pop3 login", "account", acct.Address, "messages", n)
 	s.reply("+OK Maildrop has %d messages (%d octets)", n, size)
