@@ -175,6 +175,8 @@ UPDATE mailboxes SET first_recent = uidnext;
 	// 15: the text index merges its segments 8 at a time rather than 4
 	// (textindex.go).
 	migrationTextMerge,
+	// 16: per-account Sieve scripts, at most one active (sieve.go).
+	migrationSieve,
 }
 
 // nextSeq advances the named high-water mark to at least floor and past
