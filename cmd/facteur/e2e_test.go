@@ -95,6 +95,7 @@ pop3 = ""
 pop3s = ""
 lmtp = "unix:%s/lmtp.sock"
 http = ""
+managesieve = ""
 [auth]
 failure_delay = "10ms"
 `, filepath.Join(in.dir, "data"), in.smtp, in.sub, in.subs, in.dir)

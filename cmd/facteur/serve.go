@@ -142,7 +142,7 @@ func (ss servers) failed() <-chan error {
 	return out
 }
 
-// startListeners starts every SMTP-family, POP3 and IMAP listener that
+// startListeners starts every SMTP-family, POP3, IMAP and ManageSieve listener that
 // is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
 func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
@@ -164,7 +164,12 @@ func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeli
 		return out, err
 	}
 	imap, err := startIMAP(cfg, s, authn, logins, tlsConf, log)
-	return append(out, imap...), err
+	out = append(out, imap...)
+	if err != nil {
+		return out, err
+	}
+	sieve, err := startManageSieve(cfg, s, authn, tlsConf, log) // sieve.go
+	return append(out, sieve...), err
 }
 
 // recentLogins is the record of POP3 and IMAP logins that
@@ -329,6 +334,7 @@ func banner(w io.Writer, cfg *config.Config, srvs servers, selfSigned bool) {
   go run ./cmd/facteur mailbox status alice@example.test
   curl --insecure --user alice@example.test pop3s://127.0.0.1:1995/   # the INBOX over POP3
   curl --insecure --user alice@example.test 'imaps://127.0.0.1:1993/INBOX;UID=1'   # message 1 over IMAP
+  sieve-connect --nosrv --server 127.0.0.1 --port 4190 --notlsverify --user alice@example.test --list   # Sieve scripts
 `)
 	}
 }

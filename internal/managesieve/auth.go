@@ -39,19 +39,21 @@ func (s *session) capabilities() {
 	o := s.srv.opts
 	line := func(name, value string) {
 		s.w.WriteString(quote(name))
-		if value != "" || name == "SASL" {
+		if value != "" || name == "SASL" || name == "SIEVE" {
 			s.w.WriteString(" " + quote(value))
 		}
 		s.w.WriteString("\r\n")
 	}
+	starttls := !s.tls && o.TLS != nil && s.account == nil
 	line("IMPLEMENTATION", implementation)
-	sasl := ""
-	if s.account == nil && s.loginAllowed() {
-		sasl = strings.Join(mechanisms, " ")
+	// §1.7: the SASL list may be empty only when STARTTLS is offered.
+	sasl := strings.Join(mechanisms, " ")
+	if starttls && !s.loginAllowed() {
+		sasl = ""
 	}
 	line("SASL", sasl)
 	line("SIEVE", strings.Join(o.Extensions, " "))
-	if !s.tls && o.TLS != nil && s.account == nil {
+	if starttls {
 		line("STARTTLS", "")
 	}
 	if o.MaxRedirects > 0 {
