@@ -33,7 +33,7 @@ Runs every enabled listener until SIGTERM or SIGINT, then shuts down
 gracefully. With no config file: a development instance on 127.0.0.1 with
 data in ./facteur-data; --dev-ports-from 20000 moves its TCP listeners to
 20000 and the next ports (smtp, submission, submissions, imap, imaps,
-pop3, pop3s), for a machine where the usual ones are taken.
+pop3, pop3s, managesieve), for a machine where the usual ones are taken.
 
 With a config file, every [listen] key it leaves out has its production
 default (smtp :25, submission :587, submissions :465, imap :143,
@@ -162,7 +162,7 @@ func (ss servers) failed() <-chan error {
 	return out
 }
 
-// startListeners starts every SMTP-family, POP3 and IMAP listener that
+// startListeners starts every SMTP-family, POP3, IMAP and ManageSieve listener that
 // is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
 func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
@@ -185,7 +185,12 @@ func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeli
 		return out, err
 	}
 	imap, err := startIMAP(cfg, s, authn, logins, reg, tlsConf, log)
-	return append(out, imap...), err
+	out = append(out, imap...)
+	if err != nil {
+		return out, err
+	}
+	sieve, err := startManageSieve(cfg, s, authn, reg, tlsConf, log) // sieve.go
+	return append(out, sieve...), err
 }
 
 // recentLogins is the record of POP3 and IMAP logins that
@@ -361,6 +366,7 @@ func banner(w io.Writer, cfg *config.Config, srvs servers, selfSigned bool) {
   go run ./cmd/facteur mailbox status alice@example.test
   curl --cacert %s/selfsigned.crt --user alice@example.test pop3s://%s/   # the INBOX over POP3
   curl --cacert %s/selfsigned.crt --user alice@example.test 'imaps://%s/INBOX;UID=1'   # message 1 over IMAP
-`, cfg.Listen.SMTP, cfg.DataDir, cfg.Listen.POP3S, cfg.DataDir, cfg.Listen.IMAPS)
+  sieve-connect --nosrv --server 127.0.0.1 --port %s --notlsverify --user alice@example.test --list   # Sieve scripts
+`, cfg.Listen.SMTP, cfg.DataDir, cfg.Listen.POP3S, cfg.DataDir, cfg.Listen.IMAPS, listenPort(cfg.Listen.ManageSieve))
 	}
 }

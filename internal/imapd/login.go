@@ -39,14 +39,10 @@ func (s *session) starttls(c *cmd) error {
 	if err := s.enc.Flush(); err != nil {
 		return err
 	}
-	tc := tls.Server(s.conn, s.srv.opts.TLS)
-	tc.SetDeadline(time.Now().Add(time.Minute))
-	if err := tc.HandshakeContext(s.ctx); err != nil {
+	if err := s.srv.conns.StartTLS(s.ctx, s.conn, s.srv.opts.TLS, time.Minute, func(tc *tls.Conn) { s.setConn(tc) }); err != nil {
 		s.loggedOut = true
 		return errHandled
 	}
-	tc.SetDeadline(time.Time{})
-	s.srv.conns.Locked(func() { s.setConn(tc) })
 	s.tls = true
 	return errHandled
 }

@@ -44,6 +44,7 @@ type Store interface {
 	AccessKeys
 	SenderLists
 	DMARC
+	SieveScripts
 	Blobs() BlobStore
 	Close() error
 }
