@@ -72,6 +72,7 @@ pop3 = ""
 pop3s = ""
 lmtp = ""
 http = ""
+managesieve = ""
 [limits]
 max_connections_per_ip = 100
 [log]

@@ -94,6 +94,7 @@ pop3 = "127.0.0.1:$fpop"
 pop3s = ""
 lmtp = ""
 http = ""
+managesieve = ""
 [auth]
 plaintext_networks = ["127.0.0.0/8"]
 [log]

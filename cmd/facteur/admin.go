@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,6 +124,7 @@ func runDomain(ctx context.Context, e *env, args []string) error {
 				return explain(err, "domain "+d)
 			}
 			fmt.Fprintf(e.stdout, "domain %s deleted (%d accounts, %d messages, %s)\n", d, len(accts), msgs, humanBytes(bytes))
+			endedSessions(ctx, e, "domain="+url.QueryEscape(d)) // control.go
 		case "list":
 			ds, err := s.ListDomains(ctx)
 			if err != nil {

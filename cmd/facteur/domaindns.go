@@ -72,7 +72,7 @@ func printZone(w io.Writer, d, host string, recs []dkim.Record, l *config.Listen
 	fmt.Fprintf(w, "; client services (RFC 6186): the ports this configuration serves; \".\" says a service is not offered\n")
 	for _, srv := range []struct {
 		svc, addr string
-	}{{"_submissions", l.Submissions}, {"_submission", l.Submission}, {"_imaps", l.IMAPS}, {"_imap", l.IMAP}, {"_pop3s", l.POP3S}, {"_pop3", l.POP3}} {
+	}{{"_submissions", l.Submissions}, {"_submission", l.Submission}, {"_imaps", l.IMAPS}, {"_imap", l.IMAP}, {"_pop3s", l.POP3S}, {"_pop3", l.POP3}, {"_sieve", l.ManageSieve}} { // _sieve: RFC 5804 §1.8
 		port := listenPort(srv.addr)
 		if port == "" {
 			rr(srv.svc+"._tcp."+d, "SRV", "0 0 0 .")

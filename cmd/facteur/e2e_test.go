@@ -98,6 +98,7 @@ pop3 = ""
 pop3s = ""
 lmtp = "unix:%s/lmtp.sock"
 http = ""
+managesieve = ""
 [auth]
 failure_delay = "10ms"
 `, filepath.Join(in.dir, "data"), in.smtp, in.sub, in.subs, in.dir)
@@ -326,7 +327,7 @@ func sendMX(addr, from string, to []string, msg []byte) error {
 func TestDevelopmentInstance(t *testing.T) {
 	dir := t.TempDir()
 	out := &testutil.SyncBuffer{}
-	base := freeRange(t, 7)
+	base := freeRange(t, 8)
 	cmd := exec.Command(binary(t), "serve", "--dev-ports-from", strconv.Itoa(base))
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
 	if err := cmd.Start(); err != nil {
@@ -391,7 +392,7 @@ func freeRange(t *testing.T, n int) int {
 // A development instance whose ports are taken names every one that is,
 // and how to move them, in one message; it exits 1.
 func TestServeNamesEveryTakenPort(t *testing.T) {
-	base := freeRange(t, 7)
+	base := freeRange(t, 8)
 	for _, i := range []int{0, 3} { // smtp and imap
 		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
 		if err != nil {

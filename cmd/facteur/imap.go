@@ -9,6 +9,7 @@ import (
 	"facteur.dev/facteur/internal/config"
 	"facteur.dev/facteur/internal/imapd"
 	"facteur.dev/facteur/internal/imapd/imapwire"
+	"facteur.dev/facteur/internal/sessions"
 	"facteur.dev/facteur/internal/store"
 )
 
@@ -19,13 +20,14 @@ var _ server = (*imapd.Server)(nil)
 // cache of mailbox views. APPENDLIMIT
 // is limits.max_message_bytes, as for SMTP. Logins are recorded in
 // logins (POP-before-SMTP).
-func startIMAP(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
+func startIMAP(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, reg *sessions.Registry,
+	tlsConf *tls.Config, log *slog.Logger) (servers, error) {
 	base := imapd.Options{
 		Hostname: cfg.Hostname, TLS: tlsConf, Store: s, Auth: authn,
 		PlaintextNetworks: cfg.PlaintextPrefixes(),
 		Limits:            imapwire.Limits{MaxLiteral: cfg.Limits.MaxMessageBytes},
 		MaxConnections:    cfg.Limits.MaxConnections, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP,
-		Shared: imapd.NewShared(), RecentLogins: logins, Log: log,
+		Shared: imapd.NewShared(), RecentLogins: logins, Sessions: reg, Log: log,
 	}
 	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" {
 		go warmIMAP(context.Background(), s, base.Shared, log)

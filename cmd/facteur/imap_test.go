@@ -14,22 +14,22 @@ import (
 // installs them.
 
 // mailInstance is an instance with the listeners mail clients use (pop3,
-// pop3s, imap, imaps), a user alice with n messages delivered over SMTP,
+// pop3s, imap, imaps, managesieve), a user alice with n messages delivered over SMTP,
 // and the path of its self-signed certificate.
 type mailInstance struct {
 	*instance
-	pop3, pop3s, imap, imaps, cert string
+	pop3, pop3s, imap, imaps, sieve, cert string
 }
 
 func newMailInstance(t *testing.T, n int) *mailInstance {
 	t.Helper()
-	in := &mailInstance{instance: newInstance(t), pop3: freePort(t), pop3s: freePort(t), imap: freePort(t), imaps: freePort(t)}
+	in := &mailInstance{instance: newInstance(t), pop3: freePort(t), pop3s: freePort(t), imap: freePort(t), imaps: freePort(t), sieve: freePort(t)}
 	cfg, err := os.ReadFile(in.config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(cfg)
-	for key, addr := range map[string]string{"pop3": in.pop3, "pop3s": in.pop3s, "imap": in.imap, "imaps": in.imaps} {
+	for key, addr := range map[string]string{"pop3": in.pop3, "pop3s": in.pop3s, "imap": in.imap, "imaps": in.imaps, "managesieve": in.sieve} {
 		text = strings.Replace(text, key+` = ""`, fmt.Sprintf("%s = %q", key, addr), 1)
 	}
 	if err := os.WriteFile(in.config, []byte(text), 0o600); err != nil {

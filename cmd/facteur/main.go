@@ -7,6 +7,7 @@
 //	facteur [--config FILE] alias add|del|list ADDRESS [TARGET…]
 //	facteur [--config FILE] mailbox status ADDRESS
 //	facteur [--config FILE] sender allow|block|list|delete ADDRESS [DOMAIN]
+//	facteur [--config FILE] sieve list|get|put|activate|deactivate|delete ADDRESS [NAME [FILE]]
 //	facteur [--config FILE] queue list|show|flush|hold|release|delete [ID]
 //	facteur [--config FILE] dmarc send [--dry-run] | reports DOMAIN [--days N] | import ADDRESS
 //	facteur version
@@ -72,6 +73,7 @@ func commands() []command {
 		{"alias", "add, delete or list aliases (@domain is a catch-all)", runAlias},
 		{"mailbox", "show a user's mailboxes", runMailbox},
 		{"sender", "a user's allow and block lists of authenticated sender domains", runSender},
+		{"sieve", "list, show, store, activate or delete a user's Sieve scripts", runSieve},
 		{"queue", "list, show, flush, hold, release or delete outbound mail (running server)", runQueue},
 		{"dmarc", "send DMARC aggregate reports now, show or import those received", runDMARC},
 		{"version", "print the version", runVersion},

@@ -14,6 +14,7 @@ import (
 	"facteur.dev/facteur/internal/delivery"
 	"facteur.dev/facteur/internal/dkim"
 	"facteur.dev/facteur/internal/queue"
+	"facteur.dev/facteur/internal/sessions"
 	"facteur.dev/facteur/internal/store"
 )
 
@@ -22,7 +23,7 @@ func controlSocket(cfg *config.Config) string { return cfg.Path("control.sock") 
 
 // startOutbound starts the queue runner, wires the pipeline to wake it
 // and to sign with DKIM, and serves the control API on a 0600 unix socket.
-func startOutbound(cfg *config.Config, s store.Store, p *delivery.Pipeline, log *slog.Logger) (servers, error) {
+func startOutbound(cfg *config.Config, s store.Store, p *delivery.Pipeline, reg *sessions.Registry, log *slog.Logger) (servers, error) {
 	o := cfg.Outbound
 	res := queue.NewResolver(o.Resolver)
 	var roots *x509.CertPool
@@ -75,7 +76,7 @@ func startOutbound(cfg *config.Config, s store.Store, p *delivery.Pipeline, log 
 		l.Close()
 		return out, err
 	}
-	hs := &http.Server{Handler: r.Handler()}
+	hs := &http.Server{Handler: controlHandler(r.Handler(), reg, log)} // control.go
 	go hs.Serve(l)
 	return append(out, running{name: "control", addr: sock, srv: hs}), nil
 }

@@ -23,6 +23,7 @@ func tcpListeners(l *config.Listen) []namedAddr {
 	return []namedAddr{
 		{"smtp", &l.SMTP}, {"submission", &l.Submission}, {"submissions", &l.Submissions},
 		{"imap", &l.IMAP}, {"imaps", &l.IMAPS}, {"pop3", &l.POP3}, {"pop3s", &l.POP3S},
+		{"managesieve", &l.ManageSieve},
 	}
 }
 
@@ -71,7 +72,7 @@ func bindFailure(cfg *config.Config, path string, err error) error {
 	hint := "Change these [listen] keys in " + path + ", or set them to \"\" to turn those listeners off (docs/CONFIG.md)."
 	if cfg.Dev {
 		hint = "Move them all with: facteur serve --dev-ports-from 20000\n" +
-			"(smtp on 20000, then submission, submissions, imap, imaps, pop3, pop3s on the next ports), or give a config file with [listen] keys (docs/CONFIG.md)."
+			"(smtp on 20000, then submission, submissions, imap, imaps, pop3, pop3s, managesieve on the next ports), or give a config file with [listen] keys (docs/CONFIG.md)."
 	}
 	return fmt.Errorf("%d listener(s) cannot bind:\n%s\n%s", len(taken), strings.Join(taken, "\n"), hint)
 }

@@ -53,7 +53,14 @@ func (in *instance) queueCmd(args ...string) (string, int) {
 // error) and exit code.
 func (in *instance) run(args ...string) (string, int) {
 	in.t.Helper()
+	return in.runStdin("", args...)
+}
+
+// runStdin is run with stdin as the command's standard input.
+func (in *instance) runStdin(stdin string, args ...string) (string, int) {
+	in.t.Helper()
 	cmd := exec.Command(in.bin, append([]string{"--config", in.config}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

@@ -21,6 +21,7 @@ import (
 	fdkim "facteur.dev/facteur/internal/dkim"
 	"facteur.dev/facteur/internal/dns"
 	"facteur.dev/facteur/internal/pop3d"
+	"facteur.dev/facteur/internal/sessions"
 	"facteur.dev/facteur/internal/smtpd"
 	"facteur.dev/facteur/internal/store"
 	"facteur.dev/facteur/internal/tlsutil"
@@ -32,7 +33,7 @@ Runs every enabled listener until SIGTERM or SIGINT, then shuts down
 gracefully. With no config file: a development instance on 127.0.0.1 with
 data in ./facteur-data; --dev-ports-from 20000 moves its TCP listeners to
 20000 and the next ports (smtp, submission, submissions, imap, imaps,
-pop3, pop3s), for a machine where the usual ones are taken.
+pop3, pop3s, managesieve), for a machine where the usual ones are taken.
 
 With a config file, every [listen] key it leaves out has its production
 default (smtp :25, submission :587, submissions :465, imap :143,
@@ -161,7 +162,7 @@ func (ss servers) failed() <-chan error {
 	return out
 }
 
-// startListeners starts every SMTP-family, POP3 and IMAP listener that
+// startListeners starts every SMTP-family, POP3, IMAP and ManageSieve listener that
 // is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
 func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
@@ -173,17 +174,23 @@ func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeli
 		FailureWindow:         cfg.Auth.FailureWindow.Duration,
 	})
 	logins := recentLogins(cfg)
-	out, err := startSMTP(cfg, s, pipeline, authn, logins, tlsConf, checks, log)
+	reg := &sessions.Registry{} // logged-in sessions, ended when their account goes (control.go)
+	out, err := startSMTP(cfg, s, pipeline, authn, logins, reg, tlsConf, checks, log)
 	if err != nil {
 		return out, err
 	}
-	pop, err := startPOP3(cfg, s, authn, logins, tlsConf, log)
+	pop, err := startPOP3(cfg, s, authn, logins, reg, tlsConf, log)
 	out = append(out, pop...)
 	if err != nil {
 		return out, err
 	}
-	imap, err := startIMAP(cfg, s, authn, logins, tlsConf, log)
-	return append(out, imap...), err
+	imap, err := startIMAP(cfg, s, authn, logins, reg, tlsConf, log)
+	out = append(out, imap...)
+	if err != nil {
+		return out, err
+	}
+	sieve, err := startManageSieve(cfg, s, authn, reg, tlsConf, log) // sieve.go
+	return append(out, sieve...), err
 }
 
 // recentLogins is the record of POP3 and IMAP logins that
@@ -220,8 +227,9 @@ func newPipeline(cfg *config.Config, s store.Store, log *slog.Logger) (*delivery
 
 // startSMTP starts the MX, submission and LMTP listeners; only
 // submission reads logins (POP-before-SMTP).
-func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
-	out, err := startOutbound(cfg, s, pipeline, log) // queue workers and control socket
+func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, authn *auth.Authenticator, logins *auth.RecentLogins,
+	reg *sessions.Registry, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
+	out, err := startOutbound(cfg, s, pipeline, reg, log) // queue workers and control socket
 	if err != nil {
 		return out, err
 	}
@@ -274,7 +282,8 @@ func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, a
 
 // startPOP3 starts the pop3 (STLS) and pop3s (implicit TLS) listeners,
 // which share one set of maildrop locks and record logins in logins.
-func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
+func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, logins *auth.RecentLogins, reg *sessions.Registry,
+	tlsConf *tls.Config, log *slog.Logger) (servers, error) {
 	mode, err := pop3d.ParseDeleteMode(cfg.POP3.Delete)
 	if err != nil {
 		return nil, err
@@ -283,7 +292,7 @@ func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, log
 		Hostname: cfg.Hostname, TLS: tlsConf, Store: s, Auth: authn,
 		PlaintextNetworks: cfg.PlaintextPrefixes(), Delete: mode, Locks: pop3d.NewLocks(),
 		IdleTimeout: cfg.POP3.IdleTimeout.Duration, MaxConnections: cfg.Limits.MaxConnections,
-		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, RecentLogins: logins, Log: log,
+		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, RecentLogins: logins, Sessions: reg, Log: log,
 	}
 	var out servers
 	for _, sp := range []struct {
@@ -358,6 +367,7 @@ func banner(w io.Writer, cfg *config.Config, srvs servers, selfSigned bool) {
   go run ./cmd/facteur mailbox status alice@example.test
   curl --cacert %s/selfsigned.crt --user alice@example.test pop3s://%s/   # the INBOX over POP3
   curl --cacert %s/selfsigned.crt --user alice@example.test 'imaps://%s/INBOX;UID=1'   # message 1 over IMAP
-`, cfg.Listen.SMTP, cfg.DataDir, cfg.Listen.POP3S, cfg.DataDir, cfg.Listen.IMAPS)
+  sieve-connect --nosrv --server 127.0.0.1 --port %s --notlsverify --user alice@example.test --list   # Sieve scripts
+`, cfg.Listen.SMTP, cfg.DataDir, cfg.Listen.POP3S, cfg.DataDir, cfg.Listen.IMAPS, listenPort(cfg.Listen.ManageSieve))
 	}
 }

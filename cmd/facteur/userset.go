@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -68,6 +69,9 @@ func userSet(ctx context.Context, e *env, s store.Store, address string, quota i
 			return explain(err, "user "+key)
 		}
 		fmt.Fprintf(e.stdout, "%s: %s\n", key, map[bool]string{true: "disabled", false: "enabled"}[disable])
+		if disable {
+			endedSessions(ctx, e, "account="+url.QueryEscape(key)) // control.go
+		}
 	}
 	return nil
 }
@@ -93,5 +97,6 @@ func userDel(ctx context.Context, e *env, s store.Store, address string, yes boo
 		return explain(err, "user "+key)
 	}
 	fmt.Fprintf(e.stdout, "user %s deleted (%d messages, %s)\n", key, msgs, humanBytes(bytes))
+	endedSessions(ctx, e, "account="+url.QueryEscape(key))
 	return nil
 }

@@ -33,6 +33,7 @@ type Config struct {
 	Submission Submission `toml:"submission"`
 	Outbound   Outbound   `toml:"outbound"`
 	Checks     Checks     `toml:"checks"` // checks.go
+	Sieve      Sieve      `toml:"sieve"`
 
 	// Dev is true when no config file was given: the development instance.
 	Dev bool `toml:"-"`
@@ -50,6 +51,7 @@ type Listen struct {
 	POP3S       string `toml:"pop3s"`
 	LMTP        string `toml:"lmtp"`
 	HTTP        string `toml:"http"`
+	ManageSieve string `toml:"managesieve"` // RFC 5804, STARTTLS
 }
 
 // TLS names the certificate files; both empty means a self-signed
@@ -110,6 +112,19 @@ type POP3 struct {
 	IdleTimeout Duration `toml:"idle_timeout"`
 }
 
+// Sieve bounds each account's Sieve scripts (uploaded over ManageSieve
+// or with facteur sieve put).
+type Sieve struct {
+	// MaxScriptSize is the largest script in octets. 64 KiB holds the
+	// largest hand-written or webmail-generated filter sets (hundreds of
+	// rules are some 30 KiB) while bounding what a PUTSCRIPT holds in
+	// memory: 64 MiB at limits.max_connections' 1000 sessions uploading
+	// at once. Dovecot's 1 MiB serves scripts generated from long lists.
+	MaxScriptSize int64 `toml:"max_script_size"`
+	// MaxScripts is how many scripts an account may keep.
+	MaxScripts int `toml:"max_scripts"`
+}
+
 // Submission tunes the submission listeners (listen.submission and
 // listen.submissions; never listen.smtp or listen.lmtp).
 type Submission struct {
@@ -167,7 +182,7 @@ func Default() *Config {
 		Listen: Listen{
 			SMTP: ":25", Submission: ":587", Submissions: ":465",
 			IMAP: ":143", IMAPS: ":993", POP3: ":110", POP3S: ":995",
-			LMTP: "unix:/run/facteur/lmtp.sock", HTTP: ":8080",
+			LMTP: "unix:/run/facteur/lmtp.sock", HTTP: ":8080", ManageSieve: ":4190",
 		},
 		Auth: Auth{
 			CacheTTL:              Duration{5 * time.Minute},
@@ -181,7 +196,7 @@ func Default() *Config {
 			MaxRecipients:       100, // RFC 5321 §4.5.3.1.8 minimum
 			MaxLineLength:       2000,
 			MaxConnections:      1000,
-			MaxConnectionsPerIP: 20,
+			MaxConnectionsPerIP: 50,                        // Postfix's smtpd_client_connection_count_limit
 			SMTPTimeout:         Duration{5 * time.Minute}, // RFC 5321 §4.5.3.2.7
 			DefaultQuotaBytes:   0,                         // unlimited
 			ShutdownGrace:       Duration{10 * time.Second},
@@ -191,6 +206,7 @@ func Default() *Config {
 		POP3:     POP3{Delete: "expunge", IdleTimeout: Duration{10 * time.Minute}},
 		Outbound: defaultOutbound(),
 		Checks:   defaultChecks(),
+		Sieve:    Sieve{MaxScriptSize: 64 << 10, MaxScripts: 32},
 	}
 }
 
@@ -204,7 +220,7 @@ func Development() *Config {
 	c.Listen = Listen{
 		SMTP: "127.0.0.1:2525", Submission: "127.0.0.1:5587", Submissions: "127.0.0.1:5465",
 		IMAP: "127.0.0.1:1143", IMAPS: "127.0.0.1:1993", POP3: "127.0.0.1:1110", POP3S: "127.0.0.1:1995",
-		LMTP: "unix:facteur-data/lmtp.sock", HTTP: "127.0.0.1:8080",
+		LMTP: "unix:facteur-data/lmtp.sock", HTTP: "127.0.0.1:8080", ManageSieve: "127.0.0.1:4190",
 	}
 	c.Auth.FailureDelay = Duration{time.Second}
 	return c
@@ -285,6 +301,12 @@ func (c *Config) Validate() error {
 	}
 	if c.POP3.IdleTimeout.Duration < 10*time.Minute { // RFC 1939 §3
 		bad("pop3.idle_timeout", "must be at least 10m (RFC 1939 §3)")
+	}
+	if c.Sieve.MaxScriptSize < 1024 || c.Sieve.MaxScriptSize > 16<<20 {
+		bad("sieve.max_script_size", "must be between 1024 and 16777216")
+	}
+	if c.Sieve.MaxScripts < 1 {
+		bad("sieve.max_scripts", "must be at least 1")
 	}
 	c.validateOutbound(bad)
 	c.validateChecks(bad)

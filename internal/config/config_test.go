@@ -31,6 +31,7 @@ pop3 = ":110"
 pop3s = ":995"
 lmtp = "unix:/run/facteur/lmtp.sock"
 http = ""
+managesieve = ":4190"
 [tls]
 cert = "/etc/facteur/fullchain.pem"
 key = "/etc/facteur/privkey.pem"
@@ -42,6 +43,9 @@ delete = "trash"
 idle_timeout = "15m"
 [submission]
 pop_before_smtp = "10m"
+[sieve]
+max_script_size = 1048576
+max_scripts = 10
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +59,9 @@ pop_before_smtp = "10m"
 	}
 	if c.Submission.PopBeforeSMTP.Duration != 10*time.Minute {
 		t.Fatalf("submission section %+v", c.Submission)
+	}
+	if c.Listen.ManageSieve != ":4190" || c.Sieve.MaxScriptSize != 1<<20 || c.Sieve.MaxScripts != 10 {
+		t.Fatalf("managesieve listener %q, sieve section %+v", c.Listen.ManageSieve, c.Sieve)
 	}
 	if c.Limits.MaxMessageBytes != Default().Limits.MaxMessageBytes {
 		t.Fatal("unset key lost its default")
@@ -100,7 +107,7 @@ func TestDevelopmentDefaults(t *testing.T) {
 	}
 	want := Listen{SMTP: "127.0.0.1:2525", Submission: "127.0.0.1:5587", Submissions: "127.0.0.1:5465",
 		IMAP: "127.0.0.1:1143", IMAPS: "127.0.0.1:1993", POP3: "127.0.0.1:1110", POP3S: "127.0.0.1:1995",
-		LMTP: "unix:facteur-data/lmtp.sock", HTTP: "127.0.0.1:8080"}
+		LMTP: "unix:facteur-data/lmtp.sock", HTTP: "127.0.0.1:8080", ManageSieve: "127.0.0.1:4190"}
 	if !c.Dev || c.DataDir != "./facteur-data" || c.Listen != want {
 		t.Fatalf("development config %+v", c)
 	}
@@ -170,5 +177,19 @@ on_error = { dnsbl = "tempfail", spf = "accept" }
 		!strings.Contains(err.Error(), "checks.on_error") || !strings.Contains(err.Error(), "checks.resolver") ||
 		!strings.Contains(err.Error(), "checks.dmarc_report_email") {
 		t.Fatalf("bad [checks] accepted: %v", err)
+	}
+}
+
+func TestSieveDefaultsAndBounds(t *testing.T) {
+	c := Default()
+	if c.Listen.ManageSieve != ":4190" || c.Sieve.MaxScriptSize != 64<<10 || c.Sieve.MaxScripts != 32 {
+		t.Fatalf("defaults: listen.managesieve %q, sieve %+v", c.Listen.ManageSieve, c.Sieve)
+	}
+	c.Sieve = Sieve{MaxScriptSize: 100, MaxScripts: 0}
+	err := c.Validate()
+	for _, key := range []string{"sieve.max_script_size", "sieve.max_scripts"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s out of bounds: %v", key, err)
+		}
 	}
 }

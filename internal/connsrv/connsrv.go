@@ -1,15 +1,17 @@
 // Package connsrv is the accept loop, session tracking and graceful
 // shutdown shared by the protocol servers Facteur writes itself (IMAP,
-// POP3). Serve, Shutdown and Close mean what they mean for net/http:
-// Shutdown stops accepting, lets sessions that wait for their client end
-// at once and busy ones finish their command, and closes what is left
-// when its context ends. Temporary accept errors (EMFILE, ECONNABORTED)
-// are retried with backoff, as net/http does; a panic in a session ends
-// that session only (Recover).
+// POP3, ManageSieve), and their STARTTLS upgrade. Serve, Shutdown and
+// Close mean what they mean for net/http: Shutdown stops accepting, lets
+// sessions that wait for their client end at once and busy ones finish
+// their command, and closes what is left when its context ends.
+// Temporary accept errors (EMFILE, ECONNABORTED) are retried with
+// backoff, as net/http does; a panic in a session ends that session only
+// (Recover).
 package connsrv
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -196,6 +198,21 @@ func (s *Server) Locked(f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f()
+}
+
+// StartTLS runs the server side of a TLS handshake over c (STARTTLS,
+// STLS), bounded by ctx and timeout, and on success gives the session its
+// TLS connection through set, under the server's lock (Locked). The
+// connection has no deadline when it returns.
+func (s *Server) StartTLS(ctx context.Context, c net.Conn, cfg *tls.Config, timeout time.Duration, set func(*tls.Conn)) error {
+	tc := tls.Server(c, cfg)
+	tc.SetDeadline(time.Now().Add(timeout))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return err
+	}
+	tc.SetDeadline(time.Time{})
+	s.Locked(func() { set(tc) })
+	return nil
 }
 
 // stop closes the listeners and, with all, every connection; otherwise it

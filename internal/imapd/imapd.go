@@ -44,6 +44,7 @@ import (
 	"facteur.dev/facteur/internal/connsrv"
 	"facteur.dev/facteur/internal/imapd/imapwire"
 	"facteur.dev/facteur/internal/netlimit"
+	"facteur.dev/facteur/internal/sessions"
 	"facteur.dev/facteur/internal/store"
 )
 
@@ -86,7 +87,10 @@ type Options struct {
 	// login, for POP-before-SMTP on the submission listeners; nil records
 	// nothing.
 	RecentLogins *auth.RecentLogins
-	Log          *slog.Logger
+	// Sessions records logged-in sessions, so that deleting or disabling
+	// an account ends them at once; nil records nothing.
+	Sessions *sessions.Registry
+	Log      *slog.Logger
 }
 
 // minIdle is RFC 9051 §5.4's minimum autologout timer (a variable only

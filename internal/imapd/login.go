@@ -39,14 +39,10 @@ func (s *session) starttls(c *cmd) error {
 	if err := s.enc.Flush(); err != nil {
 		return err
 	}
-	tc := tls.Server(s.conn, s.srv.opts.TLS)
-	tc.SetDeadline(time.Now().Add(time.Minute))
-	if err := tc.HandshakeContext(s.ctx); err != nil {
+	if err := s.srv.conns.StartTLS(s.ctx, s.conn, s.srv.opts.TLS, time.Minute, func(tc *tls.Conn) { s.setConn(tc) }); err != nil {
 		s.loggedOut = true
 		return errHandled
 	}
-	tc.SetDeadline(time.Time{})
-	s.srv.conns.Locked(func() { s.setConn(tc) })
 	s.tls = true
 	return errHandled
 }
@@ -110,6 +106,8 @@ func (s *session) loggedIn(acct auth.Account) error {
 	}
 	s.acct, s.state = acct, stateAuth
 	s.wake, s.stopWatch = s.srv.opts.Store.Watch(acct.ID)
+	conn := s.conn // no STARTTLS after login: this stays the connection
+	s.unregister = s.srv.opts.Sessions.Add(acct.Address, func() { conn.Close() })
 	s.log = s.log.With("account", acct.Address)
 	return ok("CAPABILITY "+s.capabilities(), "Logged in")
 }

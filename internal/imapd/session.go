@@ -46,10 +46,12 @@ type session struct {
 	compressed bool // COMPRESS DEFLATE is on (RFC 4978)
 	loggedOut  bool
 
-	acct      auth.Account
-	wake      <-chan int64 // store.Watch wake-ups for the account
-	stopWatch func()
-	resets    *keyResets // other sessions' RESETKEYs to report (urlauth.go)
+	acct auth.Account
+	// unregister removes the session from Options.Sessions (login.go).
+	unregister func()
+	wake       <-chan int64 // store.Watch wake-ups for the account
+	stopWatch  func()
+	resets     *keyResets // other sessions' RESETKEYs to report (urlauth.go)
 
 	// Extensions the client turned on (RFC 5161 ENABLE; CONDSTORE also by
 	// its first use, RFC 7162 §3.1).
@@ -192,6 +194,10 @@ func (s *session) release() {
 		s.stopWatch()
 		s.stopWatch = nil
 		s.srv.opts.Shared.release(s.acct.ID, s.resets)
+	}
+	if s.unregister != nil {
+		s.unregister()
+		s.unregister = nil
 	}
 	s.sel = nil
 }

@@ -60,14 +60,11 @@ func (s *session) stls(string) error {
 	if err := s.w.Flush(); err != nil {
 		return err
 	}
-	tc := tls.Server(s.conn, s.srv.opts.TLS)
-	tc.SetDeadline(time.Now().Add(s.srv.opts.IdleTimeout))
-	if err := tc.HandshakeContext(s.ctx); err != nil {
+	if err := s.srv.conns.StartTLS(s.ctx, s.conn, s.srv.opts.TLS, s.srv.opts.IdleTimeout, func(tc *tls.Conn) { s.conn = tc }); err != nil {
 		return err
 	}
-	s.srv.conns.Locked(func() { s.conn = tc })
-	s.r.Reset(tc)
-	s.w.Reset(tc)
+	s.r.Reset(s.conn)
+	s.w.Reset(s.conn)
 	s.tls, s.user = true, ""
 	return nil
 }
@@ -149,6 +146,8 @@ func (s *session) loggedIn(acct auth.Account) {
 		return
 	}
 	s.drop, s.state = drop, stateTransaction
+	conn := s.conn // no STLS after login: this stays the connection
+	s.unregister = s.srv.opts.Sessions.Add(acct.Address, func() { conn.Close() })
 	n, size := drop.stat()
 	s.log.Debug("pop3 login", "account", acct.Address, "messages", n)
 	s.reply("+OK Maildrop has %d messages (%d octets)", n, size)

@@ -1,10 +1,9 @@
 package pop3d
 
 import (
-	"io"
-	"net"
 	"testing"
-	"time"
+
+	"facteur.dev/facteur/internal/testutil"
 )
 
 // FuzzSession drives a whole POP3 session with arbitrary client bytes,
@@ -23,17 +22,7 @@ func FuzzSession(f *testing.F) {
 	e.deliver("alice@example.test", "no header\n.\n")
 	_, addr := e.start(func(o *Options) { o.PlaintextNetworks, o.MaxConnsPerIP = loopback, 1000 })
 	f.Fuzz(func(t *testing.T, input string) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		done := make(chan struct{})
-		go func() { io.Copy(io.Discard, c); close(done) }()
-		c.Write([]byte(input))
-		c.(*net.TCPConn).CloseWrite()
-		<-done // the server closed its side: it did not hang
-		c.Close()
+		testutil.SendAll(t, addr, input)
 		ok := dial(t, addr)
 		ok.multi("CAPA")
 		ok.ok("QUIT")

@@ -29,6 +29,7 @@ import (
 	"facteur.dev/facteur/internal/auth"
 	"facteur.dev/facteur/internal/connsrv"
 	"facteur.dev/facteur/internal/netlimit"
+	"facteur.dev/facteur/internal/sessions"
 	"facteur.dev/facteur/internal/store"
 )
 
@@ -85,7 +86,11 @@ type Options struct {
 	// login, for POP-before-SMTP on the submission listeners; nil records
 	// nothing.
 	RecentLogins *auth.RecentLogins
-	Log          *slog.Logger
+	// Sessions records logged-in sessions, so that deleting or disabling
+	// an account ends them at once (without UPDATE: nothing is deleted);
+	// nil records nothing.
+	Sessions *sessions.Registry
+	Log      *slog.Logger
 }
 
 // minIdle is RFC 1939 §3's minimum autologout timer.

@@ -58,6 +58,8 @@ type session struct {
 	user  string             // USER argument, until PASS
 	drop  *maildrop          // TRANSACTION state only
 	ahead map[int]store.Blob // blobs opened for pipelined RETRs, by message index
+	// unregister removes the session from Options.Sessions.
+	unregister func()
 }
 
 func newSession(s *Server, c net.Conn) *session {
@@ -235,6 +237,10 @@ func (s *session) release() {
 	if s.drop != nil {
 		s.drop.close()
 		s.drop = nil
+	}
+	if s.unregister != nil {
+		s.unregister()
+		s.unregister = nil
 	}
 }
 

@@ -44,6 +44,7 @@ type Store interface {
 	AccessKeys
 	SenderLists
 	DMARC
+	SieveScripts
 	SieveMemory
 	Blobs() BlobStore
 	Close() error

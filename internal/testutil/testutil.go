@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -43,6 +45,26 @@ func Listen(t testing.TB) net.Listener {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// SendAll connects to addr, sends input, closes its writing side and
+// waits until the server closes the connection: for fuzzing a live
+// session, where a server that hangs fails the test at the 10 s deadline.
+func SendAll(t testing.TB, addr, input string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	done := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, c); done <- err }()
+	c.Write([]byte(input))
+	c.(*net.TCPConn).CloseWrite()
+	if err := <-done; errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the server did not close the session: %v", err)
+	}
 }
 
 // Conn is a line-oriented client connection for protocol tests.

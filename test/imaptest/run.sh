@@ -60,6 +60,7 @@ pop3 = ""
 pop3s = ""
 lmtp = ""
 http = ""
+managesieve = ""
 [auth]
 plaintext_networks = ["127.0.0.0/8"]
 max_failures_per_ip = 100000

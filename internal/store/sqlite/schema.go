@@ -178,7 +178,9 @@ UPDATE mailboxes SET first_recent = uidnext;
 	// 16: the zone of each INTERNALDATE, in seconds east of UTC, so that
 	// an APPEND's date comes back as given (RFC 3501 §2.3.3).
 	`ALTER TABLE messages ADD COLUMN internal_zone INTEGER NOT NULL DEFAULT 0;`,
-	// 17: what Sieve scripts remember: duplicate IDs, vacation replies
+	// 17: per-account Sieve scripts, at most one active (sieve.go).
+	migrationSieve,
+	// 18: what Sieve scripts remember: duplicate IDs, vacation replies
 	// (sievememory.go).
 	migrationSieveMemory,
 }

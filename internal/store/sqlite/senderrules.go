@@ -56,9 +56,8 @@ func (s *Store) SetSenderRule(ctx context.Context, accountID int64, r store.Send
 		return fmt.Errorf("sqlite: sender rule without a domain")
 	}
 	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, "SELECT 1 FROM accounts WHERE id = ?", accountID).Scan(&one); err != nil {
-			return notFound(err)
+		if err := accountExists(ctx, tx, accountID); err != nil {
+			return err
 		}
 		_, err := tx.ExecContext(ctx, qSetSenderRule, accountID, r.Domain, string(r.Kind))
 		return err
@@ -70,4 +69,11 @@ func (s *Store) DeleteSenderRule(ctx context.Context, accountID int64, domain st
 	return s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return mustAffect(tx.ExecContext(ctx, "DELETE FROM sender_rules WHERE account_id = ? AND domain = ?", accountID, domain))
 	})
+}
+
+// accountExists is ErrNotFound when there is no account id, checked in
+// the transaction that adds rows of the account.
+func accountExists(ctx context.Context, tx *sql.Tx, id int64) error {
+	var one int
+	return notFound(tx.QueryRowContext(ctx, "SELECT 1 FROM accounts WHERE id = ?", id).Scan(&one))
 }

@@ -56,6 +56,8 @@ func Run(t *testing.T, open Opener) {
 		{"ThreadIDs", testThreadIDs},
 		{"AccessKeys", testAccessKeys},
 		{"SenderRules", testSenderRules},
+		{"SieveScripts", testSieveScripts},
+		{"SieveLimits", testSieveLimits},
 		{"SieveMemory", testSieveMemory},
 		{"DMARCRecords", testDMARCRecords},
 		{"DMARCReports", testDMARCReports},

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"unicode/utf8"
+
+	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/config"
+	"facteur.dev/facteur/internal/managesieve"
+	"facteur.dev/facteur/internal/sessions"
+	"facteur.dev/facteur/internal/store"
+)
+
+var _ server = (*managesieve.Server)(nil)
+
+// sieveExtensions is the ManageSieve SIEVE capability: the extensions
+// the compiler knows.
+//
+// MERGE: internal/sieve is not in this branch. Fill this from the
+// compiler's list of supported extensions when it is.
+var sieveExtensions []string
+
+// sieveChecker decides whether a script may be stored: for ManageSieve's
+// PUTSCRIPT and CHECKSCRIPT and for facteur sieve put.
+//
+// MERGE: it does not compile anything yet. Until internal/sieve is
+// wired into Check, a script is accepted when it is UTF-8 and within
+// sieve.max_script_size; a script with syntax errors is stored and
+// activated as any other.
+type sieveChecker struct{ maxSize int64 }
+
+var _ managesieve.Checker = sieveChecker{}
+
+// Check implements managesieve.Checker. Its error text is what the user
+// reads (the NO response, the CLI's error).
+func (c sieveChecker) Check(ctx context.Context, account store.Account, name string, script []byte) error {
+	if int64(len(script)) > c.maxSize {
+		return fmt.Errorf("the script has %d octets, more than sieve.max_script_size (%d)", len(script), c.maxSize)
+	}
+	if !utf8.Valid(script) {
+		return errors.New("the script is not UTF-8 (RFC 5228 §2.2)")
+	}
+	// MERGE: compile here, e.g.
+	//	if _, err := sieve.Compile(script); err != nil { return err }
+	// returning a *managesieve.Warnings for a script that compiles with
+	// warnings.
+	return nil
+}
+
+func sieveLimits(cfg *config.Config) store.SieveLimits {
+	return store.SieveLimits{MaxScripts: cfg.Sieve.MaxScripts, MaxSize: cfg.Sieve.MaxScriptSize}
+}
+
+// startManageSieve starts the managesieve listener (STARTTLS, RFC 5804).
+func startManageSieve(cfg *config.Config, s store.Store, authn *auth.Authenticator, reg *sessions.Registry, tlsConf *tls.Config, log *slog.Logger) (servers, error) {
+	if cfg.Listen.ManageSieve == "" {
+		return nil, nil
+	}
+	srv := managesieve.New(managesieve.Options{
+		TLS: tlsConf, Store: s, Auth: authn, Checker: sieveChecker{cfg.Sieve.MaxScriptSize},
+		PlaintextNetworks: cfg.PlaintextPrefixes(), Extensions: sieveExtensions,
+		MaxScriptSize: cfg.Sieve.MaxScriptSize, MaxScripts: cfg.Sieve.MaxScripts,
+		MaxConnections: cfg.Limits.MaxConnections, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, Sessions: reg, Log: log,
+	})
+	r, err := serveOn(cfg, "managesieve", cfg.Listen.ManageSieve, srv, srv.Serve, log)
+	if err != nil {
+		return nil, err
+	}
+	return servers{r}, nil
+}
+
+const sieveUsage = `sieve list ADDRESS | get ADDRESS NAME | put ADDRESS NAME FILE |
+       activate ADDRESS NAME | deactivate ADDRESS | delete ADDRESS NAME
+
+A user's Sieve scripts, the same ones ManageSieve clients (port 4190)
+see. At most one is active: the one delivery runs for the user.
+
+  list        one line per script: NAME, a tab, its size in octets, and
+              a tab and "active" for the active one
+  get         writes the script to standard output
+  put         stores FILE ("-": standard input) as NAME, replacing the
+              script of that name (which stays active if it was); it is
+              checked first, as a PUTSCRIPT is, and not stored if it fails
+  activate    makes NAME the active script (the active one is deactivated)
+  deactivate  leaves the user with no active script
+  delete      removes NAME ("del" works too); the active script cannot be
+              deleted: deactivate it or activate another first
+
+Limits: sieve.max_script_size, sieve.max_scripts. Changes apply to the
+next message, also with the server running.`
+
+// sieveArgs is how many arguments each subcommand takes after its name.
+// MERGE: "check FILE" (1, no ADDRESS and no store) belongs here when
+// the compiler is wired; runSieve then runs it before opening the store.
+var sieveArgs = map[string]int{"list": 1, "get": 2, "put": 3, "activate": 2, "deactivate": 1, "delete": 2, "del": 2}
+
+func runSieve(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "sieve", sieveUsage)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if n, ok := sieveArgs[firstArg(pos)]; !ok || len(pos) != n+1 {
+		fs.Usage()
+		return subUsage("sieve", []string{"list ADDRESS", "get ADDRESS NAME", "put ADDRESS NAME FILE",
+			"activate ADDRESS NAME", "deactivate ADDRESS", "delete ADDRESS NAME"})
+	}
+	cfg, s, err := openStore(ctx, e, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	a, err := senderAccount(ctx, s, pos[1]) // scripts belong to an account, not an alias
+	if err != nil {
+		return err
+	}
+	switch pos[0] {
+	case "list":
+		return sieveList(ctx, e, s, a)
+	case "get":
+		return sieveGet(ctx, e, s, a, pos[2])
+	case "put":
+		return sievePut(ctx, e, cfg, s, a, pos[2], pos[3])
+	case "activate":
+		return sieveDone(e, a, "script "+pos[2]+" active", sieveErr(s.SetActiveSieveScript(ctx, a.ID, pos[2]), a, pos[2]))
+	case "deactivate":
+		return sieveDone(e, a, "no active script", s.SetActiveSieveScript(ctx, a.ID, ""))
+	}
+	return sieveDone(e, a, "script "+pos[2]+" deleted", sieveErr(s.DeleteSieveScript(ctx, a.ID, pos[2]), a, pos[2]))
+}
+
+func firstArg(pos []string) string {
+	if len(pos) == 0 {
+		return ""
+	}
+	return pos[0]
+}
+
+// sieveDone reports a change, or the error that prevented it.
+func sieveDone(e *env, a store.Account, what string, err error) error {
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: %s\n", a.Address, what)
+	return nil
+}
+
+// sieveErr says what a store error means for the user's script name.
+func sieveErr(err error, a store.Account, name string) error {
+	if errors.Is(err, store.ErrSieveActive) {
+		return fmt.Errorf("script %s of %s is active: deactivate it or activate another first", name, a.Address)
+	}
+	return explain(err, "script "+name+" of "+a.Address)
+}
+
+func sieveList(ctx context.Context, e *env, s store.Store, a store.Account) error {
+	list, err := s.ListSieveScripts(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	for _, sc := range list {
+		active := ""
+		if sc.Active {
+			active = "\tactive"
+		}
+		fmt.Fprintf(e.stdout, "%s\t%d%s\n", sc.Name, sc.Size, active)
+	}
+	return nil
+}
+
+func sieveGet(ctx context.Context, e *env, s store.Store, a store.Account, name string) error {
+	content, err := s.GetSieveScript(ctx, a.ID, name)
+	if err != nil {
+		return sieveErr(err, a, name)
+	}
+	_, err = e.stdout.Write(content)
+	return err
+}
+
+// sievePut stores a file as a script after the checks PUTSCRIPT makes.
+func sievePut(ctx context.Context, e *env, cfg *config.Config, s store.Store, a store.Account, name, file string) error {
+	if err := store.CheckSieveName(name); err != nil {
+		return err
+	}
+	content, err := readScript(e, file, cfg.Sieve.MaxScriptSize)
+	if err != nil {
+		return err
+	}
+	err = sieveChecker{cfg.Sieve.MaxScriptSize}.Check(ctx, a, name, content)
+	var w *managesieve.Warnings
+	switch {
+	case errors.As(err, &w):
+		fmt.Fprintf(e.stderr, "warning: %s\n", w.Text)
+	case err != nil:
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if err := s.PutSieveScript(ctx, a.ID, name, content, sieveLimits(cfg)); err != nil {
+		if errors.Is(err, store.ErrSieveTooMany) {
+			return fmt.Errorf("%s already has %d scripts (sieve.max_scripts): delete one first", a.Address, cfg.Sieve.MaxScripts)
+		}
+		return sieveErr(err, a, name)
+	}
+	return sieveDone(e, a, fmt.Sprintf("script %s stored (%d octets)", name, len(content)), nil)
+}
+
+// readScript reads FILE ("-": standard input), one octet past the limit
+// at most, so that the checker can refuse it without reading it all.
+func readScript(e *env, file string, limit int64) ([]byte, error) {
+	var r io.Reader = e.stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	return io.ReadAll(io.LimitReader(r, limit+1))
+}
