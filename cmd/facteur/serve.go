@@ -22,6 +22,7 @@ import (
 	"facteur.dev/facteur/internal/dns"
 	"facteur.dev/facteur/internal/pop3d"
 	"facteur.dev/facteur/internal/sessions"
+	"facteur.dev/facteur/internal/sievefilter"
 	"facteur.dev/facteur/internal/smtpd"
 	"facteur.dev/facteur/internal/store"
 	"facteur.dev/facteur/internal/tlsutil"
@@ -222,6 +223,9 @@ func newPipeline(cfg *config.Config, s store.Store, log *slog.Logger) (*delivery
 			Keys: fdkim.New(cfg.DataDir), AuthServID: cfg.Hostname})
 	}
 	pipeline.AddCopyFilter(senderlist.New(s, log.With("part", "senderlist")))
+	// Sieve after the sender lists: its implicit keep files where they
+	// (and the checks) would have.
+	pipeline.AddCopyFilter(&sievefilter.Filter{Scripts: s, Store: s, Hostname: cfg.Hostname, Log: log.With("part", "sieve")})
 	return pipeline, nil
 }
 

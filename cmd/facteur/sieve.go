@@ -8,32 +8,28 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"unicode/utf8"
 
 	"facteur.dev/facteur/internal/auth"
 	"facteur.dev/facteur/internal/config"
 	"facteur.dev/facteur/internal/managesieve"
 	"facteur.dev/facteur/internal/sessions"
+	"facteur.dev/facteur/internal/sieve"
 	"facteur.dev/facteur/internal/store"
 )
 
 var _ server = (*managesieve.Server)(nil)
 
-// sieveExtensions is the ManageSieve SIEVE capability: the extensions
-// the compiler knows.
-//
-// MERGE: internal/sieve is not in this branch. Fill this from the
-// compiler's list of supported extensions when it is.
-var sieveExtensions []string
-
 // sieveChecker decides whether a script may be stored: for ManageSieve's
-// PUTSCRIPT and CHECKSCRIPT and for facteur sieve put.
-//
-// MERGE: it does not compile anything yet. Until internal/sieve is
-// wired into Check, a script is accepted when it is UTF-8 and within
-// sieve.max_script_size; a script with syntax errors is stored and
-// activated as any other.
-type sieveChecker struct{ maxSize int64 }
+// PUTSCRIPT and CHECKSCRIPT and for facteur sieve put. It compiles the
+// script, the account's scripts it includes read from scripts.
+type sieveChecker struct {
+	maxSize int64
+	scripts interface {
+		GetSieveScript(ctx context.Context, accountID int64, name string) ([]byte, error)
+	}
+}
 
 var _ managesieve.Checker = sieveChecker{}
 
@@ -46,11 +42,22 @@ func (c sieveChecker) Check(ctx context.Context, account store.Account, name str
 	if !utf8.Valid(script) {
 		return errors.New("the script is not UTF-8 (RFC 5228 §2.2)")
 	}
-	// MERGE: compile here, e.g.
-	//	if _, err := sieve.Compile(script); err != nil { return err }
-	// returning a *managesieve.Warnings for a script that compiles with
-	// warnings.
-	return nil
+	_, err := sieve.Compile(script, &sieve.CompileOptions{Name: name, MaxSize: int(c.maxSize),
+		Include: func(inc string, global bool) ([]byte, error) {
+			if global {
+				return nil, errors.New("no global scripts are configured")
+			}
+			return c.scripts.GetSieveScript(ctx, account.ID, inc)
+		}})
+	var list sieve.ErrorList
+	if errors.As(err, &list) {
+		lines := make([]string, len(list))
+		for i, e := range list {
+			lines[i] = fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
+		}
+		return errors.New(strings.Join(lines, "\r\n"))
+	}
+	return err
 }
 
 func sieveLimits(cfg *config.Config) store.SieveLimits {
@@ -63,8 +70,8 @@ func startManageSieve(cfg *config.Config, s store.Store, authn *auth.Authenticat
 		return nil, nil
 	}
 	srv := managesieve.New(managesieve.Options{
-		TLS: tlsConf, Store: s, Auth: authn, Checker: sieveChecker{cfg.Sieve.MaxScriptSize},
-		PlaintextNetworks: cfg.PlaintextPrefixes(), Extensions: sieveExtensions,
+		TLS: tlsConf, Store: s, Auth: authn, Checker: sieveChecker{cfg.Sieve.MaxScriptSize, s},
+		PlaintextNetworks: cfg.PlaintextPrefixes(), Extensions: sieve.Extensions(),
 		MaxScriptSize: cfg.Sieve.MaxScriptSize, MaxScripts: cfg.Sieve.MaxScripts,
 		MaxConnections: cfg.Limits.MaxConnections, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, Sessions: reg, Log: log,
 	})
@@ -96,9 +103,7 @@ Limits: sieve.max_script_size, sieve.max_scripts. Changes apply to the
 next message, also with the server running.`
 
 // sieveArgs is how many arguments each subcommand takes after its name.
-// MERGE: "check FILE" (1, no ADDRESS and no store) belongs here when
-// the compiler is wired; runSieve then runs it before opening the store.
-var sieveArgs = map[string]int{"list": 1, "get": 2, "put": 3, "activate": 2, "deactivate": 1, "delete": 2, "del": 2}
+var sieveArgs = map[string]int{"list": 1, "get": 2, "put": 3, "activate": 2, "deactivate": 1, "delete": 2, "del": 2, "check": 1}
 
 func runSieve(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "sieve", sieveUsage)
@@ -109,7 +114,10 @@ func runSieve(ctx context.Context, e *env, args []string) error {
 	if n, ok := sieveArgs[firstArg(pos)]; !ok || len(pos) != n+1 {
 		fs.Usage()
 		return subUsage("sieve", []string{"list ADDRESS", "get ADDRESS NAME", "put ADDRESS NAME FILE",
-			"activate ADDRESS NAME", "deactivate ADDRESS", "delete ADDRESS NAME"})
+			"activate ADDRESS NAME", "deactivate ADDRESS", "delete ADDRESS NAME", "check FILE"})
+	}
+	if pos[0] == "check" { // no account, no store
+		return sieveCheck(e, pos[1]) // sievecheck.go
 	}
 	cfg, s, err := openStore(ctx, e, false)
 	if err != nil {
@@ -192,7 +200,7 @@ func sievePut(ctx context.Context, e *env, cfg *config.Config, s store.Store, a 
 	if err != nil {
 		return err
 	}
-	err = sieveChecker{cfg.Sieve.MaxScriptSize}.Check(ctx, a, name, content)
+	err = sieveChecker{cfg.Sieve.MaxScriptSize, s}.Check(ctx, a, name, content)
 	var w *managesieve.Warnings
 	switch {
 	case errors.As(err, &w):
