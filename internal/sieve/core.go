@@ -74,11 +74,6 @@ type headerData struct {
 
 func checkHeaderNames(c *checker, n *node) {
 	d := &headerData{names: c.strs(n.pargs[0])}
-	for _, s := range d.names {
-		if !s.dyn && !validFieldName(s.s) {
-			c.errorf(n.pargs[0].pos, "specified header field name '"+s.s+"' is invalid")
-		}
-	}
 	n.data = d
 }
 
@@ -261,10 +256,7 @@ func runEnvelope(x *exec, n *node) (bool, error) {
 			continue
 		}
 		if v == "" {
-			// The null reverse-path matches "" only as :all (RFC 5228 §5.4).
-			if n.ap == apAll {
-				addrs = append(addrs, "")
-			}
+			addrs = append(addrs, "") // the null reverse-path (RFC 5228 §5.4)
 			continue
 		}
 		addrs = append(addrs, addrSpec(v))

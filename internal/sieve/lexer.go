@@ -162,7 +162,7 @@ func (l *lexer) ident() string {
 	for l.i < len(l.src) && (isAlpha(l.src[l.i]) || isDigit(l.src[l.i])) {
 		l.adv()
 	}
-	return string(l.src[s:l.i])
+	return strings.ToLower(string(l.src[s:l.i])) // RFC 5228 §2.9: case-insensitive
 }
 
 // number reads a number with an optional K, M or G quantifier (RFC 5228
@@ -264,7 +264,7 @@ func (l *lexer) multiline(p pos) token {
 		if t == "." {
 			return token{kind: tString, pos: p, text: b.String()}
 		}
-		if len(line) > 0 && line[0] == '.' {
+		if len(line) > 1 && line[0] == '.' && line[1] == '.' {
 			line = line[1:]
 		}
 		b.Write(line)

@@ -135,8 +135,8 @@ func globToRegexp(p string) string {
 		case '\\':
 			if i+1 < len(p) {
 				i++
-				b.WriteString(regexp.QuoteMeta(p[i : i+1]))
 			}
+			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
 		default:
 			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
 		}
