@@ -34,6 +34,9 @@ type message struct {
 	body   []byte // the raw body, read on demand
 	hdrLen int
 	raw    []byte
+
+	partsDone bool
+	partList  []*mimePart
 }
 
 func newMessage(in *Input) *message { return &message{in: in} }
