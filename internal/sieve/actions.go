@@ -60,10 +60,6 @@ func runRedirect(x *exec, n *node) (bool, error) {
 	if !validAddress(addr) {
 		return false, runtimeErr(n, "specified redirect address '"+addr+"' is invalid")
 	}
-	x.redirects++
-	if x.redirects > x.limits.Redirects {
-		return false, runtimeErr(n, "number of redirect actions exceeds policy limit")
-	}
 	_, cp := n.tag("copy")
 	err := x.add(n, Redirect{Address: addrSpec(addr), Header: x.editedHeader()})
 	if !cp {
@@ -157,6 +153,11 @@ func (x *exec) add(n *node, a Action) error {
 		if merged, dup := sameAction(old, a); dup {
 			x.res.Actions[i] = merged
 			return nil
+		}
+	}
+	if _, ok := a.(Redirect); ok {
+		if x.count(Redirect{}) >= x.limits.Redirects {
+			return runtimeErr(n, "number of redirect actions exceeds policy limit")
 		}
 	}
 	if len(x.res.Actions) >= x.limits.Actions {
@@ -256,4 +257,15 @@ func actionName(a Action) string {
 		return a.Kind
 	}
 	return "unknown"
+}
+
+// count counts the actions of a's kind in the result.
+func (x *exec) count(a Action) int {
+	n := 0
+	for _, o := range x.res.Actions {
+		if actionName(o) == actionName(a) {
+			n++
+		}
+	}
+	return n
 }

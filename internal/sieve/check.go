@@ -235,12 +235,19 @@ func (c *checker) arguments(n *node, what string) bool {
 
 func (c *checker) positional(n *node, rest []*argument, what string) bool {
 	s := n.spec
-	min, max := len(s.pos)-s.opt, len(s.pos)
+	opt := s.opt
+	if opt < 0 {
+		opt = -opt
+	}
+	min, max := len(s.pos)-opt, len(s.pos)
 	if len(rest) < min || len(rest) > max {
 		c.errorf(n.pos, what+" requires "+itoa(min)+" positional argument(s), but "+itoa(len(rest))+" is/are specified")
 		return false
 	}
 	skip := max - len(rest)
+	if s.opt < 0 {
+		skip = 0
+	}
 	n.pargs = make([]*argument, max)
 	for j, a := range rest {
 		k := j + skip

@@ -209,7 +209,7 @@ func checkSize(c *checker, n *node) {
 
 func runSize(x *exec, n *node) (bool, error) {
 	lim := n.pargs[0].num
-	size := uint64(x.in.Size)
+	size := x.size()
 	if _, over := n.tag("over"); over {
 		return size > lim, nil
 	}

@@ -76,7 +76,6 @@ type exec struct {
 	flags     []string // imap4flags' internal variable (RFC 5232 §3)
 	res       Result
 	keep      bool // the implicit keep is still on
-	redirects int
 	edits     int
 	regexps   map[string]*regexp.Regexp
 	// header edited by editheader, nil when unchanged

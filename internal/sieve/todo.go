@@ -1,11 +1,9 @@
 package sieve
 
 func dateSpecs() []*spec                         { return nil }
-func editheaderSpecs() []*spec                   { return nil }
 func vacationSpecs() []*spec                     { return nil }
 func duplicateSpecs() []*spec                    { return nil }
 func includeSpecs() []*spec                      { return nil }
 func (x *exec) globalNames() map[string]struct{} { return nil }
-func (x *exec) editedHeader() Edited             { return nil }
 
 func RejectMessage(in *Input, reason string) []byte { return nil }
