@@ -181,7 +181,7 @@ func conflict(old, a Action) string {
 	switch {
 	case r1 && r2:
 		return "duplicate reject/ereject action not allowed"
-	case r1 && isDelivery(a), r2 && isDelivery(old):
+	case r1 && isDelivery(a), r2 && isDelivery(old), r1 && isVacation(a), r2 && isVacation(old):
 		return "reject action conflicts with other action: " + actionName(old) + " and " + actionName(a)
 	}
 	return ""
@@ -268,4 +268,9 @@ func (x *exec) count(a Action) int {
 		}
 	}
 	return n
+}
+
+func isVacation(a Action) bool {
+	s, ok := a.(Send)
+	return ok && s.Kind == "vacation"
 }

@@ -185,7 +185,7 @@ type outMsg struct {
 func newSuiteState(dir string) *suiteState {
 	return &suiteState{dir: dir, cfg: map[string]string{}, mailboxes: map[string][][]byte{"INBOX": nil},
 		msg: []byte("From: sender@example.com\nTo: recipient@example.org\nSubject: Frop!\n\nFrop!\n"),
-		env: Envelope{From: "sender@example.com", To: "recipient@example.org"}}
+		env: Envelope{From: "sender@example.com"}}
 }
 
 func (st *suiteState) config(name string) (string, bool) {
@@ -210,9 +210,6 @@ func (st *suiteState) include(name string, global bool) ([]byte, error) {
 
 func (st *suiteState) input() *Input {
 	user := st.cfg["sieve_user_email"]
-	if user == "" {
-		user = st.env.To
-	}
 	return &Input{Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
 		User: user, Now: time.Now(), SpamPercent: -1, Mailboxes: suiteMailboxes{st}, Memory: suiteMemory{}, hook: st,
 		Environment: map[string]string{"domain": "example.org", "host": "localhost", "location": "MDA", "name": "Facteur",

@@ -1,7 +1,6 @@
 package sieve
 
 func dateSpecs() []*spec                         { return nil }
-func vacationSpecs() []*spec                     { return nil }
 func duplicateSpecs() []*spec                    { return nil }
 func includeSpecs() []*spec                      { return nil }
 func (x *exec) globalNames() map[string]struct{} { return nil }
