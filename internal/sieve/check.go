@@ -15,6 +15,7 @@ type checker struct {
 	// state of the walk
 	seenOther bool // a command other than require was seen
 	prev      *node
+	incl      *includeState
 	loopDepth int
 }
 

@@ -79,10 +79,12 @@ type exec struct {
 	edits     int
 	regexps   map[string]*regexp.Regexp
 	// header edited by editheader, nil when unchanged
-	edited   []*field
-	hook     any // for tests of this package
-	global   map[string]string
-	included map[string]bool
+	edited     []*field
+	hook       any // for tests of this package
+	global     map[string]string
+	globalDecl map[string]struct{}
+	depth      int
+	included   map[string]bool
 }
 
 func (x *exec) step() error {
@@ -162,6 +164,7 @@ func Compile(src []byte, opts *CompileOptions) (*Script, error) {
 		}
 	}
 	c.prog = &program{name: opts.Name, cmds: cmds, required: c.required}
+	c.incl = &includeState{stack: []string{opts.Name}, cache: map[string]*program{opts.Name: c.prog}}
 	c.block(cmds, true)
 	if len(c.errs) > 0 {
 		sortErrors(c.errs)
