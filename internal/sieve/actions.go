@@ -29,6 +29,7 @@ func (x *exec) actionFlags(n *node, d *flagsData) []string {
 
 func runKeep(x *exec, n *node) (bool, error) {
 	fd, _ := n.data.(*flagsData)
+	x.keep = false // the explicit keep stands for the implicit one
 	return true, x.add(n, Keep{Flags: x.actionFlags(n, fd), Header: x.editedHeader()})
 }
 

@@ -106,6 +106,7 @@ func extensions() []*extension {
 		{name: "vacation-seconds", implies: []string{"vacation"}},
 		{name: "duplicate", specs: duplicateSpecs()},
 		{name: "include", specs: includeSpecs()},
+		{name: "enotify", specs: enotifySpecs()},
 	}
 }
 

@@ -41,7 +41,70 @@ var suiteSkipped = map[string]string{
 
 // suitePassing are the files known to pass whole: a regression fails
 // the test.
-var suitePassing = []string{}
+var suitePassing = []string{
+	"comparators/i-ascii-casemap.svtest",
+	"comparators/i-octet.svtest",
+	"comparators/i-unicode-casemap.svtest",
+	"compile/warnings.svtest",
+	"control-if.svtest",
+	"control-stop.svtest",
+	"execute/actions.svtest",
+	"execute/mailstore.svtest",
+	"extensions/body/raw.svtest",
+	"extensions/date/basic.svtest",
+	"extensions/date/date-parts.svtest",
+	"extensions/date/zones.svtest",
+	"extensions/duplicate/errors.svtest",
+	"extensions/duplicate/execute.svtest",
+	"extensions/editheader/alternating.svtest",
+	"extensions/editheader/deleteheader.svtest",
+	"extensions/editheader/utf8.svtest",
+	"extensions/enotify/basic.svtest",
+	"extensions/enotify/notify_method_capability.svtest",
+	"extensions/enotify/valid_notify_method.svtest",
+	"extensions/environment/rfc.svtest",
+	"extensions/ihave/errors.svtest",
+	"extensions/imap4flags/basic.svtest",
+	"extensions/imap4flags/flagstring.svtest",
+	"extensions/include/once.svtest",
+	"extensions/include/optional.svtest",
+	"extensions/include/rfc.svtest",
+	"extensions/include/twice.svtest",
+	"extensions/include/variables.svtest",
+	"extensions/index/basic.svtest",
+	"extensions/index/errors.svtest",
+	"extensions/mailbox/execute.svtest",
+	"extensions/regex/basic.svtest",
+	"extensions/regex/match-values.svtest",
+	"extensions/reject/execute.svtest",
+	"extensions/reject/smtp.svtest",
+	"extensions/relational/basic.svtest",
+	"extensions/relational/comparators.svtest",
+	"extensions/relational/rfc.svtest",
+	"extensions/spamvirustest/errors.svtest",
+	"extensions/subaddress/basic.svtest",
+	"extensions/subaddress/rfc.svtest",
+	"extensions/vacation/errors.svtest",
+	"extensions/vacation/smtp.svtest",
+	"extensions/variables/basic.svtest",
+	"extensions/variables/match.svtest",
+	"extensions/variables/modifiers.svtest",
+	"extensions/variables/quoting.svtest",
+	"extensions/variables/regex.svtest",
+	"extensions/variables/string.svtest",
+	"failures/fuzz3.svtest",
+	"failures/mailbox-bad-utf8.svtest",
+	"lexer.svtest",
+	"match-types/contains.svtest",
+	"match-types/is.svtest",
+	"match-types/matches.svtest",
+	"test-allof.svtest",
+	"test-anyof.svtest",
+	"test-exists.svtest",
+	"test-header.svtest",
+	"test-size.svtest",
+	"testsuite.svtest",
+}
 
 func suiteDir(t *testing.T) string {
 	if d := os.Getenv("FACTEUR_SIEVE_TESTS"); d != "" {
@@ -452,7 +515,9 @@ func (st *suiteState) execute(x *exec, a Action) bool {
 			st.outbox = append(st.outbox, outMsg{from: "", to: []string{st.env.From}, msg: RejectMessage(x.in, a.Reason)})
 		}
 	case Send:
-		st.outbox = append(st.outbox, outMsg{from: a.From, to: a.To, msg: a.Message})
+		for _, to := range a.To {
+			st.outbox = append(st.outbox, outMsg{from: a.From, to: []string{to}, msg: a.Message})
+		}
 	}
 	return true
 }

@@ -1,3 +1,1 @@
 package sieve
-
-func RejectMessage(in *Input, reason string) []byte { return nil }

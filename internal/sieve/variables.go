@@ -88,8 +88,12 @@ func runSet(x *exec, n *node) (bool, error) {
 }
 
 func (x *exec) setVar(name, v string) {
-	if len(v) > maxVariableSize {
-		v = truncUTF8(v, maxVariableSize)
+	max := maxVariableSize
+	if c, ok := x.hookConfig("sieve_variables_max_variable_size"); ok {
+		max = atoiDefault(c, max)
+	}
+	if len(v) > max {
+		v = truncUTF8(v, max)
 	}
 	name = strings.ToLower(name)
 	if x.global != nil && x.isGlobal(name) {
