@@ -16,6 +16,8 @@ type checker struct {
 	seenOther bool // a command other than require was seen
 	prev      *node
 	incl      *includeState
+	loops     []string // names of the enclosing foreverypart loops
+	loopsNode []*node
 	loopDepth int
 }
 
@@ -73,9 +75,13 @@ func (c *checker) command(n *node, top bool) {
 	c.node(n)
 	prev := c.prev
 	if s.block {
+		nl := len(c.loops)
 		c.loopDepth++
 		c.block(n.block, false)
 		c.loopDepth--
+		if n.name == "foreverypart" && len(c.loops) > nl-1 && nl > 0 {
+			c.loops, c.loopsNode = c.loops[:nl-1], c.loopsNode[:nl-1]
+		}
 	}
 	c.prev = prev
 }

@@ -19,7 +19,7 @@ func coreExtension() *extension {
 		{name: "not", test: true, tests: 1, run: runNot},
 		{name: "allof", test: true, tests: -1, run: runAllof},
 		{name: "anyof", test: true, tests: -1, run: runAnyof},
-		{name: "exists", test: true, pos: []posArg{{pList, "header names"}}, check: checkHeaderNames, run: runExists},
+		{name: "exists", test: true, tags: indexTags()[2:4], pos: []posArg{{pList, "header names"}}, check: checkHeaderNames, run: runExists},
 		{name: "header", test: true, match: true, tags: indexTags(), pos: []posArg{{pList, "header names"}, {pList, "key list"}},
 			check: checkHeader, run: runHeader},
 		{name: "address", test: true, match: true, addr: true, tags: indexTags(), pos: []posArg{{pList, "header list"}, {pList, "key list"}},
@@ -73,6 +73,7 @@ type headerData struct {
 }
 
 func checkHeaderNames(c *checker, n *node) {
+	c.checkMimeTags(n)
 	d := &headerData{names: c.strs(n.pargs[0])}
 	n.data = d
 }
@@ -123,12 +124,20 @@ func checkHeader(c *checker, n *node) {
 }
 
 func runExists(x *exec, n *node) (bool, error) {
-	for _, name := range x.expandList(n.data.(*headerData).names) {
-		if len(x.headerValues([]string{name})) == 0 {
-			return false, nil
+	names := x.expandList(n.data.(*headerData).names)
+	for _, fs := range x.mimeFields(n) {
+		all := true
+		for _, name := range names {
+			if len(fieldValues(fs, []string{name})) == 0 {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true, nil
 		}
 	}
-	return true, nil
+	return false, nil
 }
 
 func pickIndex(vals []string, idx int) []string {
@@ -146,8 +155,11 @@ func pickIndex(vals []string, idx int) []string {
 
 func runHeader(x *exec, n *node) (bool, error) {
 	d := n.data.(*headerData)
-	vals := pickIndex(x.headerValues(x.expandList(d.names)), d.index)
-	return n.mt.match(x, vals)
+	var vals []string
+	for _, fs := range x.mimeFields(n) {
+		vals = append(vals, pickIndex(fieldValues(fs, x.expandList(d.names)), d.index)...)
+	}
+	return n.mt.match(x, mimeValues(n, vals))
 }
 
 // address headers: the RFC 5322 fields that hold addresses (RFC 5228
@@ -176,8 +188,10 @@ func checkAddress(c *checker, n *node) {
 func runAddress(x *exec, n *node) (bool, error) {
 	d := n.data.(*headerData)
 	var addrs []string
-	for _, v := range pickIndex(x.headerValues(x.expandList(d.names)), d.index) {
-		addrs = append(addrs, parseAddresses(v)...)
+	for _, fs := range x.mimeFields(n) {
+		for _, v := range pickIndex(fieldValues(fs, x.expandList(d.names)), d.index) {
+			addrs = append(addrs, parseAddresses(v)...)
+		}
 	}
 	return x.matchAddresses(n, addrs)
 }

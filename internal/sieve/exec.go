@@ -84,6 +84,7 @@ type exec struct {
 	global     map[string]string
 	globalDecl map[string]struct{}
 	depth      int
+	part       int // the MIME part foreverypart is at, -1 outside
 	included   map[string]bool
 }
 
@@ -190,7 +191,7 @@ func (s *Script) Run(ctx context.Context, in *Input) (*Result, error) {
 
 func newExec(ctx context.Context, p *program, in *Input) *exec {
 	return &exec{ctx: ctx, in: in, prog: p, limits: withDefaults(in.Limits), keep: true,
-		vars: map[string]string{}, msg: newMessage(in), hook: in.hook}
+		vars: map[string]string{}, msg: newMessage(in), hook: in.hook, part: -1}
 }
 
 func (x *exec) run() error {

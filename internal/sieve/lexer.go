@@ -217,6 +217,9 @@ func (l *lexer) quoted(p pos) token {
 			if l.i < len(l.src) {
 				b.WriteByte(l.adv())
 			}
+		case '\r':
+		case '\n':
+			b.WriteString("\r\n") // line ends are CRLF, as in text: strings
 		default:
 			b.WriteByte(c)
 		}
@@ -267,9 +270,9 @@ func (l *lexer) multiline(p pos) token {
 		if len(line) > 1 && line[0] == '.' && line[1] == '.' {
 			line = line[1:]
 		}
-		b.Write(line)
+		b.WriteString(strings.TrimSuffix(string(line), "\r"))
 		if nl {
-			b.WriteByte('\n')
+			b.WriteString("\r\n") // RFC 5228 §2.4.2: lines end in CRLF
 		}
 	}
 }

@@ -110,8 +110,12 @@ func decodeHeader(s string) string {
 
 // headerValues returns the decoded values of the named fields.
 func (x *exec) headerValues(names []string) []string {
+	return fieldValues(x.fields(), names)
+}
+
+func fieldValues(fields []*field, names []string) []string {
 	var out []string
-	for _, f := range x.fields() {
+	for _, f := range fields {
 		for _, n := range names {
 			if strings.EqualFold(f.name, n) {
 				out = append(out, decodeHeader(f.value()))

@@ -107,6 +107,9 @@ func extensions() []*extension {
 		{name: "duplicate", specs: duplicateSpecs()},
 		{name: "include", specs: includeSpecs()},
 		{name: "enotify", specs: enotifySpecs()},
+		{name: "mime"},
+		{name: "foreverypart", specs: foreverypartSpecs()},
+		{name: "extracttext", specs: extracttextSpecs()},
 	}
 }
 

@@ -232,11 +232,16 @@ type suiteState struct {
 	msg       []byte
 	env       Envelope
 	cfg       map[string]string
-	mailboxes map[string][][]byte
+	mailboxes map[string][]stored
 	outbox    []outMsg
 	errs      ErrorList
 	script    *Script
 	scriptSrc string
+}
+
+type stored struct {
+	msg   []byte
+	flags []string
 }
 
 type outMsg struct {
@@ -246,7 +251,7 @@ type outMsg struct {
 }
 
 func newSuiteState(dir string) *suiteState {
-	return &suiteState{dir: dir, cfg: map[string]string{}, mailboxes: map[string][][]byte{"INBOX": nil},
+	return &suiteState{dir: dir, cfg: map[string]string{}, mailboxes: map[string][]stored{"INBOX": nil},
 		msg: []byte("From: sender@example.com\nTo: recipient@example.org\nSubject: Frop!\n\nFrop!\n"),
 		env: Envelope{From: "sender@example.com"}}
 }
@@ -502,12 +507,12 @@ func (st *suiteState) withHeader(h Edited) []byte {
 func (st *suiteState) execute(x *exec, a Action) bool {
 	switch a := a.(type) {
 	case Keep:
-		st.mailboxes["INBOX"] = append(st.mailboxes["INBOX"], st.withHeader(a.Header))
+		st.mailboxes["INBOX"] = append(st.mailboxes["INBOX"], stored{st.withHeader(a.Header), a.Flags})
 	case FileInto:
 		if _, ok := st.mailboxes[a.Mailbox]; !ok && !a.Create && st.cfg["mailbox_autocreate"] == "no" {
 			return false
 		}
-		st.mailboxes[a.Mailbox] = append(st.mailboxes[a.Mailbox], st.withHeader(a.Header))
+		st.mailboxes[a.Mailbox] = append(st.mailboxes[a.Mailbox], stored{st.withHeader(a.Header), a.Flags})
 	case Redirect:
 		st.outbox = append(st.outbox, outMsg{from: st.env.From, to: []string{a.Address}, msg: st.withHeader(a.Header)})
 	case Reject:
@@ -530,7 +535,8 @@ func runTestMessage(x *exec, n *node) (bool, error) {
 		if idx >= len(box) {
 			return false, nil
 		}
-		st.setMessage(x, box[idx], nil)
+		st.setMessage(x, box[idx].msg, nil)
+		x.flags = cloneFlags(box[idx].flags)
 		return true, nil
 	}
 	if idx >= len(st.outbox) {

@@ -11,16 +11,19 @@ import (
 // maxVariableSize bounds a variable's value (as Pigeonhole's default).
 const maxVariableSize = 4096
 
-func variablesSpecs() []*spec {
-	mods := []tagSpec{
+func setModifiers() []tagSpec {
+	return []tagSpec{
 		{name: "lower", group: "40"}, {name: "upper", group: "40"},
 		{name: "lowerfirst", group: "30"}, {name: "upperfirst", group: "30"},
 		{name: "quotewildcard", group: "20"}, {name: "quoteregex", group: "20", ext: "regex"},
 		{name: "encodeurl", group: "15", ext: "enotify"},
 		{name: "length", group: "10"},
 	}
+}
+
+func variablesSpecs() []*spec {
 	return []*spec{
-		{name: "set", tags: mods, pos: []posArg{{pString, "name"}, {pString, "value"}}, check: checkSet, run: runSet},
+		{name: "set", tags: setModifiers(), pos: []posArg{{pString, "name"}, {pString, "value"}}, check: checkSet, run: runSet},
 		{name: "string", test: true, match: true, pos: []posArg{{pList, "source"}, {pList, "key list"}}, check: checkString, run: runString},
 	}
 }
