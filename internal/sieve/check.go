@@ -67,6 +67,7 @@ func (c *checker) command(n *node, top bool) {
 	if n.name == "require" {
 		if !top || c.seenOther {
 			c.errorf(n.pos, "require commands can only be placed at top level at the beginning of the file")
+			return
 		}
 	} else {
 		c.seenOther = true
@@ -100,26 +101,14 @@ func (c *checker) test(n *node) {
 	c.node(n)
 }
 
-// node checks the arguments, sub-tests and block of a command or test.
+// node checks the arguments, sub-tests and block of a command or test:
+// like Pigeonhole, the first error in the arguments and tests is the
+// only one reported for them.
 func (c *checker) node(n *node) {
 	s := n.spec
 	what := "the " + s.name + " " + s.kind()
-	ok := c.arguments(n, what)
-	switch {
-	case s.tests == 0 && len(n.tests) > 0:
-		c.errorf(n.pos, what+" accepts no sub-tests, but tests are specified")
-		ok = false
-	case s.tests == 1 && (len(n.tests) != 1 || n.testList):
-		if len(n.tests) == 0 {
-			c.errorf(n.pos, what+" requires one test argument, but none is specified")
-		} else {
-			c.errorf(n.pos, what+" requires one test argument, but a test list is specified")
-		}
-		ok = false
-	case s.tests == -1 && !n.testList:
-		c.errorf(n.pos, what+" requires a list of tests, but a single test or none is specified")
-		ok = false
-	}
+	ok := c.arguments(n, what) && c.subtests(n, what)
+	subOK := ok
 	if !s.test {
 		switch {
 		case s.block && !n.hasBlock:
@@ -130,12 +119,40 @@ func (c *checker) node(n *node) {
 			ok = false
 		}
 	}
-	for _, t := range n.tests {
-		c.test(t)
-	}
 	if ok && s.check != nil {
 		s.check(c, n)
 	}
+	if subOK {
+		for _, t := range n.tests {
+			c.test(t)
+		}
+	}
+}
+
+func (c *checker) subtests(n *node, what string) bool {
+	s := n.spec
+	switch {
+	case s.tests == 0 && len(n.tests) == 1 && !n.testList && !s.test:
+		c.errorf(n.pos, "missing semicolon ';' after the "+s.name+" command (found '"+n.tests[0].name+"'; "+s.name+" accepts no tests)")
+	case s.tests == 0 && len(n.tests) == 1 && !n.testList && c.isTag(s, n.tests[0].name):
+		c.errorf(n.tests[0].pos, "missing colon ':' before ':"+n.tests[0].name+"' tag in the "+s.name+" test")
+	case s.tests == 0 && len(n.tests) > 0:
+		c.errorf(n.pos, what+" accepts no sub-tests, but tests are specified")
+	case s.tests == 1 && len(n.tests) == 0:
+		c.errorf(n.pos, what+" requires one test argument, but none is specified")
+	case s.tests == 1 && (len(n.tests) != 1 || n.testList):
+		c.errorf(n.pos, what+" requires one test argument, but a test list is specified")
+	case s.tests == -1 && !n.testList:
+		c.errorf(n.pos, what+" requires a list of tests, but a single test or none is specified")
+	default:
+		return true
+	}
+	return false
+}
+
+func (c *checker) isTag(s *spec, name string) bool {
+	_, ok := c.findTag(s, name)
+	return ok
 }
 
 // findTag finds a tag s takes, with the extension it needs.
@@ -194,18 +211,17 @@ func (c *checker) arguments(n *node, what string) bool {
 		t, found := c.findTag(s, a.tag)
 		if !found {
 			c.errorf(a.pos, "unknown tagged argument ':"+a.tag+"' for the "+s.name+" "+s.kind()+" (reported only once at first occurrence)")
-			ok = false
-			continue
+			return false
 		}
 		if t.group != "" {
 			if g, dup := groups[t.group]; dup {
 				c.errorf(a.pos, "multiple "+t.group+" arguments (':"+g+"' and ':"+a.tag+"') specified for the "+s.name+" "+s.kind())
-				ok = false
+				return false
 			}
 			groups[t.group] = a.tag
 		} else if _, dup := n.tags[a.tag]; dup {
 			c.errorf(a.pos, "encountered duplicate tag ':"+a.tag+"' for the "+s.name+" "+s.kind())
-			ok = false
+			return false
 		}
 		var param *argument
 		if t.param != pNone {
@@ -215,11 +231,7 @@ func (c *checker) arguments(n *node, what string) bool {
 					found = argDesc(n.args[i+1])
 				}
 				c.errorf(a.pos, "the :"+a.tag+" tag for the "+s.name+" "+s.kind()+" requires "+t.param.String()+" as parameter, but "+found+" was found")
-				ok = false
-				if i+1 < len(n.args) && n.args[i+1].kind != aTag {
-					i++
-				}
-				continue
+				return false
 			}
 			i++
 			param = n.args[i]
@@ -230,6 +242,10 @@ func (c *checker) arguments(n *node, what string) bool {
 	rest := n.args[i:]
 	for _, a := range rest {
 		if a.kind == aTag {
+			if _, known := c.findTag(s, a.tag); !known {
+				c.errorf(a.pos, "unknown tagged argument ':"+a.tag+"' for the "+s.name+" "+s.kind()+" (reported only once at first occurrence)")
+				return false
+			}
 			c.errorf(a.pos, "unexpected tagged argument ':"+a.tag+"' found among the positional arguments of the "+s.name+" "+s.kind())
 			return false
 		}
