@@ -122,6 +122,9 @@ type Limits struct {
 	Redirects   int // redirect actions (DefaultRedirects)
 	Actions     int // actions of any kind (DefaultActions)
 	HeaderEdits int // addheader and deleteheader (DefaultHeaderEdits)
+	// Time bounds the whole execution, checked between steps
+	// (DefaultTime).
+	Time time.Duration
 }
 
 // The default limits.
@@ -130,7 +133,13 @@ const (
 	DefaultRedirects   = 4
 	DefaultActions     = 32
 	DefaultHeaderEdits = 64
+	DefaultTime        = 5 * time.Second
 )
+
+// maxMatchCost bounds one regular expression match: the pattern's length
+// times the subject's. RE2 is linear in each, but a 10 KB pattern on a
+// 100 KB string is still seconds of CPU; such a match is a runtime error.
+const maxMatchCost = 50 << 20
 
 // Result is what an execution decided. A runtime error (Run's error)
 // means the caller keeps the message as if the script were absent: the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // program is a compiled script.
@@ -64,12 +65,13 @@ func runtimeErr(n *node, msg string) error {
 
 // exec is one Run's state.
 type exec struct {
-	ctx    context.Context
-	in     *Input
-	prog   *program
-	msg    *message
-	steps  int
-	limits Limits
+	ctx      context.Context
+	in       *Input
+	prog     *program
+	msg      *message
+	steps    int
+	limits   Limits
+	deadline time.Time
 
 	vars      map[string]string
 	matchVars []string
@@ -93,9 +95,12 @@ func (x *exec) step() error {
 	if x.steps > x.limits.Steps {
 		return errors.New("sieve: execution exceeded the step limit")
 	}
-	if x.steps&1023 == 0 {
+	if x.steps&63 == 0 {
 		if err := x.ctx.Err(); err != nil {
 			return err
+		}
+		if time.Now().After(x.deadline) {
+			return errors.New("sieve: execution exceeded the time limit")
 		}
 	}
 	return nil
@@ -136,6 +141,9 @@ func withDefaults(l Limits) Limits {
 	}
 	if l.HeaderEdits <= 0 {
 		l.HeaderEdits = DefaultHeaderEdits
+	}
+	if l.Time <= 0 {
+		l.Time = DefaultTime
 	}
 	return l
 }
@@ -190,7 +198,8 @@ func (s *Script) Run(ctx context.Context, in *Input) (*Result, error) {
 }
 
 func newExec(ctx context.Context, p *program, in *Input) *exec {
-	return &exec{ctx: ctx, in: in, prog: p, limits: withDefaults(in.Limits), keep: true,
+	l := withDefaults(in.Limits)
+	return &exec{ctx: ctx, in: in, prog: p, limits: l, deadline: time.Now().Add(l.Time), keep: true,
 		vars: map[string]string{}, msg: newMessage(in), hook: in.hook, part: -1}
 }
 

@@ -1,6 +1,7 @@
 package sieve
 
 import (
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -185,6 +186,12 @@ func (m *matcher) one(x *exec, v string, k *str, i int) (bool, error) {
 		if re, err = x.regexp(m, x.expand(k)); err != nil {
 			return false, nil
 		}
+	}
+	if len(v)*len(re.String()) > maxMatchCost {
+		return false, errors.New("sieve: regular expression match too expensive")
+	}
+	if !x.prog.required["variables"] {
+		return re.MatchString(v), nil
 	}
 	sub := re.FindStringSubmatch(v)
 	if sub == nil {

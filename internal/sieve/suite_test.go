@@ -285,7 +285,11 @@ func (st *suiteState) include(name string, global bool) ([]byte, error) {
 
 func (st *suiteState) input() *Input {
 	user := st.cfg["sieve_user_email"]
-	return &Input{Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
+	var lim Limits
+	if d, err := time.ParseDuration(st.cfg["sieve_max_cpu_time"]); err == nil {
+		lim.Time = d
+	}
+	return &Input{Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
 		User: user, Now: time.Now(), SpamPercent: -1, Mailboxes: suiteMailboxes{st}, Memory: suiteMemory{}, hook: st,
 		Environment: map[string]string{"domain": "example.org", "host": "localhost", "location": "MDA", "name": "Facteur",
 			"phase": "during", "version": "1"}}
