@@ -38,7 +38,9 @@ func (ap addrPart) part(addr, sep string) (string, bool) {
 		if sep == "" {
 			sep = "+"
 		}
-		i := strings.Index(local, sep)
+		// Each character of sep separates (Pigeonhole's
+		// recipient_delimiter); RFC 5233 §4 leaves it to the site.
+		i := strings.IndexAny(local, sep)
 		if ap == apUser {
 			if i < 0 {
 				return local, true
@@ -48,7 +50,7 @@ func (ap addrPart) part(addr, sep string) (string, bool) {
 		if i < 0 {
 			return "", false
 		}
-		return local[i+len(sep):], true
+		return local[i+1:], true
 	}
 	return addr, true
 }

@@ -30,10 +30,16 @@ func checkBody(c *checker, n *node) {
 	}
 	n.data = d
 	n.mt = c.newMatcher(n, n.pargs[0])
+	if n.mt != nil {
+		n.mt.noVars = true // the body test sets no match variables (RFC 5173 §5)
+	}
 }
 
 func runBody(x *exec, n *node) (bool, error) {
 	d := n.data.(*bodyData)
+	if len(x.msg.bodyBytes()) == 0 {
+		return false, nil // no body, nothing to match
+	}
 	if d.raw {
 		return n.mt.match(x, []string{string(x.msg.bodyBytes())})
 	}
@@ -118,6 +124,9 @@ func (m *message) parts(types []string) []string {
 func contentTypeMatches(ct, t string) bool {
 	if t == "" {
 		return true
+	}
+	if strings.Count(t, "/") > 1 {
+		return false
 	}
 	if strings.Contains(t, "/") {
 		return ct == t

@@ -273,7 +273,9 @@ func runEnvelope(x *exec, n *node) (bool, error) {
 			addrs = append(addrs, "") // the null reverse-path (RFC 5228 §5.4)
 			continue
 		}
-		addrs = append(addrs, addrSpec(v))
+		if a := addrSpec(v); validAddress(a) || strings.EqualFold(p, "auth") {
+			addrs = append(addrs, a) // a syntactically invalid path matches nothing
+		}
 	}
 	return x.matchAddresses(n, addrs)
 }

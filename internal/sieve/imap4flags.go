@@ -1,6 +1,9 @@
 package sieve
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // The imap4flags extension (RFC 5232).
 
@@ -109,5 +112,12 @@ func runHasflag(x *exec, n *node) (bool, error) {
 			cur = unionFlags(cur, x.getFlags(v))
 		}
 	}
-	return n.mt.match(x, cur)
+	// The keys are flag lists too (RFC 5232 §4 example: "b A").
+	m := *n.mt
+	m.keys, m.res = nil, nil
+	for _, k := range normalizeFlags(x.expandList(n.mt.keys)) {
+		m.keys = append(m.keys, &str{s: k})
+	}
+	m.res = make([]*regexp.Regexp, len(m.keys))
+	return m.match(x, cur)
 }

@@ -45,6 +45,8 @@ type matcher struct {
 	rel  string // the relational operator of :count and :value (RFC 5231)
 	keys []*str
 	res  []*regexp.Regexp // keys compiled, for :matches and :regex with constant keys
+	// noVars: a success sets no match variables.
+	noVars bool
 }
 
 var relOps = map[string]bool{"gt": true, "ge": true, "lt": true, "le": true, "eq": true, "ne": true}
@@ -180,7 +182,10 @@ func (m *matcher) one(x *exec, v string, k *str, i int) (bool, error) {
 	case mValue:
 		return relational(m.rel, m.compare(v, x.expand(k))), nil
 	}
-	re := m.res[i]
+	var re *regexp.Regexp
+	if i < len(m.res) {
+		re = m.res[i]
+	}
 	if re == nil {
 		var err error
 		if re, err = x.regexp(m, x.expand(k)); err != nil {
@@ -190,7 +195,7 @@ func (m *matcher) one(x *exec, v string, k *str, i int) (bool, error) {
 	if len(v)*len(re.String()) > maxMatchCost {
 		return false, errors.New("sieve: regular expression match too expensive")
 	}
-	if !x.prog.required["variables"] {
+	if !x.prog.required["variables"] || m.noVars {
 		return re.MatchString(v), nil
 	}
 	sub := re.FindStringSubmatch(v)
