@@ -81,19 +81,13 @@ func runError(x *exec, n *node) (bool, error) {
 	return false, runtimeErr(n, "error command: "+x.expand(n.data.(*str)))
 }
 
-func spamtestSpecs(name string) []*spec {
-	var tags []tagSpec
-	if name == "spamtestplus" {
-		tags = []tagSpec{{name: "percent"}}
-	}
-	return []*spec{{name: "spamtest", ext: name, test: true, match: true, tags: tags, pos: []posArg{{pString, "value"}},
+func spamtestSpecs() []*spec {
+	tags := []tagSpec{{name: "percent", ext: "spamtestplus"}}
+	return []*spec{{name: "spamtest", test: true, match: true, tags: tags, pos: []posArg{{pString, "value"}},
 		check: checkSpamtest, run: runSpamtest}}
 }
 
 func checkSpamtest(c *checker, n *node) {
-	if !c.required["relational"] && c.required["spamtestplus"] {
-		_ = n
-	}
 	n.mt = c.newMatcher(n, n.pargs[0])
 	if n.mt != nil {
 		if _, ok := n.tag("comparator"); !ok {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -93,6 +94,9 @@ var suitePassing = []string{
 	"extensions/relational/comparators.svtest",
 	"extensions/relational/rfc.svtest",
 	"extensions/spamvirustest/errors.svtest",
+	"extensions/spamvirustest/spamtest.svtest",
+	"extensions/spamvirustest/spamtestplus.svtest",
+	"extensions/spamvirustest/virustest.svtest",
 	"extensions/subaddress/basic.svtest",
 	"extensions/subaddress/rfc.svtest",
 	"extensions/vacation/errors.svtest",
@@ -293,8 +297,9 @@ func (st *suiteState) input() *Input {
 	if d, err := time.ParseDuration(st.cfg["sieve_max_cpu_time"]); err == nil {
 		lim.Time = d
 	}
-	return &Input{Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
-		User: user, Now: time.Now(), SpamPercent: -1, Mailboxes: suiteMailboxes{st}, Memory: suiteMemory{}, hook: st,
+	spam, virus := st.spam()
+	return &Input{Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
+		User: user, Now: time.Now(), SpamPercent: spam, Mailboxes: suiteMailboxes{st}, Memory: suiteMemory{}, hook: st,
 		Environment: map[string]string{"domain": "example.org", "host": "localhost", "location": "MDA", "name": "Pigeonhole Sieve", // the suite checks for its own name
 			"phase": "during", "version": "1"}}
 }
@@ -346,7 +351,11 @@ func testsuiteExtension() *extension {
 			delete(suiteState_(x).cfg, x.expandString(n.pargs[0].str()))
 			return true, nil
 		}},
-		{name: "test_config_reload", tags: []tagSpec{{name: "extension", param: pString}}, run: runNothing},
+		{name: "test_config_reload", tags: []tagSpec{{name: "extension", param: pString}}, run: func(x *exec, n *node) (bool, error) {
+			st := suiteState_(x)
+			st.setMessage(x, st.msg, nil)
+			return true, nil
+		}},
 		{name: "test_result_reset", run: func(x *exec, n *node) (bool, error) {
 			x.res = Result{}
 			x.keep = true
@@ -529,7 +538,9 @@ func (st *suiteState) execute(x *exec, a Action) bool {
 		}
 		st.mailboxes[a.Mailbox] = append(st.mailboxes[a.Mailbox], stored{st.withHeader(a.Header), a.Flags})
 	case Redirect:
-		st.outbox = append(st.outbox, outMsg{from: st.env.From, to: []string{a.Address}, msg: st.withHeader(a.Header)})
+		// Pigeonhole's delivery marks redirected messages (loop detection).
+		m := append([]byte("X-Sieve-Redirected-From: "+st.env.To+"\r\n"), st.withHeader(a.Header)...)
+		st.outbox = append(st.outbox, outMsg{from: st.redirectFrom(), to: []string{a.Address}, msg: m})
 	case Reject:
 		if st.env.From != "" {
 			st.outbox = append(st.outbox, outMsg{from: "", to: []string{st.env.From}, msg: RejectMessage(x.in, a.Reason)})
@@ -540,6 +551,25 @@ func (st *suiteState) execute(x *exec, a Action) bool {
 		}
 	}
 	return true
+}
+
+// redirectFrom is the envelope sender of a redirect, as configured by
+// sieve_redirect_envelope_from.
+func (st *suiteState) redirectFrom() string {
+	if st.env.From == "" {
+		return ""
+	}
+	switch v := st.cfg["sieve_redirect_envelope_from"]; {
+	case v == "recipient":
+		return st.env.To
+	case v == "user_email":
+		return st.cfg["sieve_user_email"]
+	case v == "orig_recipient":
+		return st.env.To
+	case strings.HasPrefix(v, "<"):
+		return strings.Trim(v, "<>")
+	}
+	return st.env.From
 }
 
 func runTestMessage(x *exec, n *node) (bool, error) {
@@ -624,4 +654,91 @@ func TestCompileFile(t *testing.T) {
 // crlf gives a message CRLF line ends, as the suite's sizes assume.
 func crlf(s string) []byte {
 	return []byte(strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n"))
+}
+
+// statusHeader reads a "Name" or "Name:regexp" setting's value from the
+// message (Pigeonhole's sieve_spamtest/virustest_status_header).
+func (st *suiteState) statusHeader(setting string) (string, bool) {
+	spec, ok := st.cfg[setting]
+	if !ok {
+		return "", false
+	}
+	name, pat, hasPat := strings.Cut(spec, ":")
+	fields, _ := parseHeader(st.msg)
+	for _, f := range fields {
+		if !strings.EqualFold(f.name, strings.TrimSpace(name)) {
+			continue
+		}
+		v := f.value()
+		if !hasPat {
+			return v, true
+		}
+		re, err := regexp.Compile(pat)
+		if err != nil {
+			return "", false
+		}
+		m := re.FindStringSubmatch(f.name + ":" + f.raw)
+		if m == nil || len(m) < 2 {
+			return "", false
+		}
+		return m[1], true
+	}
+	return "", false
+}
+
+// scanStatus turns the configured status header into a ratio 0..1, or
+// a text value's index; ok is false when the message was not scanned.
+func (st *suiteState) scanStatus(prefix string, maxText int) (ratio float64, text int, ok bool) {
+	v, ok := st.statusHeader(prefix + "_status_header")
+	if !ok {
+		return 0, -1, false
+	}
+	switch st.cfg[prefix+"_status_type"] {
+	case "text":
+		for i := 0; i <= maxText; i++ {
+			if tv, set := st.cfg[prefix+"_text_value/"+strconv.Itoa(i)]; set && strings.EqualFold(tv, strings.TrimSpace(v)) {
+				return 0, i, true
+			}
+		}
+		return 0, -1, false
+	case "strlen":
+		max, _ := strconv.ParseFloat(st.cfg[prefix+"_score_max_value"], 64)
+		if max <= 0 {
+			return 0, -1, false
+		}
+		return math.Min(float64(len(strings.TrimSpace(v)))/max, 1), -1, true
+	}
+	score, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		return 0, -1, false
+	}
+	max, err := strconv.ParseFloat(st.cfg[prefix+"_score_max_value"], 64)
+	if mv, ok := st.statusHeader(prefix + "_score_max_header"); ok {
+		max, err = strconv.ParseFloat(mv, 64)
+	}
+	if err != nil || max <= 0 {
+		return 0, -1, false
+	}
+	return math.Max(0, math.Min(score/max, 1)), -1, true
+}
+
+// spam computes Input.SpamPercent and Input.Virus from the message, as
+// the delivery's spam and virus checks would.
+func (st *suiteState) spam() (percent, virus int) {
+	percent = -1
+	if r, text, ok := st.scanStatus("sieve_spamtest", 10); ok {
+		if text >= 0 {
+			percent = text * 10
+		} else {
+			percent = int(math.Round(r * 100))
+		}
+	}
+	if r, text, ok := st.scanStatus("sieve_virustest", 5); ok {
+		if text >= 0 {
+			virus = text
+		} else {
+			virus = 1 + int(r*4)
+		}
+	}
+	return percent, virus
 }
