@@ -110,7 +110,7 @@ func addrSpec(s string) string {
 			if k := strings.LastIndexByte(a, ':'); k >= 0 { // source route
 				a = a[k+1:]
 			}
-			return strings.TrimSpace(a)
+			return strings.TrimSpace(stripComments(a))
 		}
 	}
 	return strings.TrimSpace(stripComments(s))

@@ -32,20 +32,20 @@ func checkAddheader(c *checker, n *node) {
 	n.data = d
 }
 
-// validFieldValue: no bare CR or LF, only folding.
-func validFieldValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\r' || s[i] == '\n' {
-			rest := strings.TrimLeft(s[i:], "\r\n")
-			if rest == "" || rest[0] != ' ' && rest[0] != '\t' {
-				return false
-			}
-		}
-		if s[i] == 0 {
-			return false
-		}
+// validFieldValue: no NUL; line breaks become folding (runAddheader).
+func validFieldValue(s string) bool { return !strings.ContainsRune(s, 0) }
+
+// foldValue turns the line breaks of a value into folding whitespace
+// (RFC 5322 §2.2.3).
+func foldValue(v string) string {
+	if !strings.ContainsAny(v, "\r\n") {
+		return v
 	}
-	return true
+	lines := strings.FieldsFunc(v, func(r rune) bool { return r == '\r' || r == '\n' })
+	for i := range lines {
+		lines[i] = strings.TrimLeft(lines[i], " \t")
+	}
+	return strings.Join(lines, "\r\n\t")
 }
 
 // protectedField: RFC 5293 §6 forbids changing Received and
@@ -86,7 +86,7 @@ func runAddheader(x *exec, n *node) (bool, error) {
 	if err := x.startEdit(n); err != nil {
 		return false, err
 	}
-	f := &field{name: name, raw: " " + encodeValue(value)}
+	f := &field{name: name, raw: " " + foldValue(encodeValue(value))}
 	if _, last := n.tag("last"); last {
 		x.edited = append(x.edited, f)
 	} else {

@@ -175,6 +175,9 @@ func Compile(src []byte, opts *CompileOptions) (*Script, error) {
 	c.prog = &program{name: opts.Name, cmds: cmds, required: c.required}
 	c.incl = &includeState{stack: []string{opts.Name}, cache: map[string]*program{opts.Name: c.prog}}
 	c.block(cmds, true)
+	if c.required["extracttext"] && !c.required["foreverypart"] {
+		c.errorf(pos{1, 1}, "the extracttext extension cannot be used without the foreverypart extension")
+	}
 	if len(c.errs) > 0 {
 		sortErrors(c.errs)
 		return nil, c.errs
