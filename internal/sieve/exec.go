@@ -217,8 +217,21 @@ func (x *exec) run() error {
 // finish adds the implicit keep (RFC 5228 §2.10.2).
 func (x *exec) finish() {
 	if x.keep {
-		x.res.Actions = append(x.res.Actions, Keep{Flags: cloneFlags(x.flags), Header: x.editedHeader()})
+		x.addImplicitKeep()
 	}
+}
+
+// addImplicitKeep adds the implicit keep, merged with an explicit keep
+// or fileinto "INBOX" already taken.
+func (x *exec) addImplicitKeep() {
+	k := Keep{Flags: cloneFlags(x.flags), Header: x.editedHeader()}
+	for i, old := range x.res.Actions {
+		if merged, dup := sameAction(old, k); dup {
+			x.res.Actions[i] = merged
+			return
+		}
+	}
+	x.res.Actions = append(x.res.Actions, k)
 }
 
 func cloneFlags(f []string) []string {

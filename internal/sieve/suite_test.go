@@ -115,6 +115,7 @@ var suitePassing = []string{
 	"match-types/contains.svtest",
 	"match-types/is.svtest",
 	"match-types/matches.svtest",
+	"multiscript/basic.svtest",
 	"test-allof.svtest",
 	"test-anyof.svtest",
 	"test-exists.svtest",
@@ -254,6 +255,9 @@ type suiteState struct {
 	errs      ErrorList
 	script    *Script
 	scriptSrc string
+	// how much of the result test_result_execute has carried out
+	executed     int
+	keptImplicit bool
 }
 
 type stored struct {
@@ -363,7 +367,8 @@ func testsuiteExtension() *extension {
 			x.keep = true
 			x.flags = nil
 			x.edited = nil
-			suiteState_(x).outbox = nil
+			st := suiteState_(x)
+			st.outbox, st.executed, st.keptImplicit = nil, 0, false
 			return true, nil
 		}},
 		{name: "test_result_print", run: runNothing},
@@ -465,8 +470,14 @@ func runScriptRun(x *exec, n *node) (bool, error) {
 	_, app := n.tag("append_result")
 	if _, a2 := n.tag("append"); !app && !a2 {
 		x.res = Result{}
+		st.executed, st.keptImplicit = 0, false
 	}
-	x.res.Actions = append(x.res.Actions, res.Actions...)
+	for _, a := range res.Actions {
+		if err := x.add(n, a); err != nil {
+			st.errs = append(st.errs, &Error{Line: 1, Column: 1, Msg: err.Error()})
+			return false, nil
+		}
+	}
 	x.res.Remember = append(x.res.Remember, res.Remember...)
 	x.keep = false
 	return true, nil
@@ -508,8 +519,10 @@ func runMultiscript(x *exec, n *node) (bool, error) {
 // runResultExecute carries out the result into the store and outbox.
 func runResultExecute(x *exec, n *node) (bool, error) {
 	st := suiteState_(x)
-	acts := x.res.Actions
-	if x.keep {
+	acts := x.res.Actions[min(st.executed, len(x.res.Actions)):]
+	st.executed = len(x.res.Actions)
+	if x.keep && !st.keptImplicit {
+		st.keptImplicit = true
 		acts = append(acts[:len(acts):len(acts)], Keep{Flags: cloneFlags(x.flags), Header: x.editedHeader()})
 	}
 	for _, a := range acts {
@@ -517,8 +530,6 @@ func runResultExecute(x *exec, n *node) (bool, error) {
 			return false, nil
 		}
 	}
-	x.res = Result{}
-	x.keep = true
 	return true, nil
 }
 
