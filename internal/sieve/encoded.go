@@ -24,6 +24,9 @@ func (c *checker) decodeOne(at pos, inner string) (string, bool) {
 	if kind != "hex" && kind != "unicode" {
 		return "", false
 	}
+	if strings.TrimSpace(rest) == "" {
+		return "", false // RFC 5228 §2.4.2.4: at least one value
+	}
 	var b strings.Builder
 	for _, f := range strings.FieldsFunc(rest, func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\n' }) {
 		if kind == "hex" {
@@ -40,11 +43,11 @@ func (c *checker) decodeOne(at pos, inner string) (string, bool) {
 			b.WriteByte(byte(v))
 			continue
 		}
-		v, err := strconv.ParseUint(f, 16, 32)
-		if err != nil || len(strings.TrimLeft(f, "0")) > 6 {
+		if !isHex(f) {
 			return "", false
 		}
-		if v > 0x10ffff || v >= 0xd800 && v <= 0xdfff {
+		v, err := strconv.ParseUint(f, 16, 64)
+		if err != nil || v > 0x10ffff || v >= 0xd800 && v <= 0xdfff {
 			c.errorf(at, "invalid unicode character 0x"+f+" in encoded character substitution")
 			return "", false
 		}
@@ -54,4 +57,13 @@ func (c *checker) decodeOne(at pos, inner string) (string, bool) {
 		return b.String(), true
 	}
 	return b.String(), true
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) && (s[i]|0x20 < 'a' || s[i]|0x20 > 'f') {
+			return false
+		}
+	}
+	return s != ""
 }

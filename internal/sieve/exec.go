@@ -35,6 +35,9 @@ func (c *checker) strs(a *argument) []*str {
 			s = c.decodeEncoded(a.pos, s)
 		}
 		l[i] = &str{s: s, dyn: c.required["variables"] && strings.Contains(s, "${")}
+		if l[i].dyn {
+			c.checkReferences(a.pos, s)
+		}
 	}
 	return l
 }

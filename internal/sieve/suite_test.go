@@ -65,6 +65,7 @@ var suitePassing = []string{
 	"extensions/editheader/alternating.svtest",
 	"extensions/editheader/deleteheader.svtest",
 	"extensions/editheader/utf8.svtest",
+	"extensions/encoded-character.svtest",
 	"extensions/enotify/basic.svtest",
 	"extensions/enotify/notify_method_capability.svtest",
 	"extensions/enotify/valid_notify_method.svtest",

@@ -41,6 +41,8 @@ func checkSet(c *checker, n *node) {
 	d := &setData{name: n.pargs[0].str(), value: c.str1(n.pargs[1])}
 	if !validVarName(d.name, false) {
 		c.errorf(n.pargs[0].pos, "invalid variable name '"+d.name+"'")
+	} else if ns, _, ok := strings.Cut(d.name, "."); ok && !c.knownNamespace(ns) {
+		c.errorf(n.pargs[0].pos, "variable name '"+d.name+"' refers to an unknown namespace '"+ns+"'")
 	}
 	for _, m := range modifierOrder {
 		if _, ok := n.tag(m); ok {
@@ -256,4 +258,28 @@ func (x *exec) isGlobal(name string) bool {
 	}
 	_, ok := x.globalNames()[name]
 	return ok
+}
+
+// knownNamespace: the variable namespaces this package has (RFC 5229
+// §3: others are errors).
+func (c *checker) knownNamespace(ns string) bool {
+	switch strings.ToLower(ns) {
+	case "env":
+		return c.required["environment"]
+	case "global":
+		return c.required["include"]
+	}
+	return false
+}
+
+// checkReferences reports references to unknown namespaces in s.
+func (c *checker) checkReferences(at pos, s string) {
+	substitute(s, func(inner string) (string, bool) {
+		if validVarName(inner, false) {
+			if ns, _, ok := strings.Cut(inner, "."); ok && !c.knownNamespace(ns) {
+				c.errorf(at, "variable reference '${"+inner+"}' refers to an unknown namespace '"+ns+"'")
+			}
+		}
+		return "", false
+	})
 }
