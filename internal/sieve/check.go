@@ -1,7 +1,5 @@
 package sieve
 
-import "strings"
-
 // checker runs the compile-time checks of RFC 5228 §2.6, §3.2 and each
 // extension's, and fills in each node's parsed arguments.
 type checker struct {
@@ -44,7 +42,9 @@ func (c *checker) require(at pos, name string) {
 	}
 }
 
-func isTestExt(name string) bool { return strings.HasPrefix(name, "vnd.dovecot.testsuite") }
+func isTestExt(name string) bool {
+	return name == "vnd.dovecot.testsuite" || name == "vnd.dovecot.debug"
+}
 
 func (c *checker) block(cmds []*node, top bool) {
 	c.prev = nil

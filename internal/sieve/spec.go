@@ -108,6 +108,9 @@ func extensions() []*extension {
 		{name: "include", specs: includeSpecs()},
 		{name: "enotify", specs: enotifySpecs()},
 		{name: "mime"},
+		{name: "special-use", specs: specialUseSpecs()},
+		{name: "mailboxid", specs: mailboxIDSpecs()},
+		{name: "fcc"},
 		{name: "foreverypart", specs: foreverypartSpecs()},
 		{name: "extracttext", specs: extracttextSpecs()},
 	}
