@@ -104,6 +104,31 @@ func splitAddressList(v string) []string {
 }
 
 func addrSpec(s string) string {
+	return squeeze(rawAddrSpec(s))
+}
+
+// squeeze removes the white space an addr-spec may hold around its
+// dots and "@" (RFC 5322 §3.4.1 CFWS) outside quoted strings.
+func squeeze(s string) string {
+	if !strings.ContainsAny(s, " \t") {
+		return s
+	}
+	var b strings.Builder
+	quote := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '"' {
+			quote = !quote
+		}
+		if !quote && (c == ' ' || c == '\t') {
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func rawAddrSpec(s string) string {
 	if i := strings.IndexByte(s, '<'); i >= 0 {
 		if j := strings.IndexByte(s[i:], '>'); j > 0 {
 			a := s[i+1 : i+j]

@@ -14,7 +14,9 @@ type checker struct {
 	seenOther bool // a command other than require was seen
 	prev      *node
 	incl      *includeState
-	loops     []string // names of the enclosing foreverypart loops
+	loops     []string        // names of the enclosing foreverypart loops
+	locals    map[string]bool // variables set as local ones
+	globals   map[string]bool // variables declared global
 	loopsNode []*node
 	loopDepth int
 }
@@ -107,6 +109,10 @@ func (c *checker) test(n *node) {
 func (c *checker) node(n *node) {
 	s := n.spec
 	what := "the " + s.name + " " + s.kind()
+	if s.tests == 0 && s.test && len(n.tests) == 1 && !n.testList && c.isTag(s, n.tests[0].name) {
+		c.errorf(n.tests[0].pos, "missing colon ':' before ':"+n.tests[0].name+"' tag in the "+s.name+" test")
+		return
+	}
 	ok := c.arguments(n, what) && c.subtests(n, what)
 	subOK := ok
 	if !s.test {

@@ -142,9 +142,17 @@ func checkGlobal(c *checker, n *node) {
 	if !c.required["variables"] {
 		c.errorf(n.pos, "the global command requires the variables extension")
 	}
+	if c.globals == nil {
+		c.globals = map[string]bool{}
+	}
 	for _, s := range n.pargs[0].strs {
-		if !validVarName(s, false) {
+		switch l := strings.ToLower(s); {
+		case !validVarName(s, false):
 			c.errorf(n.pargs[0].pos, "invalid variable name '"+s+"'")
+		case c.locals[l]:
+			c.errorf(n.pargs[0].pos, "variable '"+s+"' is already used as a local variable; it cannot be declared global")
+		default:
+			c.globals[l] = true
 		}
 	}
 }

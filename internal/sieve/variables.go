@@ -49,6 +49,12 @@ func checkSet(c *checker, n *node) {
 			d.mods = append(d.mods, m)
 		}
 	}
+	if c.locals == nil {
+		c.locals = map[string]bool{}
+	}
+	if !c.globals[strings.ToLower(d.name)] {
+		c.locals[strings.ToLower(d.name)] = true
+	}
 	n.data = d
 }
 
