@@ -21,7 +21,7 @@ type mailInstance struct {
 	pop3, pop3s, imap, imaps, sieve, cert string
 }
 
-func newMailInstance(t *testing.T, n int) *mailInstance {
+func newMailInstance(t *testing.T, n int, extraConfig ...string) *mailInstance {
 	t.Helper()
 	in := &mailInstance{instance: newInstance(t), pop3: freePort(t), pop3s: freePort(t), imap: freePort(t), imaps: freePort(t), sieve: freePort(t)}
 	cfg, err := os.ReadFile(in.config)
@@ -32,6 +32,7 @@ func newMailInstance(t *testing.T, n int) *mailInstance {
 	for key, addr := range map[string]string{"pop3": in.pop3, "pop3s": in.pop3s, "imap": in.imap, "imaps": in.imaps, "managesieve": in.sieve} {
 		text = strings.Replace(text, key+` = ""`, fmt.Sprintf("%s = %q", key, addr), 1)
 	}
+	text += strings.Join(extraConfig, "")
 	if err := os.WriteFile(in.config, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -60,6 +61,15 @@ func (c sieveChecker) Check(ctx context.Context, account store.Account, name str
 	return err
 }
 
+// sieveNotify is the NOTIFY capability (RFC 5804 §1.7): the enotify
+// methods, when the interpreter has enotify (RFC 5436: mailto only).
+func sieveNotify() []string {
+	if slices.Contains(sieve.Extensions(), "enotify") {
+		return []string{"mailto"}
+	}
+	return nil
+}
+
 func sieveLimits(cfg *config.Config) store.SieveLimits {
 	return store.SieveLimits{MaxScripts: cfg.Sieve.MaxScripts, MaxSize: cfg.Sieve.MaxScriptSize}
 }
@@ -71,7 +81,7 @@ func startManageSieve(cfg *config.Config, s store.Store, authn *auth.Authenticat
 	}
 	srv := managesieve.New(managesieve.Options{
 		TLS: tlsConf, Store: s, Auth: authn, Checker: sieveChecker{cfg.Sieve.MaxScriptSize, s},
-		PlaintextNetworks: cfg.PlaintextPrefixes(), Extensions: sieve.Extensions(),
+		PlaintextNetworks: cfg.PlaintextPrefixes(), Extensions: sieve.Extensions(), Notify: sieveNotify(),
 		MaxScriptSize: cfg.Sieve.MaxScriptSize, MaxScripts: cfg.Sieve.MaxScripts,
 		MaxConnections: cfg.Limits.MaxConnections, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, Sessions: reg, Log: log,
 	})

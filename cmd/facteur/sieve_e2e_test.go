@@ -105,7 +105,7 @@ func TestSieveCLI(t *testing.T) {
 		{"\xff\xfe\n", "put bob@b.test bin -", "the script is not UTF-8", 1},
 		{"", "put bob@b.test bad\x01name " + file, "invalid Sieve script name", 1},
 		{"", "put bob@b.test", "usage: facteur sieve list ADDRESS|", 2},
-		{"", "check " + file, "usage: facteur sieve", 2},
+		{"", "check " + file + ".missing", "no such file", 1},
 	} {
 		out, code := in.runStdin(bad.stdin, append([]string{"sieve"}, strings.Fields(bad.args)...)...)
 		if code != bad.code || !strings.Contains(out, bad.msg) {

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -129,7 +131,8 @@ vacation :days 7 :subject "Away" :addresses ["alice@example.test"] "I am away un
 // script stays; a script that redirects in a loop falls back to keep.
 func TestSieveDeliveryEndToEnd(t *testing.T) {
 	python := tool(t, "python3")
-	in := newMailInstance(t, 0)
+	// Mail for remote.test waits in the queue: its "MX" does not answer.
+	in := newMailInstance(t, 0, "[outbound]\nretry = [\"1h\"]\n[outbound.routes]\n\"remote.test\" = \""+freePort(t)+"\"\n")
 	addr := in.sieve
 	c := dialManageSieve(t, addr, "alice@example.test", "secret password")
 	if resp := c.putScript("main", sieveE2EScript); !strings.HasPrefix(resp, "OK") {
@@ -183,7 +186,7 @@ typ, data = M.fetch("1:2", "(FLAGS)")
 assert all(b"\\Flagged" in d for d in data), data
 M.logout()
 `
-	out, err := exec.Command(python, "-c", check, in.imap, in.cert).CombinedOutput()
+	out, err := exec.Command(python, "-c", check, port(in.imap), in.cert).CombinedOutput()
 	if err != nil {
 		t.Fatalf("imaplib: %v\n%s", err, out)
 	}
@@ -202,5 +205,23 @@ M.logout()
 	}
 	if n := in.inboxCount("alice@example.test"); n != "messages=3" {
 		t.Fatalf("INBOX holds %s after the loop script, want 3", n)
+	}
+}
+
+// facteur sieve check prints each compile error as FILE:LINE:COLUMN:
+// message and exits 1; a good script prints OK.
+func TestSieveCheck(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := dir+"/good.sieve", dir+"/bad.sieve"
+	os.WriteFile(good, []byte("require \"fileinto\";\nfileinto \"Archive\";\n"), 0o600)
+	os.WriteFile(bad, []byte("require \"fileinto\";\n\nfileinto;\nfrobnicate \"x\";\n"), 0o600)
+	out, err := exec.Command(binary(t), "sieve", "check", good).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "good.sieve: OK") {
+		t.Fatalf("a good script: %v\n%s", err, out)
+	}
+	out, err = exec.Command(binary(t), "sieve", "check", bad).Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(string(out), bad+":3:") || !strings.Contains(string(out), bad+":4:") {
+		t.Fatalf("a bad script: %v\n%s", err, out)
 	}
 }

@@ -429,9 +429,9 @@ func (p *Pipeline) copies(ctx context.Context, env *Envelope, msg Received) ([]*
 			owner[a.ID] = append(owner[a.ID], i)
 		}
 	}
-	have := map[int64]bool{}
+	have := map[int64]*Copy{}
 	for _, c := range out {
-		have[c.Account.ID] = true
+		have[c.Account.ID] = c
 	}
 	for i := 0; i < len(out); i++ {
 		p.filter(ctx, env, msg, out[i])

@@ -110,7 +110,11 @@ func routeRefusal(r Route, byAccount map[int64]*Copy) *mail.Error {
 
 // redirectedCopies makes the copies of c's redirects to local addresses,
 // for accounts that have none yet (have), and drops those from Forward.
-func (p *Pipeline) redirectedCopies(ctx context.Context, env *Envelope, c *Copy, have map[int64]bool) []*Copy {
+// A redirect to an account that has a copy already is a loop (or two ways
+// to one account): that copy is kept where it would have been, even if
+// its filter discarded it to redirect it, so that a loop never loses the
+// message.
+func (p *Pipeline) redirectedCopies(ctx context.Context, env *Envelope, c *Copy, have map[int64]*Copy) []*Copy {
 	var out []*Copy
 	remote := c.Forward[:0]
 	for _, f := range c.Forward {
@@ -129,11 +133,14 @@ func (p *Pipeline) redirectedCopies(ctx context.Context, env *Envelope, c *Copy,
 			continue
 		}
 		for k, a := range r.Local {
-			if have[a.ID] {
-				continue // a copy is there already: a loop, or two ways to one account
+			if there := have[a.ID]; there != nil {
+				keepLooped(there, env)
+				p.log.Info("sieve: redirect loop ended, the message is kept", "account", a.Address, "from", c.Account.Address)
+				continue
 			}
-			have[a.ID] = true
-			out = append(out, &Copy{Account: a, Reached: r.Reached[k], Mailbox: env.Mailbox, Header: c.Header})
+			nc := &Copy{Account: a, Reached: r.Reached[k], Mailbox: env.Mailbox, Header: c.Header}
+			have[a.ID] = nc
+			out = append(out, nc)
 		}
 		for _, t := range r.Remote {
 			remote = append(remote, Forward{To: t})
@@ -141,6 +148,15 @@ func (p *Pipeline) redirectedCopies(ctx context.Context, env *Envelope, c *Copy,
 	}
 	c.Forward = remote
 	return out
+}
+
+// keepLooped keeps a copy that a redirect loop comes back to: stored in
+// the envelope's mailbox if its filter left it nowhere.
+func keepLooped(c *Copy, env *Envelope) {
+	if c.Reject != nil || !c.Discard || len(c.Also) > 0 {
+		return
+	}
+	c.Discard, c.Mailbox = false, env.Mailbox
 }
 
 // filterOutbound returns the queue rows for the copies' remote redirects

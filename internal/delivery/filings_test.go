@@ -93,7 +93,9 @@ func TestFilingsForwardsAndSends(t *testing.T) {
 	}
 }
 
-// Two accounts that redirect to each other get one copy each.
+// Two accounts that redirect to each other (or one to itself): each
+// filter runs once, and the account the loop comes back to keeps the
+// message; nothing is queued.
 func TestRedirectLoopEnds(t *testing.T) {
 	f := newFixture(t)
 	calls := 0
@@ -112,6 +114,20 @@ func TestRedirectLoopEnds(t *testing.T) {
 	}
 	if rows, _ := f.queued(); len(rows) != 0 {
 		t.Fatalf("queued %q", rows)
+	}
+	if got := f.messages("alice@example.test", "INBOX"); len(got) != 1 {
+		t.Fatalf("the loop lost the message: alice has %q", got)
+	}
+	f.p.SetCopyFilters(filterFunc(func(c *delivery.Copy) {
+		c.Discard, c.Forward = true, []delivery.Forward{{To: c.Account.Address}}
+	}))
+	for _, err := range f.deliver(delivery.Envelope{From: "s@remote.example", Routes: []delivery.Route{f.route("bob@example.test")}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.messages("bob@example.test", "INBOX"); len(got) != 1 {
+		t.Fatalf("a redirect to oneself lost the message: bob has %q", got)
 	}
 }
 
