@@ -18,11 +18,11 @@ import (
 // Config is the whole configuration. TOML key names are a contract relied on
 // by outside tests: add keys, never rename them.
 type Config struct {
-	Hostname   string     `toml:"hostname"`
-	DataDir    string     `toml:"data_dir"`
+	Hostname string `toml:"hostname"`
+	DataDir  string `toml:"data_dir"`
 	// Postmaster receives mail for postmaster@ of the domains that have
 	// no account or alias of that name; "" is each domain's oldest account.
-	Postmaster string `toml:"postmaster"`
+	Postmaster string     `toml:"postmaster"`
 	Listen     Listen     `toml:"listen"`
 	TLS        TLS        `toml:"tls"`
 	Auth       Auth       `toml:"auth"`
