@@ -438,7 +438,7 @@ func runTestSet(x *exec, n *node) (bool, error) {
 	env := st.env
 	switch x.expandString(n.pargs[0].str()) {
 	case "message":
-		st.setMessage(x, crlf(v), &Envelope{From: "sender@example.com"}) // a new message, a new envelope
+		st.setMessage(x, crlf(v), &Envelope{From: defaultSender(crlf(v))}) // a new message, a new envelope
 		return true, nil
 	case "envelope.from":
 		env.From = strings.Trim(v, "<>")
@@ -579,6 +579,22 @@ func (st *suiteState) execute(x *exec, a Action) bool {
 		}
 	}
 	return true
+}
+
+// defaultSender is the envelope sender of a message set without one:
+// its Return-Path, or else its From address.
+func defaultSender(m []byte) string {
+	fields, _ := parseHeader(m)
+	for _, name := range []string{"return-path", "from"} {
+		for _, f := range fields {
+			if strings.EqualFold(f.name, name) {
+				if l := parseAddresses(f.value()); len(l) > 0 {
+					return l[0]
+				}
+			}
+		}
+	}
+	return "sender@example.com"
 }
 
 // storeFlags adds the keyword Dovecot's store sets on a message without
