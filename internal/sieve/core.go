@@ -207,8 +207,10 @@ func (x *exec) matchAddresses(n *node, addrs []string) (bool, error) {
 }
 
 func (x *exec) detailSep() string {
-	if s, ok := x.hookConfig("sieve_subaddress_sep"); ok {
-		return s
+	for _, k := range []string{"recipient_delimiter", "sieve_subaddress_sep"} {
+		if s, ok := x.hookConfig(k); ok {
+			return s
+		}
 	}
 	return "+"
 }
@@ -273,9 +275,42 @@ func runEnvelope(x *exec, n *node) (bool, error) {
 			addrs = append(addrs, "") // the null reverse-path (RFC 5228 §5.4)
 			continue
 		}
-		if a := addrSpec(v); validAddress(a) || strings.EqualFold(p, "auth") {
+		if strings.EqualFold(p, "auth") {
+			addrs = append(addrs, v)
+		} else if a, ok := parsePath(v); ok {
 			addrs = append(addrs, a) // a syntactically invalid path matches nothing
 		}
 	}
 	return x.matchAddresses(n, addrs)
+}
+
+// parsePath reads an SMTP path (RFC 5321 §4.1.2), with or without its
+// angle brackets, dropping a source route; ok is false when invalid.
+func parsePath(v string) (string, bool) {
+	if strings.HasPrefix(v, "<") != strings.HasSuffix(v, ">") {
+		return "", false
+	}
+	v = strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">")
+	if strings.ContainsAny(v, "<>") {
+		return "", false
+	}
+	if strings.HasPrefix(v, "@") {
+		i := strings.IndexByte(v, ':')
+		if i < 0 {
+			return "", false
+		}
+		for _, hop := range strings.Split(v[:i], ",") {
+			if !strings.HasPrefix(hop, "@") || len(hop) < 2 {
+				return "", false
+			}
+		}
+		v = v[i+1:]
+	}
+	if v == "" {
+		return "", true
+	}
+	if !validAddress(v) || strings.ContainsAny(v, " \t") || strings.Count(v, "@") != 1 && !strings.HasPrefix(v, "\"") {
+		return "", false
+	}
+	return v, true
 }

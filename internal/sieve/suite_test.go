@@ -104,6 +104,7 @@ var suitePassing = []string{
 	"extensions/spamvirustest/virustest.svtest",
 	"extensions/special-use/execute.svtest",
 	"extensions/subaddress/basic.svtest",
+	"extensions/subaddress/config.svtest",
 	"extensions/subaddress/rfc.svtest",
 	"extensions/vacation/errors.svtest",
 	"extensions/vacation/smtp.svtest",
@@ -441,9 +442,12 @@ func runTestSet(x *exec, n *node) (bool, error) {
 		st.setMessage(x, crlf(v), &Envelope{From: defaultSender(crlf(v))}) // a new message, a new envelope
 		return true, nil
 	case "envelope.from":
-		env.From = strings.Trim(v, "<>")
+		env.From = v
+		if v == "<>" {
+			env.From = ""
+		}
 	case "envelope.to":
-		env.To = strings.Trim(v, "<>")
+		env.To = v
 	case "envelope.auth":
 		env.Auth = v
 	default:
