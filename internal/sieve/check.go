@@ -113,7 +113,12 @@ func (c *checker) node(n *node) {
 		c.errorf(n.tests[0].pos, "missing colon ':' before ':"+n.tests[0].name+"' tag in the "+s.name+" test")
 		return
 	}
-	ok := c.arguments(n, what) && c.subtests(n, what)
+	ok := false
+	if tagsOK, posOK := c.arguments(n, what); tagsOK {
+		ok = posOK && c.subtests(n, what)
+	} else {
+		c.subtests(n, what) // Pigeonhole checks these apart from the tags
+	}
 	subOK := ok
 	if !s.test {
 		switch {
@@ -205,7 +210,7 @@ var addrTags = []tagSpec{
 
 // arguments sorts n's arguments into tags and positional ones and checks
 // their types (RFC 5228 §2.6).
-func (c *checker) arguments(n *node, what string) bool {
+func (c *checker) arguments(n *node, what string) (tagsOK, posOK bool) {
 	s := n.spec
 	n.tags = map[string]*argument{}
 	n.tagAt = map[string]pos{}
@@ -217,17 +222,17 @@ func (c *checker) arguments(n *node, what string) bool {
 		t, found := c.findTag(s, a.tag)
 		if !found {
 			c.errorf(a.pos, "unknown tagged argument ':"+a.tag+"' for the "+s.name+" "+s.kind()+" (reported only once at first occurrence)")
-			return false
+			return false, false
 		}
 		if t.group != "" {
 			if g, dup := groups[t.group]; dup {
 				c.errorf(a.pos, "multiple "+t.group+" arguments (':"+g+"' and ':"+a.tag+"') specified for the "+s.name+" "+s.kind())
-				return false
+				return false, false
 			}
 			groups[t.group] = a.tag
 		} else if _, dup := n.tags[a.tag]; dup {
 			c.errorf(a.pos, "encountered duplicate tag ':"+a.tag+"' for the "+s.name+" "+s.kind())
-			return false
+			return false, false
 		}
 		var param *argument
 		if t.param != pNone {
@@ -237,7 +242,7 @@ func (c *checker) arguments(n *node, what string) bool {
 					found = argDesc(n.args[i+1])
 				}
 				c.errorf(a.pos, "the :"+a.tag+" tag for the "+s.name+" "+s.kind()+" requires "+t.param.String()+" as parameter, but "+found+" was found")
-				return false
+				return false, false
 			}
 			i++
 			param = n.args[i]
@@ -250,16 +255,16 @@ func (c *checker) arguments(n *node, what string) bool {
 		if a.kind == aTag {
 			if _, known := c.findTag(s, a.tag); !known {
 				c.errorf(a.pos, "unknown tagged argument ':"+a.tag+"' for the "+s.name+" "+s.kind()+" (reported only once at first occurrence)")
-				return false
+				return false, false
 			}
 			c.errorf(a.pos, "unexpected tagged argument ':"+a.tag+"' found among the positional arguments of the "+s.name+" "+s.kind())
-			return false
+			return true, false
 		}
 	}
 	if !ok {
-		return false
+		return false, false
 	}
-	return c.positional(n, rest, what)
+	return true, c.positional(n, rest, what)
 }
 
 func (c *checker) positional(n *node, rest []*argument, what string) bool {

@@ -97,6 +97,7 @@ var suitePassing = []string{
 	"extensions/reject/smtp.svtest",
 	"extensions/relational/basic.svtest",
 	"extensions/relational/comparators.svtest",
+	"extensions/relational/errors.svtest",
 	"extensions/relational/rfc.svtest",
 	"extensions/spamvirustest/errors.svtest",
 	"extensions/spamvirustest/spamtest.svtest",
