@@ -98,12 +98,12 @@ func indexTags() []tagSpec {
 		{name: "contenttype", ext: "mime", group: "mime-part"}, {name: "param", param: pList, ext: "mime", group: "mime-part"}}
 }
 
-func (c *checker) index(n *node, d *headerData) {
+func (c *checker) index(n *node, d *headerData) bool {
 	a, ok := n.tag("index")
 	if _, last := n.tag("last"); last {
 		if !ok {
 			c.errorf(n.tagAt["last"], "the :last tag for the "+n.name+" test cannot be specified without the :index tag")
-			return
+			return false
 		}
 	}
 	if ok {
@@ -115,6 +115,7 @@ func (c *checker) index(n *node, d *headerData) {
 			d.index = -d.index
 		}
 	}
+	return true
 }
 
 func checkHeader(c *checker, n *node) {

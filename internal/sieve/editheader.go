@@ -112,12 +112,14 @@ type deleteheaderData struct {
 
 func checkDeleteheader(c *checker, n *node) {
 	d := &deleteheaderData{name: c.str1(n.pargs[0])}
+	hd := &headerData{}
+	if !c.index(n, hd) {
+		return
+	}
+	d.index = hd.index
 	if !d.name.dyn && !validFieldName(d.name.s) {
 		c.errorf(n.pargs[0].pos, "deleteheader command: specified field name '"+d.name.s+"' is invalid")
 	}
-	hd := &headerData{}
-	c.index(n, hd)
-	d.index = hd.index
 	n.data = d
 	n.mt = c.newMatcher(n, n.pargs[1])
 }

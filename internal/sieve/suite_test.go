@@ -111,6 +111,7 @@ var suitePassing = []string{
 	"extensions/vacation/smtp.svtest",
 	"extensions/vacation/utf-8.svtest",
 	"extensions/variables/basic.svtest",
+	"extensions/variables/errors.svtest",
 	"extensions/variables/match.svtest",
 	"extensions/variables/modifiers.svtest",
 	"extensions/variables/quoting.svtest",

@@ -15,6 +15,7 @@ const maxVariableSize = 4096
 // variables a script declares and the match variables it names.
 const (
 	maxVariables  = 255
+	maxVarNameLen = 64
 	maxMatchIndex = 32
 )
 
@@ -48,8 +49,8 @@ func checkSet(c *checker, n *node) {
 	d := &setData{name: n.pargs[0].str(), value: c.str1(n.pargs[1])}
 	if !validVarName(d.name, false) {
 		c.errorf(n.pargs[0].pos, "invalid variable name '"+d.name+"'")
-	} else if len(d.name) > maxIdentLen {
-		c.errorf(n.pargs[0].pos, "variable name '"+d.name[:maxIdentLen]+"...' is longer than 32 characters")
+	} else if len(d.name) > maxVarNameLen {
+		c.errorf(n.pargs[0].pos, "variable name '"+d.name[:maxVarNameLen]+"...' is longer than "+itoa(maxVarNameLen)+" characters")
 	} else if ns, _, ok := strings.Cut(d.name, "."); ok && !c.knownNamespace(ns) {
 		c.errorf(n.pargs[0].pos, "variable name '"+d.name+"' refers to an unknown namespace '"+ns+"'")
 	}
