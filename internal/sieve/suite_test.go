@@ -68,6 +68,7 @@ var suitePassing = []string{
 	"extensions/editheader/utf8.svtest",
 	"extensions/encoded-character.svtest",
 	"extensions/enotify/basic.svtest",
+	"extensions/enotify/errors.svtest",
 	"extensions/enotify/notify_method_capability.svtest",
 	"extensions/enotify/valid_notify_method.svtest",
 	"extensions/environment/rfc.svtest",
