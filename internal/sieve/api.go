@@ -26,6 +26,9 @@ type CompileOptions struct {
 	Include func(name string, global bool) ([]byte, error)
 	// MaxSize bounds the script's size in bytes (0: DefaultMaxSize).
 	MaxSize int
+	// MaxIncludes bounds the scripts one script includes in all, and
+	// MaxIncludeDepth how deep includes nest (RFC 6609 §3; 0: 255 and 10).
+	MaxIncludes, MaxIncludeDepth int
 
 	// extra are extensions only this package's tests add (the
 	// vnd.dovecot.testsuite commands of the Pigeonhole suite's runner).

@@ -77,6 +77,7 @@ var suitePassing = []string{
 	"extensions/imap4flags/flagstore.svtest",
 	"extensions/imap4flags/flagstring.svtest",
 	"extensions/imap4flags/hasflag.svtest",
+	"extensions/include/errors.svtest",
 	"extensions/include/once.svtest",
 	"extensions/include/optional.svtest",
 	"extensions/include/rfc.svtest",
@@ -293,7 +294,8 @@ func (st *suiteState) config(name string) (string, bool) {
 }
 
 func (st *suiteState) compile(src []byte, name string) (*Script, error) {
-	return Compile(src, &CompileOptions{Name: name, extra: []*extension{testsuiteExtension(), debugExtension()}, Include: st.include})
+	return Compile(src, &CompileOptions{Name: name, extra: []*extension{testsuiteExtension(), debugExtension()}, Include: st.include,
+		MaxIncludes: atoiDefault(st.cfg["sieve_include_max_includes"], 0), MaxIncludeDepth: atoiDefault(st.cfg["sieve_include_max_nesting_depth"], 0)})
 }
 
 func (st *suiteState) include(name string, global bool) ([]byte, error) {
