@@ -286,13 +286,14 @@ func runEnvelope(x *exec, n *node) (bool, error) {
 }
 
 // parsePath reads an SMTP path (RFC 5321 §4.1.2), with or without its
-// angle brackets, dropping a source route; ok is false when invalid.
+// angle brackets, dropping a source route; ok is false when invalid. A
+// bare local part (postmaster, MAILER-DAEMON) is accepted.
 func parsePath(v string) (string, bool) {
 	if strings.HasPrefix(v, "<") != strings.HasSuffix(v, ">") {
 		return "", false
 	}
 	v = strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">")
-	if strings.ContainsAny(v, "<>") {
+	if strings.ContainsAny(v, "<> \t") {
 		return "", false
 	}
 	if strings.HasPrefix(v, "@") {
@@ -301,7 +302,7 @@ func parsePath(v string) (string, bool) {
 			return "", false
 		}
 		for _, hop := range strings.Split(v[:i], ",") {
-			if !strings.HasPrefix(hop, "@") || len(hop) < 2 {
+			if !strings.HasPrefix(hop, "@") || !validDomain(hop[1:]) {
 				return "", false
 			}
 		}
@@ -310,8 +311,27 @@ func parsePath(v string) (string, bool) {
 	if v == "" {
 		return "", true
 	}
-	if !validAddress(v) || strings.ContainsAny(v, " \t") || strings.Count(v, "@") != 1 && !strings.HasPrefix(v, "\"") {
+	local, domain, at := strings.Cut(v, "@")
+	if local == "" || strings.ContainsAny(local, ":,") || at && !validDomain(domain) {
 		return "", false
 	}
 	return v, true
+}
+
+// validDomain: dot-separated labels of letters, digits and hyphens.
+func validDomain(d string) bool {
+	if d == "" {
+		return false
+	}
+	for _, l := range strings.Split(d, ".") {
+		if l == "" {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !isAlpha(c) && !isDigit(c) && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -71,6 +71,8 @@ var suitePassing = []string{
 	"extensions/enotify/errors.svtest",
 	"extensions/enotify/notify_method_capability.svtest",
 	"extensions/enotify/valid_notify_method.svtest",
+	"extensions/envelope.svtest",
+	"extensions/environment/basic.svtest",
 	"extensions/environment/rfc.svtest",
 	"extensions/ihave/errors.svtest",
 	"extensions/imap4flags/basic.svtest",
@@ -318,7 +320,7 @@ func (st *suiteState) input() *Input {
 	spam, virus := st.spam()
 	return &Input{Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
 		User: user, Now: time.Now(), SpamPercent: spam, Mailboxes: suiteMailboxes{st}, Memory: suiteMemory{}, hook: st,
-		Environment: map[string]string{"domain": "example.org", "host": "localhost", "location": "MDA", "name": "Pigeonhole Sieve", // the suite checks for its own name
+		Environment: map[string]string{"domain": "example.org", "host": "localhost", "location": "MS", "name": "Pigeonhole Sieve", // the suite checks for its own name
 			"phase": "during", "version": "1"}}
 }
 
