@@ -192,23 +192,24 @@ func conflict(old, a Action) string {
 func sameAction(old, a Action) (Action, bool) {
 	switch o := old.(type) {
 	case Keep:
+		// The last flag list wins (RFC 5232 §5).
 		if n, ok := a.(Keep); ok {
-			o.Flags = unionFlags(o.Flags, n.Flags)
+			o.Flags = n.Flags
 			o.Header = n.Header
 			return o, true
 		}
 		if n, ok := a.(FileInto); ok && strings.EqualFold(n.Mailbox, "INBOX") && n.SpecialUse == "" && n.MailboxID == "" {
-			o.Flags = unionFlags(o.Flags, n.Flags)
+			o.Flags = n.Flags
 			return o, true
 		}
 	case FileInto:
 		if n, ok := a.(FileInto); ok && n.Mailbox == o.Mailbox {
-			o.Flags = unionFlags(o.Flags, n.Flags)
+			o.Flags = n.Flags
 			o.Create = o.Create || n.Create
 			return o, true
 		}
 		if n, ok := a.(Keep); ok && strings.EqualFold(o.Mailbox, "INBOX") {
-			o.Flags = unionFlags(o.Flags, n.Flags)
+			o.Flags = n.Flags
 			return o, true
 		}
 	case Redirect:

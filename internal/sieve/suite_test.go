@@ -53,6 +53,7 @@ var suitePassing = []string{
 	"control-stop.svtest",
 	"execute/actions.svtest",
 	"execute/errors-cpu-limit.svtest",
+	"execute/errors.svtest",
 	"execute/mailstore.svtest",
 	"extensions/body/basic.svtest",
 	"extensions/body/errors.svtest",
@@ -76,6 +77,7 @@ var suitePassing = []string{
 	"extensions/environment/rfc.svtest",
 	"extensions/ihave/errors.svtest",
 	"extensions/imap4flags/basic.svtest",
+	"extensions/imap4flags/execute.svtest",
 	"extensions/imap4flags/flagstore.svtest",
 	"extensions/imap4flags/flagstring.svtest",
 	"extensions/imap4flags/hasflag.svtest",
@@ -338,6 +340,7 @@ func (st *suiteState) setMessage(x *exec, m []byte, env *Envelope) {
 type suiteMailboxes struct{ st *suiteState }
 
 func (m suiteMailboxes) Exists(_ context.Context, name string) bool {
+	name, _ = mailboxName(name)
 	_, ok := m.st.mailboxes[name]
 	return ok
 }
@@ -396,8 +399,9 @@ func testsuiteExtension() *extension {
 		{name: "test_binary_load", pos: str, run: runNothing},
 		{name: "test_mailbox_create", pos: str, run: func(x *exec, n *node) (bool, error) {
 			st := suiteState_(x)
-			if _, ok := st.mailboxes[n.pargs[0].str()]; !ok {
-				st.mailboxes[n.pargs[0].str()] = nil
+			name, _ := mailboxName(n.pargs[0].str())
+			if _, ok := st.mailboxes[name]; !ok {
+				st.mailboxes[name] = nil
 			}
 			return true, nil
 		}},
@@ -552,7 +556,8 @@ func runResultExecute(x *exec, n *node) (bool, error) {
 		acts = append(acts[:len(acts):len(acts)], Keep{Flags: cloneFlags(x.flags), Header: x.editedHeader()})
 	}
 	for _, a := range acts {
-		if !st.execute(x, a) {
+		if msg := st.execute(x, a); msg != "" {
+			st.errs = append(st.errs, &Error{Line: 1, Column: 1, Msg: msg})
 			return false, nil
 		}
 	}
@@ -567,15 +572,29 @@ func (st *suiteState) withHeader(h Edited) []byte {
 	return append(append([]byte(nil), h...), st.msg[off:]...)
 }
 
-func (st *suiteState) execute(x *exec, a Action) bool {
+// mailboxName is the store's name for a mailbox: "INBOX" in any case is
+// the inbox (RFC 3501 §5.1); ok is false for names it refuses.
+func mailboxName(n string) (string, bool) {
+	if len(n) >= 5 && strings.EqualFold(n[:5], "INBOX") && (len(n) == 5 || n[5] == '.' || n[5] == '/') {
+		n = "INBOX" + n[5:]
+	}
+	return n, n != "" && !strings.Contains(n, "//") && !strings.HasPrefix(n, "/") && !strings.HasSuffix(n, "/")
+}
+
+// execute carries out an action in the test store; it returns the error.
+func (st *suiteState) execute(x *exec, a Action) string {
 	switch a := a.(type) {
 	case Keep:
 		st.mailboxes["INBOX"] = append(st.mailboxes["INBOX"], stored{st.withHeader(a.Header), storeFlags(a.Flags)})
 	case FileInto:
-		if _, ok := st.mailboxes[a.Mailbox]; !ok && !a.Create {
-			return false // the test store does not create mailboxes
+		name, valid := mailboxName(a.Mailbox)
+		if !valid {
+			return "failed to store into mailbox '" + a.Mailbox + "': invalid mailbox name"
 		}
-		st.mailboxes[a.Mailbox] = append(st.mailboxes[a.Mailbox], stored{st.withHeader(a.Header), storeFlags(a.Flags)})
+		if _, ok := st.mailboxes[name]; !ok && !a.Create {
+			return "failed to store into mailbox '" + a.Mailbox + "': Mailbox doesn't exist: " + a.Mailbox
+		}
+		st.mailboxes[name] = append(st.mailboxes[name], stored{st.withHeader(a.Header), storeFlags(a.Flags)})
 	case Redirect:
 		// Pigeonhole's delivery marks redirected messages (loop detection).
 		m := append([]byte("X-Sieve-Redirected-From: "+st.env.To+"\r\n"), st.withHeader(a.Header)...)
@@ -589,7 +608,7 @@ func (st *suiteState) execute(x *exec, a Action) bool {
 			st.outbox = append(st.outbox, outMsg{from: a.From, to: []string{to}, msg: a.Message})
 		}
 	}
-	return true
+	return ""
 }
 
 // defaultSender is the envelope sender of a message set without one:
@@ -637,7 +656,8 @@ func runTestMessage(x *exec, n *node) (bool, error) {
 	st := suiteState_(x)
 	idx := int(min(n.pargs[0].num, 1<<20))
 	if a, ok := n.tag("folder"); ok {
-		box := st.mailboxes[x.expandString(a.str())]
+		name, _ := mailboxName(x.expandString(a.str()))
+		box := st.mailboxes[name]
 		if idx >= len(box) {
 			return false, nil
 		}
