@@ -125,20 +125,21 @@ func checkHeader(c *checker, n *node) {
 }
 
 func runExists(x *exec, n *node) (bool, error) {
-	names := x.expandList(n.data.(*headerData).names)
-	for _, fs := range x.mimeFields(n) {
-		all := true
-		for _, name := range names {
-			if len(fieldValues(fs, []string{name})) == 0 {
-				all = false
+	// Each name must be in some part (RFC 5703 §4.3 :anychild).
+	parts := x.mimeFields(n)
+	for _, name := range x.expandList(n.data.(*headerData).names) {
+		found := false
+		for _, fs := range parts {
+			if len(fieldValues(fs, []string{name})) > 0 {
+				found = true
 				break
 			}
 		}
-		if all {
-			return true, nil
+		if !found {
+			return false, nil
 		}
 	}
-	return false, nil
+	return true, nil
 }
 
 func pickIndex(vals []string, idx int) []string {

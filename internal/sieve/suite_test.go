@@ -95,6 +95,7 @@ var suitePassing = []string{
 	"extensions/mime/calendar-example.svtest",
 	"extensions/mime/content-header.svtest",
 	"extensions/mime/execute.svtest",
+	"extensions/mime/exists.svtest",
 	"extensions/mime/foreverypart.svtest",
 	"extensions/mime/header.svtest",
 	"extensions/regex/basic.svtest",
