@@ -55,9 +55,13 @@ func (x *exec) protectedField(name, op string) bool {
 	if l == "received" || l == "auto-submitted" {
 		return true
 	}
-	for _, key := range []string{l, name} {
-		if v, _ := x.hookConfig("sieve_editheader_header/" + key + "/forbid_" + op); v == "yes" {
-			return true
+	// Configured fields (the suite's Pigeonhole settings); Subject is
+	// never protected.
+	list, _ := x.hookConfig("sieve_editheader_header")
+	for _, key := range strings.Fields(list) {
+		if strings.EqualFold(key, name) && l != "subject" {
+			v, _ := x.hookConfig("sieve_editheader_header/" + key + "/forbid_" + op)
+			return v == "yes"
 		}
 	}
 	return false
