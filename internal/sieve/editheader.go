@@ -42,10 +42,12 @@ func foldValue(v string) string {
 		return v
 	}
 	lines := strings.FieldsFunc(v, func(r rune) bool { return r == '\r' || r == '\n' })
-	for i := range lines {
-		lines[i] = strings.TrimLeft(lines[i], " \t")
+	for i := 1; i < len(lines); i++ {
+		if lines[i][0] != ' ' && lines[i][0] != '\t' {
+			lines[i] = " " + lines[i]
+		}
 	}
-	return strings.Join(lines, "\r\n\t")
+	return strings.Join(lines, "\r\n")
 }
 
 // protectedField: RFC 5293 §6 forbids changing Received and

@@ -64,6 +64,7 @@ var suitePassing = []string{
 	"extensions/date/zones.svtest",
 	"extensions/duplicate/errors.svtest",
 	"extensions/duplicate/execute.svtest",
+	"extensions/editheader/addheader.svtest",
 	"extensions/editheader/alternating.svtest",
 	"extensions/editheader/deleteheader.svtest",
 	"extensions/editheader/utf8.svtest",
