@@ -54,8 +54,8 @@ func foldValue(v string) string {
 // Auto-Submitted; the suite's configuration adds others.
 func (x *exec) protectedField(name, op string) bool {
 	l := strings.ToLower(name)
-	if l == "received" || l == "auto-submitted" {
-		return true
+	if (l == "received" || l == "auto-submitted") && op == "delete" {
+		return true // RFC 5293 §6; adding them is allowed
 	}
 	// Configured fields (the suite's Pigeonhole settings); Subject is
 	// never protected.

@@ -67,6 +67,7 @@ var suitePassing = []string{
 	"extensions/editheader/addheader.svtest",
 	"extensions/editheader/alternating.svtest",
 	"extensions/editheader/deleteheader.svtest",
+	"extensions/editheader/protected.svtest",
 	"extensions/editheader/utf8.svtest",
 	"extensions/encoded-character.svtest",
 	"extensions/enotify/basic.svtest",
