@@ -91,6 +91,7 @@ type exec struct {
 	depth      int
 	part       int   // the MIME part foreverypart is at, -1 outside
 	cur        *node // the test being evaluated
+	loops      int   // foreverypart loops entered
 	included   map[string]bool
 }
 

@@ -36,7 +36,14 @@ func checkForeverypart(c *checker, n *node) {
 	n.data = d
 	c.loops = append(c.loops, d.name)
 	c.loopsNode = append(c.loopsNode, n)
+	if len(c.loops) == maxLoopNesting+1 {
+		c.errorf(n.pos, "foreverypart loops cannot be nested deeper than "+itoa(maxLoopNesting)+" levels")
+	}
 }
+
+// maxLoopNesting bounds nested foreverypart loops (Pigeonhole's limit),
+// at compile time and, across includes, at run time.
+const maxLoopNesting = 4
 
 func checkBreak(c *checker, n *node) {
 	d := &loopData{}
@@ -83,8 +90,12 @@ func (x *exec) children(cur int) []int {
 
 func runForeverypart(x *exec, n *node) (bool, error) {
 	d := n.data.(*loopData)
+	if x.loops >= maxLoopNesting {
+		return false, runtimeErr(n, "foreverypart loops nested deeper than "+itoa(maxLoopNesting)+" levels")
+	}
+	x.loops++
 	saved := x.part
-	defer func() { x.part = saved }()
+	defer func() { x.part = saved; x.loops-- }()
 	for _, i := range x.children(saved) {
 		x.part = i
 		err := x.block(n.block)

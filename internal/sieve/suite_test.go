@@ -96,6 +96,7 @@ var suitePassing = []string{
 	"extensions/mime/address.svtest",
 	"extensions/mime/calendar-example.svtest",
 	"extensions/mime/content-header.svtest",
+	"extensions/mime/errors.svtest",
 	"extensions/mime/execute.svtest",
 	"extensions/mime/exists.svtest",
 	"extensions/mime/foreverypart.svtest",
