@@ -48,12 +48,34 @@ func checkRedirect(c *checker, n *node) {
 
 // validAddress checks an RFC 5322 addr-spec, leniently.
 func validAddress(s string) bool {
-	s = addrSpec(s)
-	i := strings.LastIndexByte(s, '@')
-	if i <= 0 || i == len(s)-1 {
+	raw := strings.TrimSpace(rawAddrSpec(s))
+	i := strings.LastIndexByte(raw, '@')
+	if i <= 0 || i == len(raw)-1 || strings.HasPrefix(raw, "\"") {
+		return i > 0 && i < len(raw)-1
+	}
+	if !strings.Contains(s, "<") && strings.ContainsAny(s, "<>") {
 		return false
 	}
-	return !strings.ContainsAny(s, " \t\r\n,<>") || strings.HasPrefix(s, "\"")
+	// RFC 5322 §3.4.1: dot-atoms, white space only around the dots.
+	for _, part := range []string{raw[:i], raw[i+1:]} {
+		for _, atom := range strings.Split(part, ".") {
+			atom = strings.TrimSpace(atom)
+			if strings.ContainsAny(atom, " \t") || !isAtext(atom) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isAtext: RFC 5322 §3.2.3 atext, ASCII only.
+func isAtext(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c > 0x7e || strings.IndexByte("()<>[]:;@\\,\"", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func runRedirect(x *exec, n *node) (bool, error) {

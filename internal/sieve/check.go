@@ -145,6 +145,9 @@ func (c *checker) subtests(n *node, what string) bool {
 	switch {
 	case s.tests == 0 && len(n.tests) == 1 && !n.testList && !s.test:
 		c.errorf(n.pos, "missing semicolon ';' after the "+s.name+" command (found '"+n.tests[0].name+"'; "+s.name+" accepts no tests)")
+		if c.reg.commands[n.tests[0].name] == nil {
+			c.test(n.tests[0]) // not a command: check it as the test it is
+		}
 	case s.tests == 0 && len(n.tests) == 1 && !n.testList && c.isTag(s, n.tests[0].name):
 		c.errorf(n.tests[0].pos, "missing colon ':' before ':"+n.tests[0].name+"' tag in the "+s.name+" test")
 	case s.tests == 0 && len(n.tests) > 0:
