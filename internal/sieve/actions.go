@@ -84,7 +84,7 @@ func runRedirect(x *exec, n *node) (bool, error) {
 		return false, runtimeErr(n, "specified redirect address '"+addr+"' is invalid")
 	}
 	_, cp := n.tag("copy")
-	err := x.add(n, Redirect{Address: addrSpec(addr), Header: x.editedHeader()})
+	err := x.add(n, Redirect{Address: normalizeAddress(addrSpec(addr)), Header: x.editedHeader()})
 	if !cp {
 		x.keep = false
 	}
@@ -297,4 +297,20 @@ func (x *exec) count(a Action) int {
 func isVacation(a Action) bool {
 	s, ok := a.(Send)
 	return ok && s.Kind == "vacation"
+}
+
+// normalizeAddress unquotes a quoted local part that needs no quotes
+// (RFC 5322 §3.4.1: "Sirius"@example.net is Sirius@example.net).
+func normalizeAddress(a string) string {
+	i := strings.LastIndexByte(a, '@')
+	if i < 2 || a[0] != '"' || a[i-1] != '"' {
+		return a
+	}
+	local := a[1 : i-1]
+	for _, atom := range strings.Split(local, ".") {
+		if atom == "" || !isAtext(atom) {
+			return a
+		}
+	}
+	return local + a[i:]
 }

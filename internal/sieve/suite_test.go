@@ -52,6 +52,7 @@ var suitePassing = []string{
 	"control-if.svtest",
 	"control-stop.svtest",
 	"execute/actions.svtest",
+	"execute/address-normalize.svtest",
 	"execute/errors-cpu-limit.svtest",
 	"execute/errors.svtest",
 	"execute/mailstore.svtest",
