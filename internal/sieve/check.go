@@ -109,13 +109,12 @@ func (c *checker) test(n *node) {
 func (c *checker) node(n *node) {
 	s := n.spec
 	what := "the " + s.name + " " + s.kind()
-	if s.tests == 0 && s.test && len(n.tests) == 1 && !n.testList && c.isTag(s, n.tests[0].name) {
-		c.errorf(n.tests[0].pos, "missing colon ':' before ':"+n.tests[0].name+"' tag in the "+s.name+" test")
-		return
-	}
 	ok := false
 	if tagsOK, posOK := c.arguments(n, what); tagsOK {
 		ok = posOK && c.subtests(n, what)
+		if !posOK && s.test && len(n.tests) == 1 && c.isTag(s, n.tests[0].name) {
+			c.subtests(n, what) // the missing colon explains the missing arguments
+		}
 	} else {
 		c.subtests(n, what) // Pigeonhole checks these apart from the tags
 	}
@@ -143,11 +142,8 @@ func (c *checker) node(n *node) {
 func (c *checker) subtests(n *node, what string) bool {
 	s := n.spec
 	switch {
-	case s.tests == 0 && len(n.tests) == 1 && !n.testList && !s.test:
-		c.errorf(n.pos, "missing semicolon ';' after the "+s.name+" command (found '"+n.tests[0].name+"'; "+s.name+" accepts no tests)")
-		if c.reg.commands[n.tests[0].name] == nil {
-			c.test(n.tests[0]) // not a command: check it as the test it is
-		}
+	case s.tests == 0 && len(n.tests) == 1 && !n.testList && !s.test && c.reg.tests[n.tests[0].name] == nil:
+		c.errorf(n.pos, "missing semicolon ';' after the "+s.name+" command (found '"+n.tests[0].name+"')")
 	case s.tests == 0 && len(n.tests) == 1 && !n.testList && c.isTag(s, n.tests[0].name):
 		c.errorf(n.tests[0].pos, "missing colon ':' before ':"+n.tests[0].name+"' tag in the "+s.name+" test")
 	case s.tests == 0 && len(n.tests) > 0:

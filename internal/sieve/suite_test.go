@@ -47,6 +47,7 @@ var suitePassing = []string{
 	"comparators/i-octet.svtest",
 	"comparators/i-unicode-casemap.svtest",
 	"compile/compile.svtest",
+	"compile/errors.svtest",
 	"compile/recover.svtest",
 	"compile/warnings.svtest",
 	"control-if.svtest",
