@@ -77,7 +77,7 @@ func (c *checker) command(n *node, top bool) {
 	n.spec = s
 	c.node(n)
 	prev := c.prev
-	if s.block {
+	if s.block && !unknownIhave(n) {
 		nl := len(c.loops)
 		c.loopDepth++
 		c.block(n.block, false)
@@ -87,6 +87,16 @@ func (c *checker) command(n *node, top bool) {
 		}
 	}
 	c.prev = prev
+}
+
+// unknownIhave: a block under "if ihave" of a capability this
+// implementation lacks is not checked (RFC 5463 §4).
+func unknownIhave(n *node) bool {
+	if len(n.tests) != 1 || n.tests[0].name != "ihave" {
+		return false
+	}
+	ok, isBool := n.tests[0].data.(bool)
+	return isBool && !ok
 }
 
 func (c *checker) test(n *node) {

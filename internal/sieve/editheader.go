@@ -84,7 +84,7 @@ func runAddheader(x *exec, n *node) (bool, error) {
 	d := n.data.(*addheaderData)
 	name, value := x.expand(d.name), x.expand(d.value)
 	if !validFieldName(name) || !validFieldValue(value) {
-		return false, runtimeErr(n, "addheader command: specified field '"+name+"' is invalid")
+		return false, runtimeErr(n, "addheader command: specified field name '"+name+"' is invalid")
 	}
 	if x.protectedField(name, "add") {
 		return true, nil

@@ -80,6 +80,7 @@ var suitePassing = []string{
 	"extensions/environment/basic.svtest",
 	"extensions/environment/rfc.svtest",
 	"extensions/ihave/errors.svtest",
+	"extensions/ihave/execute.svtest",
 	"extensions/imap4flags/basic.svtest",
 	"extensions/imap4flags/execute.svtest",
 	"extensions/imap4flags/flagstore.svtest",
