@@ -81,6 +81,7 @@ var suitePassing = []string{
 	"extensions/environment/rfc.svtest",
 	"extensions/ihave/errors.svtest",
 	"extensions/ihave/execute.svtest",
+	"extensions/ihave/restrictions.svtest",
 	"extensions/imap4flags/basic.svtest",
 	"extensions/imap4flags/execute.svtest",
 	"extensions/imap4flags/flagstore.svtest",
