@@ -135,6 +135,9 @@ func runExtracttext(x *exec, n *node) (bool, error) {
 	parts := x.msg.mimeParts()
 	if x.part >= 0 && x.part < len(parts) && strings.HasPrefix(parts[x.part].ctype, "text/") {
 		v = parts[x.part].body
+		if parts[x.part].ctype == "text/html" {
+			v = htmlText(v)
+		}
 	}
 	if a, ok := n.tag("first"); ok && uint64(utf8.RuneCountInString(v)) > a.num {
 		r := []rune(v)

@@ -103,6 +103,7 @@ var suitePassing = []string{
 	"extensions/mime/errors.svtest",
 	"extensions/mime/execute.svtest",
 	"extensions/mime/exists.svtest",
+	"extensions/mime/extracttext.svtest",
 	"extensions/mime/foreverypart.svtest",
 	"extensions/mime/header.svtest",
 	"extensions/regex/basic.svtest",
