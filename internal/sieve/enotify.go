@@ -208,7 +208,23 @@ func runNotify(x *exec, n *node) (bool, error) {
 	if len(rcpts) == 0 {
 		return true, nil
 	}
+	m.to, m.cc = keepOnly(m.to, rcpts), keepOnly(m.cc, rcpts)
 	return true, x.add(n, Send{Kind: "notify", From: x.in.User, To: rcpts, Message: x.notifyMessage(d, m)})
+}
+
+// keepOnly keeps the addresses of l that are in keep, each once.
+func keepOnly(l, keep []string) []string {
+	var out []string
+	for _, a := range l {
+		for i, k := range keep {
+			if strings.EqualFold(a, k) {
+				out = append(out, a)
+				keep = append(keep[:i:i], keep[i+1:]...)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func atoiDefault(s string, def int) int {
