@@ -94,6 +94,7 @@ type Input struct {
 	Virus       int
 	Mailboxes   Mailboxes
 	Memory      Memory
+	Lists       Lists // extlists (RFC 6134); nil: no lists
 	Limits      Limits
 
 	hook any // state of this package's tests, seen by their extensions

@@ -207,6 +207,7 @@ var matchTags = []tagSpec{
 	{name: "count", param: pString, ext: "relational", group: "match"},
 	{name: "value", param: pString, ext: "relational", group: "match"},
 	{name: "regex", ext: "regex", group: "match"},
+	{name: "list", ext: "extlists", group: "match"},
 }
 
 var addrTags = []tagSpec{

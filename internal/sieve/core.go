@@ -171,7 +171,7 @@ var addressHeaders = map[string]bool{
 	"resent-from": true, "resent-sender": true, "resent-to": true, "resent-cc": true, "resent-bcc": true,
 	"return-path": true, "disposition-notification-to": true, "delivered-to": true, "x-original-to": true,
 	"envelope-to": true, "original-recipient": true, "x-envelope-to": true, "errors-to": true,
-	"mail-followup-to": true, "mail-reply-to": true, "x-beenthere": true,
+	"mail-followup-to": true, "mail-reply-to": true, "x-beenthere": true, "x-complaints-to": true, "list-post": true,
 }
 
 func checkAddress(c *checker, n *node) {

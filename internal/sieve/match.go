@@ -36,6 +36,7 @@ const (
 	mCount
 	mValue
 	mRegex
+	mList
 )
 
 // matcher is a test's comparator, match type and keys (RFC 5228 §2.7).
@@ -63,7 +64,7 @@ func (c *checker) newMatcher(n *node, keys *argument) *matcher {
 		}
 		m.cmp = cm
 	}
-	for tag, mt := range map[string]matchType{"is": mIs, "contains": mContains, "matches": mMatches, "count": mCount, "value": mValue, "regex": mRegex} {
+	for tag, mt := range map[string]matchType{"is": mIs, "contains": mContains, "matches": mMatches, "count": mCount, "value": mValue, "regex": mRegex, "list": mList} {
 		a, ok := n.tag(tag)
 		if !ok {
 			continue
@@ -152,6 +153,9 @@ func globToRegexp(p string) string {
 // it sets the match variables (RFC 5229 §3.2).
 func (m *matcher) match(x *exec, values []string) (bool, error) {
 	n := x.cur
+	if m.mt == mList {
+		return m.matchList(x, values)
+	}
 	if m.mt == mCount {
 		n := strconv.Itoa(len(values))
 		for _, k := range m.keys {

@@ -79,6 +79,9 @@ var suitePassing = []string{
 	"extensions/envelope.svtest",
 	"extensions/environment/basic.svtest",
 	"extensions/environment/rfc.svtest",
+	"extensions/extlists/basic.svtest",
+	"extensions/extlists/multiple.svtest",
+	"extensions/extlists/valid_ext_list.svtest",
 	"extensions/ihave/errors.svtest",
 	"extensions/ihave/execute.svtest",
 	"extensions/ihave/restrictions.svtest",
@@ -330,7 +333,7 @@ func (st *suiteState) input() *Input {
 		lim.Time = d
 	}
 	spam, virus := st.spam()
-	return &Input{Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
+	return &Input{Lists: suiteLists{st}, Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
 		User: user, Now: time.Now(), SpamPercent: spam, Mailboxes: suiteMailboxes{st}, Memory: suiteMemory{}, hook: st,
 		Environment: map[string]string{"domain": "example.org", "host": "localhost", "location": "MS", "name": "Pigeonhole Sieve", // the suite checks for its own name
 			"phase": "during", "version": "1"}}
@@ -383,7 +386,9 @@ func testsuiteExtension() *extension {
 		}},
 		{name: "test_set", pos: []posArg{{pString, "name"}, {pString, "value"}}, run: runTestSet},
 		{name: "test_config_set", pos: []posArg{{pString, "name"}, {pString, "value"}}, run: func(x *exec, n *node) (bool, error) {
-			suiteState_(x).cfg[x.expandString(n.pargs[0].str())] = x.expandString(n.pargs[1].str())
+			st := suiteState_(x)
+			v := strings.ReplaceAll(n.pargs[1].str(), "${tst.path}", st.dir)
+			st.cfg[x.expandString(n.pargs[0].str())] = x.expandString(v)
 			return true, nil
 		}},
 		{name: "test_config_unset", pos: str, run: func(x *exec, n *node) (bool, error) {
@@ -837,4 +842,44 @@ func (st *suiteState) spam() (percent, virus int) {
 		}
 	}
 	return percent, virus
+}
+
+// suiteLists are the address books of Pigeonhole's sieve_extlists_list
+// settings, read from their dict files (key "priv/sieve/extlists/VALUE").
+type suiteLists struct{ st *suiteState }
+
+func (l suiteLists) config(uri string) (string, bool) {
+	for _, name := range strings.Fields(l.st.cfg["sieve_extlists_list"]) {
+		if u, _ := listURI(name); u == uri {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+func (l suiteLists) Valid(_ context.Context, uri string) bool {
+	_, ok := l.config(uri)
+	return ok
+}
+
+func (l suiteLists) Contains(_ context.Context, uri, value string) (bool, error) {
+	name, ok := l.config(uri)
+	if !ok {
+		return false, nil
+	}
+	path := l.st.cfg["sieve_extlists_list/"+name+"/dict/file/path"]
+	if path == "" {
+		return false, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		if strings.EqualFold(strings.TrimPrefix(lines[i], "priv/sieve/extlists/"), value) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -287,6 +287,8 @@ func (c *checker) knownNamespace(ns string) bool {
 		return c.required["environment"]
 	case "global":
 		return c.required["include"]
+	case "tst": // the suite's namespace (vnd.dovecot.testsuite)
+		return c.required["vnd.dovecot.testsuite"]
 	}
 	return false
 }
