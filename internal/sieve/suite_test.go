@@ -509,7 +509,10 @@ func runScriptRun(x *exec, n *node) (bool, error) {
 	}
 	res, err := st.script.Run(context.Background(), st.input())
 	if err != nil {
+		// As a caller must: a failed run keeps the message.
 		st.errs = append(st.errs, &Error{Line: 1, Column: 1, Msg: err.Error()})
+		x.res, x.keep = Result{}, true
+		st.executed, st.keptImplicit = 0, false
 		return false, nil
 	}
 	_, app := n.tag("append_result")
