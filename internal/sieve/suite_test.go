@@ -22,7 +22,6 @@ import (
 // suiteSkipped are files that test only Pigeonhole's own extensions or
 // its binary format, with why.
 var suiteSkipped = map[string]string{
-	"extensions/vnd.dovecot/debug/execute.svtest":         "vnd.dovecot.debug is Pigeonhole's own extension",
 	"extensions/vnd.dovecot/environment/basic.svtest":     "vnd.dovecot.environment is Pigeonhole's own extension",
 	"extensions/vnd.dovecot/environment/variables.svtest": "vnd.dovecot.environment is Pigeonhole's own extension",
 	"extensions/vnd.dovecot/report/errors.svtest":         "vnd.dovecot.report is Pigeonhole's own extension",
