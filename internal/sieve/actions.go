@@ -48,12 +48,34 @@ func checkRedirect(c *checker, n *node) {
 
 // validAddress checks an RFC 5322 addr-spec, leniently.
 func validAddress(s string) bool {
-	s = addrSpec(s)
-	i := strings.LastIndexByte(s, '@')
-	if i <= 0 || i == len(s)-1 {
+	raw := strings.TrimSpace(rawAddrSpec(s))
+	i := strings.LastIndexByte(raw, '@')
+	if i <= 0 || i == len(raw)-1 || strings.HasPrefix(raw, "\"") {
+		return i > 0 && i < len(raw)-1
+	}
+	if !strings.Contains(s, "<") && strings.ContainsAny(s, "<>") {
 		return false
 	}
-	return !strings.ContainsAny(s, " \t\r\n,<>") || strings.HasPrefix(s, "\"")
+	// RFC 5322 §3.4.1: dot-atoms, white space only around the dots.
+	for _, part := range []string{raw[:i], raw[i+1:]} {
+		for _, atom := range strings.Split(part, ".") {
+			atom = strings.TrimSpace(atom)
+			if strings.ContainsAny(atom, " \t") || !isAtext(atom) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isAtext: RFC 5322 §3.2.3 atext, ASCII only.
+func isAtext(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c > 0x7e || strings.IndexByte("()<>[]:;@\\,\"", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func runRedirect(x *exec, n *node) (bool, error) {
@@ -62,7 +84,7 @@ func runRedirect(x *exec, n *node) (bool, error) {
 		return false, runtimeErr(n, "specified redirect address '"+addr+"' is invalid")
 	}
 	_, cp := n.tag("copy")
-	err := x.add(n, Redirect{Address: addrSpec(addr), Header: x.editedHeader()})
+	err := x.add(n, Redirect{Address: normalizeAddress(addrSpec(addr)), Header: x.editedHeader()})
 	if !cp {
 		x.keep = false
 	}
@@ -192,23 +214,24 @@ func conflict(old, a Action) string {
 func sameAction(old, a Action) (Action, bool) {
 	switch o := old.(type) {
 	case Keep:
+		// The last flag list wins (RFC 5232 §5).
 		if n, ok := a.(Keep); ok {
-			o.Flags = unionFlags(o.Flags, n.Flags)
+			o.Flags = n.Flags
 			o.Header = n.Header
 			return o, true
 		}
 		if n, ok := a.(FileInto); ok && strings.EqualFold(n.Mailbox, "INBOX") && n.SpecialUse == "" && n.MailboxID == "" {
-			o.Flags = unionFlags(o.Flags, n.Flags)
+			o.Flags = n.Flags
 			return o, true
 		}
 	case FileInto:
 		if n, ok := a.(FileInto); ok && n.Mailbox == o.Mailbox {
-			o.Flags = unionFlags(o.Flags, n.Flags)
+			o.Flags = n.Flags
 			o.Create = o.Create || n.Create
 			return o, true
 		}
 		if n, ok := a.(Keep); ok && strings.EqualFold(o.Mailbox, "INBOX") {
-			o.Flags = unionFlags(o.Flags, n.Flags)
+			o.Flags = n.Flags
 			return o, true
 		}
 	case Redirect:
@@ -274,4 +297,20 @@ func (x *exec) count(a Action) int {
 func isVacation(a Action) bool {
 	s, ok := a.(Send)
 	return ok && s.Kind == "vacation"
+}
+
+// normalizeAddress unquotes a quoted local part that needs no quotes
+// (RFC 5322 §3.4.1: "Sirius"@example.net is Sirius@example.net).
+func normalizeAddress(a string) string {
+	i := strings.LastIndexByte(a, '@')
+	if i < 2 || a[0] != '"' || a[i-1] != '"' {
+		return a
+	}
+	local := a[1 : i-1]
+	for _, atom := range strings.Split(local, ".") {
+		if atom == "" || !isAtext(atom) {
+			return a
+		}
+	}
+	return local + a[i:]
 }

@@ -26,6 +26,9 @@ type CompileOptions struct {
 	Include func(name string, global bool) ([]byte, error)
 	// MaxSize bounds the script's size in bytes (0: DefaultMaxSize).
 	MaxSize int
+	// MaxIncludes bounds the scripts one script includes in all, and
+	// MaxIncludeDepth how deep includes nest (RFC 6609 §3; 0: 255 and 10).
+	MaxIncludes, MaxIncludeDepth int
 
 	// extra are extensions only this package's tests add (the
 	// vnd.dovecot.testsuite commands of the Pigeonhole suite's runner).
@@ -91,6 +94,7 @@ type Input struct {
 	Virus       int
 	Mailboxes   Mailboxes
 	Memory      Memory
+	Lists       Lists // extlists (RFC 6134); nil: no lists
 	Limits      Limits
 
 	hook any // state of this package's tests, seen by their extensions

@@ -2,6 +2,7 @@ package sieve
 
 import (
 	"bytes"
+	"html"
 	"io"
 	"strings"
 
@@ -47,7 +48,7 @@ func runBody(x *exec, n *node) (bool, error) {
 	if d.content != nil {
 		types = x.expandList(d.content)
 	}
-	return n.mt.match(x, x.msg.parts(types))
+	return n.mt.match(x, x.msg.parts(types, d.content == nil))
 }
 
 // mimePart is one part of the message: its header and decoded body.
@@ -80,8 +81,11 @@ func (m *message) mimeParts() []*mimePart {
 		}
 		p := &mimePart{depth: len(path), parent: -1}
 		t, params, perr := ent.Header.ContentType()
-		if perr != nil || t == "" {
-			t = "text/plain"
+		switch {
+		case !ent.Header.Has("Content-Type"):
+			t = "text/plain" // RFC 2045 §5.2
+		case perr != nil || strings.Count(t, "/") != 1:
+			t = "application/octet-stream"
 		}
 		p.ctype, p.params = strings.ToLower(t), params
 		p.multi = strings.HasPrefix(p.ctype, "multipart/")
@@ -105,7 +109,7 @@ func (m *message) mimeParts() []*mimePart {
 // parts returns the decoded bodies of the parts whose content type
 // matches one of types (RFC 5173 §5.2: "type" or "type/subtype", ""
 // for all).
-func (m *message) parts(types []string) []string {
+func (m *message) parts(types []string, text bool) []string {
 	var out []string
 	for _, p := range m.mimeParts() {
 		if p.multi {
@@ -113,7 +117,11 @@ func (m *message) parts(types []string) []string {
 		}
 		for _, t := range types {
 			if contentTypeMatches(p.ctype, strings.ToLower(t)) {
-				out = append(out, p.body)
+				if text && p.ctype == "text/html" {
+					out = append(out, htmlText(p.body))
+				} else {
+					out = append(out, p.body)
+				}
 				break
 			}
 		}
@@ -133,4 +141,24 @@ func contentTypeMatches(ct, t string) bool {
 	}
 	major, _, _ := strings.Cut(ct, "/")
 	return major == t
+}
+
+// htmlText is the text of an HTML part without its markup, for :text
+// (RFC 5173 §5.3: "the text content").
+func htmlText(h string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(h, '<')
+		if i < 0 {
+			b.WriteString(h)
+			break
+		}
+		b.WriteString(h[:i])
+		j := strings.IndexByte(h[i:], '>')
+		if j < 0 {
+			break
+		}
+		h = h[i+j+1:]
+	}
+	return html.UnescapeString(b.String())
 }

@@ -77,7 +77,7 @@ func (c *checker) command(n *node, top bool) {
 	n.spec = s
 	c.node(n)
 	prev := c.prev
-	if s.block {
+	if s.block && !unknownIhave(n) {
 		nl := len(c.loops)
 		c.loopDepth++
 		c.block(n.block, false)
@@ -87,6 +87,16 @@ func (c *checker) command(n *node, top bool) {
 		}
 	}
 	c.prev = prev
+}
+
+// unknownIhave: a block under "if ihave" of a capability this
+// implementation lacks is not checked (RFC 5463 §4).
+func unknownIhave(n *node) bool {
+	if len(n.tests) != 1 || n.tests[0].name != "ihave" {
+		return false
+	}
+	ok, isBool := n.tests[0].data.(bool)
+	return isBool && !ok
 }
 
 func (c *checker) test(n *node) {
@@ -109,11 +119,15 @@ func (c *checker) test(n *node) {
 func (c *checker) node(n *node) {
 	s := n.spec
 	what := "the " + s.name + " " + s.kind()
-	if s.tests == 0 && s.test && len(n.tests) == 1 && !n.testList && c.isTag(s, n.tests[0].name) {
-		c.errorf(n.tests[0].pos, "missing colon ':' before ':"+n.tests[0].name+"' tag in the "+s.name+" test")
-		return
+	ok := false
+	if tagsOK, posOK := c.arguments(n, what); tagsOK {
+		ok = posOK && c.subtests(n, what)
+		if !posOK && s.test && len(n.tests) == 1 && c.isTag(s, n.tests[0].name) {
+			c.subtests(n, what) // the missing colon explains the missing arguments
+		}
+	} else {
+		c.subtests(n, what) // Pigeonhole checks these apart from the tags
 	}
-	ok := c.arguments(n, what) && c.subtests(n, what)
 	subOK := ok
 	if !s.test {
 		switch {
@@ -138,8 +152,8 @@ func (c *checker) node(n *node) {
 func (c *checker) subtests(n *node, what string) bool {
 	s := n.spec
 	switch {
-	case s.tests == 0 && len(n.tests) == 1 && !n.testList && !s.test:
-		c.errorf(n.pos, "missing semicolon ';' after the "+s.name+" command (found '"+n.tests[0].name+"'; "+s.name+" accepts no tests)")
+	case s.tests == 0 && len(n.tests) == 1 && !n.testList && !s.test && c.reg.tests[n.tests[0].name] == nil:
+		c.errorf(n.pos, "missing semicolon ';' after the "+s.name+" command (found '"+n.tests[0].name+"')")
 	case s.tests == 0 && len(n.tests) == 1 && !n.testList && c.isTag(s, n.tests[0].name):
 		c.errorf(n.tests[0].pos, "missing colon ':' before ':"+n.tests[0].name+"' tag in the "+s.name+" test")
 	case s.tests == 0 && len(n.tests) > 0:
@@ -193,6 +207,7 @@ var matchTags = []tagSpec{
 	{name: "count", param: pString, ext: "relational", group: "match"},
 	{name: "value", param: pString, ext: "relational", group: "match"},
 	{name: "regex", ext: "regex", group: "match"},
+	{name: "list", ext: "extlists", group: "match"},
 }
 
 var addrTags = []tagSpec{
@@ -205,7 +220,7 @@ var addrTags = []tagSpec{
 
 // arguments sorts n's arguments into tags and positional ones and checks
 // their types (RFC 5228 §2.6).
-func (c *checker) arguments(n *node, what string) bool {
+func (c *checker) arguments(n *node, what string) (tagsOK, posOK bool) {
 	s := n.spec
 	n.tags = map[string]*argument{}
 	n.tagAt = map[string]pos{}
@@ -217,17 +232,17 @@ func (c *checker) arguments(n *node, what string) bool {
 		t, found := c.findTag(s, a.tag)
 		if !found {
 			c.errorf(a.pos, "unknown tagged argument ':"+a.tag+"' for the "+s.name+" "+s.kind()+" (reported only once at first occurrence)")
-			return false
+			return false, false
 		}
 		if t.group != "" {
 			if g, dup := groups[t.group]; dup {
 				c.errorf(a.pos, "multiple "+t.group+" arguments (':"+g+"' and ':"+a.tag+"') specified for the "+s.name+" "+s.kind())
-				return false
+				return false, false
 			}
 			groups[t.group] = a.tag
 		} else if _, dup := n.tags[a.tag]; dup {
 			c.errorf(a.pos, "encountered duplicate tag ':"+a.tag+"' for the "+s.name+" "+s.kind())
-			return false
+			return false, false
 		}
 		var param *argument
 		if t.param != pNone {
@@ -237,7 +252,7 @@ func (c *checker) arguments(n *node, what string) bool {
 					found = argDesc(n.args[i+1])
 				}
 				c.errorf(a.pos, "the :"+a.tag+" tag for the "+s.name+" "+s.kind()+" requires "+t.param.String()+" as parameter, but "+found+" was found")
-				return false
+				return false, false
 			}
 			i++
 			param = n.args[i]
@@ -250,16 +265,16 @@ func (c *checker) arguments(n *node, what string) bool {
 		if a.kind == aTag {
 			if _, known := c.findTag(s, a.tag); !known {
 				c.errorf(a.pos, "unknown tagged argument ':"+a.tag+"' for the "+s.name+" "+s.kind()+" (reported only once at first occurrence)")
-				return false
+				return false, false
 			}
 			c.errorf(a.pos, "unexpected tagged argument ':"+a.tag+"' found among the positional arguments of the "+s.name+" "+s.kind())
-			return false
+			return true, false
 		}
 	}
 	if !ok {
-		return false
+		return false, false
 	}
-	return c.positional(n, rest, what)
+	return true, c.positional(n, rest, what)
 }
 
 func (c *checker) positional(n *node, rest []*argument, what string) bool {

@@ -98,12 +98,12 @@ func indexTags() []tagSpec {
 		{name: "contenttype", ext: "mime", group: "mime-part"}, {name: "param", param: pList, ext: "mime", group: "mime-part"}}
 }
 
-func (c *checker) index(n *node, d *headerData) {
+func (c *checker) index(n *node, d *headerData) bool {
 	a, ok := n.tag("index")
 	if _, last := n.tag("last"); last {
 		if !ok {
 			c.errorf(n.tagAt["last"], "the :last tag for the "+n.name+" test cannot be specified without the :index tag")
-			return
+			return false
 		}
 	}
 	if ok {
@@ -115,6 +115,7 @@ func (c *checker) index(n *node, d *headerData) {
 			d.index = -d.index
 		}
 	}
+	return true
 }
 
 func checkHeader(c *checker, n *node) {
@@ -124,20 +125,21 @@ func checkHeader(c *checker, n *node) {
 }
 
 func runExists(x *exec, n *node) (bool, error) {
-	names := x.expandList(n.data.(*headerData).names)
-	for _, fs := range x.mimeFields(n) {
-		all := true
-		for _, name := range names {
-			if len(fieldValues(fs, []string{name})) == 0 {
-				all = false
+	// Each name must be in some part (RFC 5703 §4.3 :anychild).
+	parts := x.mimeFields(n)
+	for _, name := range x.expandList(n.data.(*headerData).names) {
+		found := false
+		for _, fs := range parts {
+			if len(fieldValues(fs, []string{name})) > 0 {
+				found = true
 				break
 			}
 		}
-		if all {
-			return true, nil
+		if !found {
+			return false, nil
 		}
 	}
-	return false, nil
+	return true, nil
 }
 
 func pickIndex(vals []string, idx int) []string {
@@ -169,7 +171,7 @@ var addressHeaders = map[string]bool{
 	"resent-from": true, "resent-sender": true, "resent-to": true, "resent-cc": true, "resent-bcc": true,
 	"return-path": true, "disposition-notification-to": true, "delivered-to": true, "x-original-to": true,
 	"envelope-to": true, "original-recipient": true, "x-envelope-to": true, "errors-to": true,
-	"mail-followup-to": true, "mail-reply-to": true, "x-beenthere": true,
+	"mail-followup-to": true, "mail-reply-to": true, "x-beenthere": true, "x-complaints-to": true, "list-post": true,
 }
 
 func checkAddress(c *checker, n *node) {
@@ -207,8 +209,10 @@ func (x *exec) matchAddresses(n *node, addrs []string) (bool, error) {
 }
 
 func (x *exec) detailSep() string {
-	if s, ok := x.hookConfig("sieve_subaddress_sep"); ok {
-		return s
+	for _, k := range []string{"recipient_delimiter", "sieve_subaddress_sep"} {
+		if s, ok := x.hookConfig(k); ok {
+			return s
+		}
 	}
 	return "+"
 }
@@ -273,9 +277,62 @@ func runEnvelope(x *exec, n *node) (bool, error) {
 			addrs = append(addrs, "") // the null reverse-path (RFC 5228 §5.4)
 			continue
 		}
-		if a := addrSpec(v); validAddress(a) || strings.EqualFold(p, "auth") {
+		if strings.EqualFold(p, "auth") {
+			addrs = append(addrs, v)
+		} else if a, ok := parsePath(v); ok {
 			addrs = append(addrs, a) // a syntactically invalid path matches nothing
 		}
 	}
 	return x.matchAddresses(n, addrs)
+}
+
+// parsePath reads an SMTP path (RFC 5321 §4.1.2), with or without its
+// angle brackets, dropping a source route; ok is false when invalid. A
+// bare local part (postmaster, MAILER-DAEMON) is accepted.
+func parsePath(v string) (string, bool) {
+	if strings.HasPrefix(v, "<") != strings.HasSuffix(v, ">") {
+		return "", false
+	}
+	v = strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">")
+	if strings.ContainsAny(v, "<> \t") {
+		return "", false
+	}
+	if strings.HasPrefix(v, "@") {
+		i := strings.IndexByte(v, ':')
+		if i < 0 {
+			return "", false
+		}
+		for _, hop := range strings.Split(v[:i], ",") {
+			if !strings.HasPrefix(hop, "@") || !validDomain(hop[1:]) {
+				return "", false
+			}
+		}
+		v = v[i+1:]
+	}
+	if v == "" {
+		return "", true
+	}
+	local, domain, at := strings.Cut(v, "@")
+	if local == "" || strings.ContainsAny(local, ":,") || at && !validDomain(domain) {
+		return "", false
+	}
+	return v, true
+}
+
+// validDomain: dot-separated labels of letters, digits and hyphens.
+func validDomain(d string) bool {
+	if d == "" {
+		return false
+	}
+	for _, l := range strings.Split(d, ".") {
+		if l == "" {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !isAlpha(c) && !isDigit(c) && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -42,22 +42,28 @@ func foldValue(v string) string {
 		return v
 	}
 	lines := strings.FieldsFunc(v, func(r rune) bool { return r == '\r' || r == '\n' })
-	for i := range lines {
-		lines[i] = strings.TrimLeft(lines[i], " \t")
+	for i := 1; i < len(lines); i++ {
+		if lines[i][0] != ' ' && lines[i][0] != '\t' {
+			lines[i] = " " + lines[i]
+		}
 	}
-	return strings.Join(lines, "\r\n\t")
+	return strings.Join(lines, "\r\n")
 }
 
 // protectedField: RFC 5293 §6 forbids changing Received and
 // Auto-Submitted; the suite's configuration adds others.
 func (x *exec) protectedField(name, op string) bool {
 	l := strings.ToLower(name)
-	if l == "received" || l == "auto-submitted" {
-		return true
+	if (l == "received" || l == "auto-submitted") && op == "delete" {
+		return true // RFC 5293 §6; adding them is allowed
 	}
-	for _, key := range []string{l, name} {
-		if v, _ := x.hookConfig("sieve_editheader_header/" + key + "/forbid_" + op); v == "yes" {
-			return true
+	// Configured fields (the suite's Pigeonhole settings); Subject is
+	// never protected.
+	list, _ := x.hookConfig("sieve_editheader_header")
+	for _, key := range strings.Fields(list) {
+		if strings.EqualFold(key, name) && l != "subject" {
+			v, _ := x.hookConfig("sieve_editheader_header/" + key + "/forbid_" + op)
+			return v == "yes"
 		}
 	}
 	return false
@@ -78,7 +84,7 @@ func runAddheader(x *exec, n *node) (bool, error) {
 	d := n.data.(*addheaderData)
 	name, value := x.expand(d.name), x.expand(d.value)
 	if !validFieldName(name) || !validFieldValue(value) {
-		return false, runtimeErr(n, "addheader command: specified field '"+name+"' is invalid")
+		return false, runtimeErr(n, "addheader command: specified field name '"+name+"' is invalid")
 	}
 	if x.protectedField(name, "add") {
 		return true, nil
@@ -112,12 +118,14 @@ type deleteheaderData struct {
 
 func checkDeleteheader(c *checker, n *node) {
 	d := &deleteheaderData{name: c.str1(n.pargs[0])}
+	hd := &headerData{}
+	if !c.index(n, hd) {
+		return
+	}
+	d.index = hd.index
 	if !d.name.dyn && !validFieldName(d.name.s) {
 		c.errorf(n.pargs[0].pos, "deleteheader command: specified field name '"+d.name.s+"' is invalid")
 	}
-	hd := &headerData{}
-	c.index(n, hd)
-	d.index = hd.index
 	n.data = d
 	n.mt = c.newMatcher(n, n.pargs[1])
 }

@@ -31,6 +31,16 @@ func checkNotify(c *checker, n *node) {
 	d := &notifyData{method: c.str1(n.pargs[0])}
 	if a, ok := n.tag("from"); ok {
 		d.from = c.str1(a)
+		if !d.from.dyn && !validAddress(d.from.s) {
+			c.errorf(a.pos, "notify command: invalid :from address '"+d.from.s+"'")
+		}
+	}
+	if a, ok := n.tag("options"); ok {
+		for _, o := range a.strs {
+			if !validNotifyOption(o) {
+				c.errorf(a.pos, "notify command: invalid option '"+o+"'")
+			}
+		}
 	}
 	if a, ok := n.tag("importance"); ok {
 		d.importance = c.str1(a)
@@ -47,6 +57,21 @@ func checkNotify(c *checker, n *node) {
 		}
 	}
 	n.data = d
+}
+
+// validNotifyOption: name "=" value (RFC 5435 §3.7), the name starting
+// with an alphanumeric character, the value free of line breaks.
+func validNotifyOption(o string) bool {
+	name, value, ok := strings.Cut(o, "=")
+	if !ok || name == "" || !(isAlpha(name[0]) && name[0] != '_' || isDigit(name[0])) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if !isAlpha(name[i]) && !isDigit(name[i]) && strings.IndexByte("-._", name[i]) < 0 {
+			return false
+		}
+	}
+	return !strings.ContainsAny(value, "\r\n")
 }
 
 // mailtoURI is a parsed mailto: URI (RFC 6068).
@@ -68,6 +93,9 @@ func parseMailto(s string) (*mailtoURI, string) {
 		return nil, "unsupported notification method '" + scheme + "'"
 	}
 	m := &mailtoURI{}
+	if strings.ContainsAny(rest, "<>;\" \\^`{|}") {
+		return nil, "invalid character in URI" // RFC 6068 §2: not in the URI syntax
+	}
 	addrs, query, _ := strings.Cut(rest, "?")
 	if err := m.addAddrs(&m.to, addrs); err != "" {
 		return nil, err
@@ -180,7 +208,23 @@ func runNotify(x *exec, n *node) (bool, error) {
 	if len(rcpts) == 0 {
 		return true, nil
 	}
+	m.to, m.cc = keepOnly(m.to, rcpts), keepOnly(m.cc, rcpts)
 	return true, x.add(n, Send{Kind: "notify", From: x.in.User, To: rcpts, Message: x.notifyMessage(d, m)})
+}
+
+// keepOnly keeps the addresses of l that are in keep, each once.
+func keepOnly(l, keep []string) []string {
+	var out []string
+	for _, a := range l {
+		for i, k := range keep {
+			if strings.EqualFold(a, k) {
+				out = append(out, a)
+				keep = append(keep[:i:i], keep[i+1:]...)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func atoiDefault(s string, def int) int {

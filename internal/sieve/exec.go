@@ -89,7 +89,9 @@ type exec struct {
 	global     map[string]string
 	globalDecl map[string]struct{}
 	depth      int
-	part       int // the MIME part foreverypart is at, -1 outside
+	part       int   // the MIME part foreverypart is at, -1 outside
+	cur        *node // the test being evaluated
+	loops      int   // foreverypart loops entered
 	included   map[string]bool
 }
 
@@ -272,6 +274,7 @@ func (x *exec) block(cmds []*node) error {
 			continue
 		}
 		taken = false
+		x.cur = n
 		if _, err := n.spec.run(x, n); err != nil {
 			return err
 		}
@@ -283,7 +286,17 @@ func (x *exec) test(n *node) (bool, error) {
 	if err := x.step(); err != nil {
 		return false, err
 	}
+	x.cur = n
 	return n.spec.run(x, n)
+}
+
+// warn logs a runtime warning, with the position of the test or command
+// (Result.Log entries of this form are warnings, the others notes).
+func (x *exec) warn(n *node, msg string) {
+	if n != nil {
+		msg = itoa(n.pos.line) + ":" + itoa(n.pos.col) + ": " + msg
+	}
+	x.res.Log = append(x.res.Log, msg)
 }
 
 // expand substitutes variables in s (RFC 5229 §3).

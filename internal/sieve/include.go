@@ -4,8 +4,19 @@ import "strings"
 
 // The include extension (RFC 6609).
 
-// maxIncludeDepth bounds nested includes (Pigeonhole's default).
-const maxIncludeDepth = 10
+// The defaults of CompileOptions.MaxIncludeDepth and MaxIncludes
+// (Pigeonhole's).
+const (
+	maxIncludeDepth = 10
+	maxIncludes     = 255
+)
+
+func orDefault(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
 
 func includeSpecs() []*spec {
 	return []*spec{
@@ -60,8 +71,12 @@ func checkInclude(c *checker, n *node) {
 		d.prog = p
 		return
 	}
-	if len(c.incl.stack) >= maxIncludeDepth {
-		c.errorf(n.pos, "cannot nest includes deeper than "+itoa(maxIncludeDepth)+" levels")
+	if depth := orDefault(c.opts.MaxIncludeDepth, maxIncludeDepth); len(c.incl.stack) > depth {
+		c.errorf(n.pos, "cannot nest includes deeper than "+itoa(depth)+" levels")
+		return
+	}
+	if max := orDefault(c.opts.MaxIncludes, maxIncludes); len(c.incl.cache) > max {
+		c.errorf(n.pos, "include: the script includes more than "+itoa(max)+" scripts")
 		return
 	}
 	_, optional := n.tag("optional")

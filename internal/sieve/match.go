@@ -36,6 +36,7 @@ const (
 	mCount
 	mValue
 	mRegex
+	mList
 )
 
 // matcher is a test's comparator, match type and keys (RFC 5228 §2.7).
@@ -63,7 +64,7 @@ func (c *checker) newMatcher(n *node, keys *argument) *matcher {
 		}
 		m.cmp = cm
 	}
-	for tag, mt := range map[string]matchType{"is": mIs, "contains": mContains, "matches": mMatches, "count": mCount, "value": mValue, "regex": mRegex} {
+	for tag, mt := range map[string]matchType{"is": mIs, "contains": mContains, "matches": mMatches, "count": mCount, "value": mValue, "regex": mRegex, "list": mList} {
 		a, ok := n.tag(tag)
 		if !ok {
 			continue
@@ -151,6 +152,10 @@ func globToRegexp(p string) string {
 // match tests values against the keys; on a :matches or :regex success
 // it sets the match variables (RFC 5229 §3.2).
 func (m *matcher) match(x *exec, values []string) (bool, error) {
+	n := x.cur
+	if m.mt == mList {
+		return m.matchList(x, values)
+	}
 	if m.mt == mCount {
 		n := strconv.Itoa(len(values))
 		for _, k := range m.keys {
@@ -162,7 +167,7 @@ func (m *matcher) match(x *exec, values []string) (bool, error) {
 	}
 	for _, v := range values {
 		for i, k := range m.keys {
-			if ok, err := m.one(x, v, k, i); ok || err != nil {
+			if ok, err := m.one(x, n, v, k, i); ok || err != nil {
 				return ok, err
 			}
 		}
@@ -170,7 +175,7 @@ func (m *matcher) match(x *exec, values []string) (bool, error) {
 	return false, nil
 }
 
-func (m *matcher) one(x *exec, v string, k *str, i int) (bool, error) {
+func (m *matcher) one(x *exec, n *node, v string, k *str, i int) (bool, error) {
 	if err := x.step(); err != nil {
 		return false, err
 	}
@@ -188,7 +193,9 @@ func (m *matcher) one(x *exec, v string, k *str, i int) (bool, error) {
 	}
 	if re == nil {
 		var err error
-		if re, err = x.regexp(m, x.expand(k)); err != nil {
+		key := x.expand(k)
+		if re, err = x.regexp(m, key); err != nil {
+			x.warn(n, "invalid regular expression '"+key+"': "+err.Error())
 			return false, nil
 		}
 	}

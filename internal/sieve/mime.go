@@ -36,7 +36,14 @@ func checkForeverypart(c *checker, n *node) {
 	n.data = d
 	c.loops = append(c.loops, d.name)
 	c.loopsNode = append(c.loopsNode, n)
+	if len(c.loops) == maxLoopNesting+1 {
+		c.errorf(n.pos, "foreverypart loops cannot be nested deeper than "+itoa(maxLoopNesting)+" levels")
+	}
 }
+
+// maxLoopNesting bounds nested foreverypart loops (Pigeonhole's limit),
+// at compile time and, across includes, at run time.
+const maxLoopNesting = 4
 
 func checkBreak(c *checker, n *node) {
 	d := &loopData{}
@@ -83,8 +90,12 @@ func (x *exec) children(cur int) []int {
 
 func runForeverypart(x *exec, n *node) (bool, error) {
 	d := n.data.(*loopData)
+	if x.loops >= maxLoopNesting {
+		return false, runtimeErr(n, "foreverypart loops nested deeper than "+itoa(maxLoopNesting)+" levels")
+	}
+	x.loops++
 	saved := x.part
-	defer func() { x.part = saved }()
+	defer func() { x.part = saved; x.loops-- }()
 	for _, i := range x.children(saved) {
 		x.part = i
 		err := x.block(n.block)
@@ -124,6 +135,9 @@ func runExtracttext(x *exec, n *node) (bool, error) {
 	parts := x.msg.mimeParts()
 	if x.part >= 0 && x.part < len(parts) && strings.HasPrefix(parts[x.part].ctype, "text/") {
 		v = parts[x.part].body
+		if parts[x.part].ctype == "text/html" {
+			v = htmlText(v)
+		}
 	}
 	if a, ok := n.tag("first"); ok && uint64(utf8.RuneCountInString(v)) > a.num {
 		r := []rune(v)

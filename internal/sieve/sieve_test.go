@@ -243,3 +243,24 @@ func FuzzRun(f *testing.F) {
 		}
 	})
 }
+
+func TestConcurrentRuns(t *testing.T) {
+	s := compile(t, `require ["variables","fileinto","imap4flags","regex","editheader"];
+if header :regex "subject" "^(.*) talk$" { set "s" "${1}"; addflag "\\Seen"; addheader "X-S" "${s}"; fileinto "${s}"; }`)
+	done := make(chan string)
+	for i := 0; i < 8; i++ {
+		go func() {
+			r, err := run(t, s, testMsg, Limits{})
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- r.Actions[0].(FileInto).Mailbox
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if got := <-done; got != "Café" {
+			t.Errorf("run %d: %q", i, got)
+		}
+	}
+}

@@ -111,6 +111,7 @@ func extensions() []*extension {
 		{name: "special-use", specs: specialUseSpecs()},
 		{name: "mailboxid", specs: mailboxIDSpecs()},
 		{name: "fcc"},
+		{name: "extlists", specs: extlistsSpecs()},
 		{name: "foreverypart", specs: foreverypartSpecs()},
 		{name: "extracttext", specs: extracttextSpecs()},
 	}

@@ -22,7 +22,6 @@ import (
 // suiteSkipped are files that test only Pigeonhole's own extensions or
 // its binary format, with why.
 var suiteSkipped = map[string]string{
-	"extensions/vnd.dovecot/debug/execute.svtest":         "vnd.dovecot.debug is Pigeonhole's own extension",
 	"extensions/vnd.dovecot/environment/basic.svtest":     "vnd.dovecot.environment is Pigeonhole's own extension",
 	"extensions/vnd.dovecot/environment/variables.svtest": "vnd.dovecot.environment is Pigeonhole's own extension",
 	"extensions/vnd.dovecot/report/errors.svtest":         "vnd.dovecot.report is Pigeonhole's own extension",
@@ -47,12 +46,15 @@ var suitePassing = []string{
 	"comparators/i-octet.svtest",
 	"comparators/i-unicode-casemap.svtest",
 	"compile/compile.svtest",
+	"compile/errors.svtest",
 	"compile/recover.svtest",
 	"compile/warnings.svtest",
 	"control-if.svtest",
 	"control-stop.svtest",
 	"execute/actions.svtest",
+	"execute/address-normalize.svtest",
 	"execute/errors-cpu-limit.svtest",
+	"execute/errors.svtest",
 	"execute/mailstore.svtest",
 	"extensions/body/basic.svtest",
 	"extensions/body/errors.svtest",
@@ -63,19 +65,31 @@ var suitePassing = []string{
 	"extensions/date/zones.svtest",
 	"extensions/duplicate/errors.svtest",
 	"extensions/duplicate/execute.svtest",
+	"extensions/editheader/addheader.svtest",
 	"extensions/editheader/alternating.svtest",
 	"extensions/editheader/deleteheader.svtest",
+	"extensions/editheader/protected.svtest",
 	"extensions/editheader/utf8.svtest",
 	"extensions/encoded-character.svtest",
 	"extensions/enotify/basic.svtest",
+	"extensions/enotify/errors.svtest",
 	"extensions/enotify/notify_method_capability.svtest",
 	"extensions/enotify/valid_notify_method.svtest",
+	"extensions/envelope.svtest",
+	"extensions/environment/basic.svtest",
 	"extensions/environment/rfc.svtest",
+	"extensions/extlists/basic.svtest",
+	"extensions/extlists/multiple.svtest",
+	"extensions/extlists/valid_ext_list.svtest",
 	"extensions/ihave/errors.svtest",
+	"extensions/ihave/execute.svtest",
+	"extensions/ihave/restrictions.svtest",
 	"extensions/imap4flags/basic.svtest",
+	"extensions/imap4flags/execute.svtest",
 	"extensions/imap4flags/flagstore.svtest",
 	"extensions/imap4flags/flagstring.svtest",
 	"extensions/imap4flags/hasflag.svtest",
+	"extensions/include/errors.svtest",
 	"extensions/include/once.svtest",
 	"extensions/include/optional.svtest",
 	"extensions/include/rfc.svtest",
@@ -88,15 +102,20 @@ var suitePassing = []string{
 	"extensions/mime/address.svtest",
 	"extensions/mime/calendar-example.svtest",
 	"extensions/mime/content-header.svtest",
+	"extensions/mime/errors.svtest",
 	"extensions/mime/execute.svtest",
+	"extensions/mime/exists.svtest",
+	"extensions/mime/extracttext.svtest",
 	"extensions/mime/foreverypart.svtest",
 	"extensions/mime/header.svtest",
 	"extensions/regex/basic.svtest",
+	"extensions/regex/errors.svtest",
 	"extensions/regex/match-values.svtest",
 	"extensions/reject/execute.svtest",
 	"extensions/reject/smtp.svtest",
 	"extensions/relational/basic.svtest",
 	"extensions/relational/comparators.svtest",
+	"extensions/relational/errors.svtest",
 	"extensions/relational/rfc.svtest",
 	"extensions/spamvirustest/errors.svtest",
 	"extensions/spamvirustest/spamtest.svtest",
@@ -104,10 +123,13 @@ var suitePassing = []string{
 	"extensions/spamvirustest/virustest.svtest",
 	"extensions/special-use/execute.svtest",
 	"extensions/subaddress/basic.svtest",
+	"extensions/subaddress/config.svtest",
 	"extensions/subaddress/rfc.svtest",
 	"extensions/vacation/errors.svtest",
 	"extensions/vacation/smtp.svtest",
+	"extensions/vacation/utf-8.svtest",
 	"extensions/variables/basic.svtest",
+	"extensions/variables/errors.svtest",
 	"extensions/variables/match.svtest",
 	"extensions/variables/modifiers.svtest",
 	"extensions/variables/quoting.svtest",
@@ -288,7 +310,8 @@ func (st *suiteState) config(name string) (string, bool) {
 }
 
 func (st *suiteState) compile(src []byte, name string) (*Script, error) {
-	return Compile(src, &CompileOptions{Name: name, extra: []*extension{testsuiteExtension(), debugExtension()}, Include: st.include})
+	return Compile(src, &CompileOptions{Name: name, extra: []*extension{testsuiteExtension(), debugExtension()}, Include: st.include,
+		MaxIncludes: atoiDefault(st.cfg["sieve_include_max_includes"], 0), MaxIncludeDepth: atoiDefault(st.cfg["sieve_include_max_nesting_depth"], 0)})
 }
 
 func (st *suiteState) include(name string, global bool) ([]byte, error) {
@@ -309,9 +332,9 @@ func (st *suiteState) input() *Input {
 		lim.Time = d
 	}
 	spam, virus := st.spam()
-	return &Input{Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
+	return &Input{Lists: suiteLists{st}, Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
 		User: user, Now: time.Now(), SpamPercent: spam, Mailboxes: suiteMailboxes{st}, Memory: suiteMemory{}, hook: st,
-		Environment: map[string]string{"domain": "example.org", "host": "localhost", "location": "MDA", "name": "Pigeonhole Sieve", // the suite checks for its own name
+		Environment: map[string]string{"domain": "example.org", "host": "localhost", "location": "MS", "name": "Pigeonhole Sieve", // the suite checks for its own name
 			"phase": "during", "version": "1"}}
 }
 
@@ -329,6 +352,7 @@ func (st *suiteState) setMessage(x *exec, m []byte, env *Envelope) {
 type suiteMailboxes struct{ st *suiteState }
 
 func (m suiteMailboxes) Exists(_ context.Context, name string) bool {
+	name, _ = mailboxName(name)
 	_, ok := m.st.mailboxes[name]
 	return ok
 }
@@ -361,7 +385,9 @@ func testsuiteExtension() *extension {
 		}},
 		{name: "test_set", pos: []posArg{{pString, "name"}, {pString, "value"}}, run: runTestSet},
 		{name: "test_config_set", pos: []posArg{{pString, "name"}, {pString, "value"}}, run: func(x *exec, n *node) (bool, error) {
-			suiteState_(x).cfg[x.expandString(n.pargs[0].str())] = x.expandString(n.pargs[1].str())
+			st := suiteState_(x)
+			v := strings.ReplaceAll(n.pargs[1].str(), "${tst.path}", st.dir)
+			st.cfg[x.expandString(n.pargs[0].str())] = x.expandString(v)
 			return true, nil
 		}},
 		{name: "test_config_unset", pos: str, run: func(x *exec, n *node) (bool, error) {
@@ -387,8 +413,9 @@ func testsuiteExtension() *extension {
 		{name: "test_binary_load", pos: str, run: runNothing},
 		{name: "test_mailbox_create", pos: str, run: func(x *exec, n *node) (bool, error) {
 			st := suiteState_(x)
-			if _, ok := st.mailboxes[n.pargs[0].str()]; !ok {
-				st.mailboxes[n.pargs[0].str()] = nil
+			name, _ := mailboxName(n.pargs[0].str())
+			if _, ok := st.mailboxes[name]; !ok {
+				st.mailboxes[name] = nil
 			}
 			return true, nil
 		}},
@@ -415,6 +442,9 @@ func runTestBlock(x *exec, n *node) (bool, error) {
 	st := suiteState_(x)
 	name := x.expandString(n.pargs[0].str())
 	st.file.blocks++
+	// Each test starts with an empty result and outbox.
+	x.res, x.keep = Result{}, true
+	st.outbox, st.executed, st.keptImplicit = nil, 0, false
 	err := x.block(n.block)
 	var tf *testFailure
 	switch {
@@ -434,12 +464,15 @@ func runTestSet(x *exec, n *node) (bool, error) {
 	env := st.env
 	switch x.expandString(n.pargs[0].str()) {
 	case "message":
-		st.setMessage(x, crlf(v), nil)
+		st.setMessage(x, crlf(v), &Envelope{From: defaultSender(crlf(v))}) // a new message, a new envelope
 		return true, nil
 	case "envelope.from":
-		env.From = strings.Trim(v, "<>")
+		env.From = v
+		if v == "<>" {
+			env.From = ""
+		}
 	case "envelope.to":
-		env.To = strings.Trim(v, "<>")
+		env.To = v
 	case "envelope.auth":
 		env.Auth = v
 	default:
@@ -475,7 +508,10 @@ func runScriptRun(x *exec, n *node) (bool, error) {
 	}
 	res, err := st.script.Run(context.Background(), st.input())
 	if err != nil {
+		// As a caller must: a failed run keeps the message.
 		st.errs = append(st.errs, &Error{Line: 1, Column: 1, Msg: err.Error()})
+		x.res, x.keep = Result{}, true
+		st.executed, st.keptImplicit = 0, false
 		return false, nil
 	}
 	_, app := n.tag("append_result")
@@ -490,6 +526,11 @@ func runScriptRun(x *exec, n *node) (bool, error) {
 		}
 	}
 	x.res.Remember = append(x.res.Remember, res.Remember...)
+	for _, l := range res.Log {
+		if l != "" && isDigit(l[0]) { // a runtime warning
+			st.errs = append(st.errs, &Error{Line: 1, Column: 1, Msg: l})
+		}
+	}
 	x.keep = false
 	return true, nil
 }
@@ -537,7 +578,8 @@ func runResultExecute(x *exec, n *node) (bool, error) {
 		acts = append(acts[:len(acts):len(acts)], Keep{Flags: cloneFlags(x.flags), Header: x.editedHeader()})
 	}
 	for _, a := range acts {
-		if !st.execute(x, a) {
+		if msg := st.execute(x, a); msg != "" {
+			st.errs = append(st.errs, &Error{Line: 1, Column: 1, Msg: msg})
 			return false, nil
 		}
 	}
@@ -552,15 +594,29 @@ func (st *suiteState) withHeader(h Edited) []byte {
 	return append(append([]byte(nil), h...), st.msg[off:]...)
 }
 
-func (st *suiteState) execute(x *exec, a Action) bool {
+// mailboxName is the store's name for a mailbox: "INBOX" in any case is
+// the inbox (RFC 3501 §5.1); ok is false for names it refuses.
+func mailboxName(n string) (string, bool) {
+	if len(n) >= 5 && strings.EqualFold(n[:5], "INBOX") && (len(n) == 5 || n[5] == '.' || n[5] == '/') {
+		n = "INBOX" + n[5:]
+	}
+	return n, n != "" && !strings.Contains(n, "//") && !strings.HasPrefix(n, "/") && !strings.HasSuffix(n, "/")
+}
+
+// execute carries out an action in the test store; it returns the error.
+func (st *suiteState) execute(x *exec, a Action) string {
 	switch a := a.(type) {
 	case Keep:
 		st.mailboxes["INBOX"] = append(st.mailboxes["INBOX"], stored{st.withHeader(a.Header), storeFlags(a.Flags)})
 	case FileInto:
-		if _, ok := st.mailboxes[a.Mailbox]; !ok && !a.Create {
-			return false // the test store does not create mailboxes
+		name, valid := mailboxName(a.Mailbox)
+		if !valid {
+			return "failed to store into mailbox '" + a.Mailbox + "': invalid mailbox name"
 		}
-		st.mailboxes[a.Mailbox] = append(st.mailboxes[a.Mailbox], stored{st.withHeader(a.Header), storeFlags(a.Flags)})
+		if _, ok := st.mailboxes[name]; !ok && !a.Create {
+			return "failed to store into mailbox '" + a.Mailbox + "': Mailbox doesn't exist: " + a.Mailbox
+		}
+		st.mailboxes[name] = append(st.mailboxes[name], stored{st.withHeader(a.Header), storeFlags(a.Flags)})
 	case Redirect:
 		// Pigeonhole's delivery marks redirected messages (loop detection).
 		m := append([]byte("X-Sieve-Redirected-From: "+st.env.To+"\r\n"), st.withHeader(a.Header)...)
@@ -574,7 +630,23 @@ func (st *suiteState) execute(x *exec, a Action) bool {
 			st.outbox = append(st.outbox, outMsg{from: a.From, to: []string{to}, msg: a.Message})
 		}
 	}
-	return true
+	return ""
+}
+
+// defaultSender is the envelope sender of a message set without one:
+// its Return-Path, or else its From address.
+func defaultSender(m []byte) string {
+	fields, _ := parseHeader(m)
+	for _, name := range []string{"return-path", "from"} {
+		for _, f := range fields {
+			if strings.EqualFold(f.name, name) {
+				if l := parseAddresses(f.value()); len(l) > 0 {
+					return l[0]
+				}
+			}
+		}
+	}
+	return "sender@example.com"
 }
 
 // storeFlags adds the keyword Dovecot's store sets on a message without
@@ -606,7 +678,8 @@ func runTestMessage(x *exec, n *node) (bool, error) {
 	st := suiteState_(x)
 	idx := int(min(n.pargs[0].num, 1<<20))
 	if a, ok := n.tag("folder"); ok {
-		box := st.mailboxes[x.expandString(a.str())]
+		name, _ := mailboxName(x.expandString(a.str()))
+		box := st.mailboxes[name]
 		if idx >= len(box) {
 			return false, nil
 		}
@@ -771,4 +844,44 @@ func (st *suiteState) spam() (percent, virus int) {
 		}
 	}
 	return percent, virus
+}
+
+// suiteLists are the address books of Pigeonhole's sieve_extlists_list
+// settings, read from their dict files (key "priv/sieve/extlists/VALUE").
+type suiteLists struct{ st *suiteState }
+
+func (l suiteLists) config(uri string) (string, bool) {
+	for _, name := range strings.Fields(l.st.cfg["sieve_extlists_list"]) {
+		if u, _ := listURI(name); u == uri {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+func (l suiteLists) Valid(_ context.Context, uri string) bool {
+	_, ok := l.config(uri)
+	return ok
+}
+
+func (l suiteLists) Contains(_ context.Context, uri, value string) (bool, error) {
+	name, ok := l.config(uri)
+	if !ok {
+		return false, nil
+	}
+	path := l.st.cfg["sieve_extlists_list/"+name+"/dict/file/path"]
+	if path == "" {
+		return false, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		if strings.EqualFold(strings.TrimPrefix(lines[i], "priv/sieve/extlists/"), value) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

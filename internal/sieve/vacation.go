@@ -191,7 +191,7 @@ func (x *exec) vacationMessage(d *vacationData, sender, me, reason string) []byt
 	var b strings.Builder
 	hdr := func(name, value string) { b.WriteString(name + ": " + value + "\r\n") }
 	hdr("From", from)
-	hdr("To", "<"+sender+">")
+	hdr("To", x.replyTo(sender))
 	hdr("Subject", mime.QEncoding.Encode("utf-8", subject))
 	hdr("Date", x.now().Format(time.RFC1123Z))
 	hdr("Auto-Submitted", "auto-replied (vacation)")
@@ -222,4 +222,20 @@ func (x *exec) vacationMessage(d *vacationData, sender, me, reason string) []byt
 	b.WriteString("\r\n")
 	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(reason, "\r\n", "\n"), "\n", "\r\n"))
 	return []byte(b.String())
+}
+
+// replyTo is the To field of a reply: the original header field that
+// names the sender (Reply-To, Sender or From; RFC 3834 §4), else the
+// bare envelope sender.
+func (x *exec) replyTo(sender string) string {
+	for _, h := range []string{"reply-to", "sender", "from"} {
+		for _, v := range x.headerValues([]string{h}) {
+			for _, a := range parseAddresses(v) {
+				if strings.EqualFold(a, sender) {
+					return strings.TrimSpace(v)
+				}
+			}
+		}
+	}
+	return "<" + sender + ">"
 }

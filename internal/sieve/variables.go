@@ -11,6 +11,14 @@ import (
 // maxVariableSize bounds a variable's value (as Pigeonhole's default).
 const maxVariableSize = 4096
 
+// maxVariables and maxMatchIndex are Pigeonhole's limits on the
+// variables a script declares and the match variables it names.
+const (
+	maxVariables  = 255
+	maxVarNameLen = 64
+	maxMatchIndex = 32
+)
+
 func setModifiers() []tagSpec {
 	return []tagSpec{
 		{name: "lower", group: "40"}, {name: "upper", group: "40"},
@@ -41,6 +49,8 @@ func checkSet(c *checker, n *node) {
 	d := &setData{name: n.pargs[0].str(), value: c.str1(n.pargs[1])}
 	if !validVarName(d.name, false) {
 		c.errorf(n.pargs[0].pos, "invalid variable name '"+d.name+"'")
+	} else if len(d.name) > maxVarNameLen {
+		c.errorf(n.pargs[0].pos, "variable name '"+d.name[:maxVarNameLen]+"...' is longer than "+itoa(maxVarNameLen)+" characters")
 	} else if ns, _, ok := strings.Cut(d.name, "."); ok && !c.knownNamespace(ns) {
 		c.errorf(n.pargs[0].pos, "variable name '"+d.name+"' refers to an unknown namespace '"+ns+"'")
 	}
@@ -52,8 +62,11 @@ func checkSet(c *checker, n *node) {
 	if c.locals == nil {
 		c.locals = map[string]bool{}
 	}
-	if !c.globals[strings.ToLower(d.name)] {
+	if !c.globals[strings.ToLower(d.name)] && !c.locals[strings.ToLower(d.name)] {
 		c.locals[strings.ToLower(d.name)] = true
+		if len(c.locals) == maxVariables+1 {
+			c.errorf(n.pos, "the script declares more than "+itoa(maxVariables)+" variables")
+		}
 	}
 	n.data = d
 }
@@ -274,6 +287,8 @@ func (c *checker) knownNamespace(ns string) bool {
 		return c.required["environment"]
 	case "global":
 		return c.required["include"]
+	case "tst": // the suite's namespace (vnd.dovecot.testsuite)
+		return c.required["vnd.dovecot.testsuite"]
 	}
 	return false
 }
@@ -281,6 +296,11 @@ func (c *checker) knownNamespace(ns string) bool {
 // checkReferences reports references to unknown namespaces in s.
 func (c *checker) checkReferences(at pos, s string) {
 	substitute(s, func(inner string) (string, bool) {
+		if validVarName(inner, true) && isDigit(inner[0]) {
+			if n, err := strconv.Atoi(inner); err != nil || n > maxMatchIndex {
+				c.errorf(at, "match value index ${"+inner+"} is out of range (max "+itoa(maxMatchIndex)+")")
+			}
+		}
 		if validVarName(inner, false) {
 			if ns, _, ok := strings.Cut(inner, "."); ok && !c.knownNamespace(ns) {
 				c.errorf(at, "variable reference '${"+inner+"}' refers to an unknown namespace '"+ns+"'")
