@@ -146,7 +146,12 @@ func (ss servers) failed() <-chan error {
 // is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
 func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
+	scramKey, err := dataKey(cfg.DataDir, "scram.key") // keyfile.go
+	if err != nil {
+		return nil, err
+	}
 	authn := auth.New(auth.StoreLookup{Accounts: s}, auth.Options{
+		FakeSCRAMKey:          scramKey,
 		CacheTTL:              cfg.Auth.CacheTTL.Duration,
 		FailureDelay:          cfg.Auth.FailureDelay.Duration,
 		MaxFailuresPerIP:      cfg.Auth.MaxFailuresPerIP,

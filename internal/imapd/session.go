@@ -45,6 +45,7 @@ type session struct {
 	tls        bool
 	compressed bool // COMPRESS DEFLATE is on (RFC 4978)
 	loggedOut  bool
+	strikes    connsrv.Strikes // BAD responses in a row
 
 	acct      auth.Account
 	wake      <-chan int64 // store.Watch wake-ups for the account
@@ -137,7 +138,25 @@ func (s *session) badTag(tag string, err error) bool {
 		tag = "*"
 	}
 	s.enc.Raw(tag + " BAD Invalid tag or command\r\n")
+	if s.strike("BAD") {
+		return false
+	}
 	return s.dec.DiscardLine() == nil
+}
+
+// strike counts a BAD response; past connsrv.MaxStrikes in a row it says
+// BYE (RFC 9051 §7.1.5) and reports that the session must end.
+func (s *session) strike(status string) bool {
+	if status != "BAD" {
+		s.strikes.Good()
+		return false
+	}
+	if !s.strikes.Bad() {
+		return false
+	}
+	s.bye("Too many invalid commands")
+	s.loggedOut = true
+	return true
 }
 
 // fatal ends a session after an I/O error, the autologout timer, a
@@ -323,6 +342,7 @@ func (s *session) finish(c *cmd, h handler, err error) {
 		}
 	}
 	s.enc.Raw(c.tag + " " + r.String() + "\r\n")
+	s.strike(r.status)
 }
 
 // isConnErr reports whether err leaves the connection unusable: a fatal
