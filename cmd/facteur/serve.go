@@ -216,7 +216,9 @@ func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, a
 		MaxMessageBytes:   cfg.Limits.MaxMessageBytes, MaxRecipients: cfg.Limits.MaxRecipients,
 		MaxLineLength: cfg.Limits.MaxLineLength, MaxConnections: cfg.Limits.MaxConnections,
 		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, Timeout: cfg.Limits.SMTPTimeout.Duration, Log: log,
-		Trusted: cfg.TrustedPrefixes(),
+		Trusted:    cfg.TrustedPrefixes(),
+		SoftErrors: cfg.Limits.SMTPSoftErrorLimit, HardErrors: cfg.Limits.SMTPHardErrorLimit,
+		ErrorSleep: cfg.Limits.SMTPErrorSleep.Duration, RcptErrorsPerIP: perIPOrOff(cfg.Limits.SMTPRcptErrorsPerIP),
 	}
 	specs := []struct {
 		name, addr string
@@ -336,4 +338,12 @@ func banner(w io.Writer, cfg *config.Config, srvs servers, selfSigned bool) {
   curl --insecure --user alice@example.test 'imaps://127.0.0.1:1993/INBOX;UID=1'   # message 1 over IMAP
 `)
 	}
+}
+
+// perIPOrOff maps the config's 0 (no limit) to smtpd's negative.
+func perIPOrOff(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -81,6 +81,15 @@ type Limits struct {
 	SMTPTimeout         Duration `toml:"smtp_timeout"`
 	DefaultQuotaBytes   int64    `toml:"default_quota_bytes"`
 	ShutdownGrace       Duration `toml:"shutdown_grace"`
+	// Refused recipients (smtpd errlimit.go, Postfix's names and
+	// defaults): past the soft limit in a session each refusal waits
+	// SMTPErrorSleep; the hard limit ends the session; past
+	// SMTPRcptErrorsPerIP in an hour from one address, every session
+	// ends at its first refusal (0: no per-address limit).
+	SMTPSoftErrorLimit  int      `toml:"smtp_soft_error_limit"`
+	SMTPHardErrorLimit  int      `toml:"smtp_hard_error_limit"`
+	SMTPErrorSleep      Duration `toml:"smtp_error_sleep"`
+	SMTPRcptErrorsPerIP int      `toml:"smtp_rcpt_errors_per_ip"`
 	// MemoryLimit is the Go runtime's soft memory limit in bytes
 	// (runtime/debug.SetMemoryLimit); 0 derives one (cmd/facteur).
 	MemoryLimit int64 `toml:"memory_limit"`
@@ -182,6 +191,10 @@ func Default() *Config {
 			SMTPTimeout:         Duration{5 * time.Minute}, // RFC 5321 §4.5.3.2.7
 			DefaultQuotaBytes:   0,                         // unlimited
 			ShutdownGrace:       Duration{10 * time.Second},
+			SMTPSoftErrorLimit:  10,
+			SMTPHardErrorLimit:  20,
+			SMTPErrorSleep:      Duration{time.Second},
+			SMTPRcptErrorsPerIP: 100,
 		},
 		Store:    Store{Backend: "sqlite", Fsync: true},
 		Log:      Log{Level: "info", Format: "text"},
@@ -261,6 +274,9 @@ func (c *Config) Validate() error {
 		bad("limits.max_line_length", "must be at least 1000 (RFC 5321 §4.5.3.1.6)")
 	}
 	c.validateNonNegative(bad)
+	if l := c.Limits; l.SMTPSoftErrorLimit < 1 || l.SMTPHardErrorLimit <= l.SMTPSoftErrorLimit {
+		bad("limits.smtp_hard_error_limit", "must be above limits.smtp_soft_error_limit, itself at least 1")
+	}
 	if c.Store.Backend != "sqlite" {
 		bad("store.backend", "unknown backend %q (known: sqlite)", c.Store.Backend)
 	}
@@ -289,17 +305,19 @@ func (c *Config) Validate() error {
 // would otherwise read as "no limit" or fire at once.
 func (c *Config) validateNonNegative(bad func(key, format string, args ...any)) {
 	ints := map[string]int64{
-		"auth.max_failures_per_ip":      int64(c.Auth.MaxFailuresPerIP),
-		"auth.max_failures_per_account": int64(c.Auth.MaxFailuresPerAccount),
-		"limits.max_connections":        int64(c.Limits.MaxConnections),
-		"limits.max_connections_per_ip": int64(c.Limits.MaxConnectionsPerIP),
-		"limits.default_quota_bytes":    c.Limits.DefaultQuotaBytes,
-		"auth.cache_ttl":                int64(c.Auth.CacheTTL.Duration),
-		"auth.failure_window":           int64(c.Auth.FailureWindow.Duration),
-		"auth.failure_delay":            int64(c.Auth.FailureDelay.Duration),
-		"limits.shutdown_grace":         int64(c.Limits.ShutdownGrace.Duration),
-		"limits.memory_limit":           c.Limits.MemoryLimit,
-		"submission.pop_before_smtp":    int64(c.Submission.PopBeforeSMTP.Duration),
+		"auth.max_failures_per_ip":       int64(c.Auth.MaxFailuresPerIP),
+		"auth.max_failures_per_account":  int64(c.Auth.MaxFailuresPerAccount),
+		"limits.max_connections":         int64(c.Limits.MaxConnections),
+		"limits.max_connections_per_ip":  int64(c.Limits.MaxConnectionsPerIP),
+		"limits.default_quota_bytes":     c.Limits.DefaultQuotaBytes,
+		"auth.cache_ttl":                 int64(c.Auth.CacheTTL.Duration),
+		"auth.failure_window":            int64(c.Auth.FailureWindow.Duration),
+		"auth.failure_delay":             int64(c.Auth.FailureDelay.Duration),
+		"limits.shutdown_grace":          int64(c.Limits.ShutdownGrace.Duration),
+		"limits.smtp_error_sleep":        int64(c.Limits.SMTPErrorSleep.Duration),
+		"limits.smtp_rcpt_errors_per_ip": int64(c.Limits.SMTPRcptErrorsPerIP),
+		"limits.memory_limit":            c.Limits.MemoryLimit,
+		"submission.pop_before_smtp":     int64(c.Submission.PopBeforeSMTP.Duration),
 	}
 	for key, v := range ints {
 		if v < 0 {

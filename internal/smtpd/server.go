@@ -7,6 +7,7 @@
 package smtpd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -59,6 +60,12 @@ type Options struct {
 	MaxConnections    int
 	MaxConnsPerIP     int
 	Timeout           time.Duration
+	// SoftErrors, HardErrors and ErrorSleep bound refused recipients per
+	// session, RcptErrorsPerIP per client address and hour (errlimit.go);
+	// a negative RcptErrorsPerIP turns the per-address count off.
+	SoftErrors, HardErrors int
+	ErrorSleep             time.Duration
+	RcptErrorsPerIP        int
 	// RecentLogins and PopBeforeSMTP turn on POP-before-SMTP on a
 	// Submission listener (never MX or LMTP): a client whose IP logged
 	// in over POP3 or IMAP less than PopBeforeSMTP ago may submit without
@@ -77,12 +84,14 @@ type Server struct {
 	log     *slog.Logger
 	closing atomic.Bool // Shutdown has begun: no new transactions
 	gate    *gate       // before the banner; nil for none
+	// ipErrors counts refused recipients per client address.
+	ipErrors *ipErrors
 }
 
 // New builds a server; call Serve with a listener.
 func New(opts Options) *Server {
 	setDefaults(&opts)
-	s := &Server{opts: opts, log: opts.Log.With("listener", opts.Mode.String())}
+	s := &Server{opts: opts, log: opts.Log.With("listener", opts.Mode.String()), ipErrors: newIPErrors(opts.Now)}
 	srv := smtp.NewServer(s)
 	srv.Domain = opts.Hostname
 	srv.TLSConfig = opts.TLS
@@ -135,6 +144,7 @@ func setDefaults(o *Options) {
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Minute
 	}
+	setErrorDefaults(o)
 	if o.Mode != Submission || o.PopBeforeSMTP <= 0 {
 		o.RecentLogins = nil
 	}
@@ -189,3 +199,10 @@ func (l slogLogger) Println(v ...any)               { l.l.Debug("smtp", "msg", s
 
 func sprintf(format string, v ...any) string { return fmt.Sprintf(format, v...) }
 func sprint(v ...any) string                 { return fmt.Sprint(v...) }
+
+func setErrorDefaults(o *Options) {
+	o.SoftErrors = cmp.Or(o.SoftErrors, defaultSoftErrors)
+	o.HardErrors = cmp.Or(o.HardErrors, defaultHardErrors)
+	o.ErrorSleep = cmp.Or(o.ErrorSleep, defaultErrorSleep)
+	o.RcptErrorsPerIP = cmp.Or(o.RcptErrorsPerIP, defaultRcptErrorsPerIP)
+}

@@ -33,6 +33,8 @@ type session struct {
 	routes   []delivery.Route
 	tx       *delivery.Transaction // what the checks see (checks.go)
 	cconn    *delivery.Conn        // the client as the checks see it
+	// rcptErrors counts the session's refused recipients (errlimit.go).
+	rcptErrors int
 }
 
 var (
@@ -144,8 +146,13 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 }
 
 // Rcpt implements smtp.Session: unknown local users and foreign domains are
-// refused here, before any data is sent.
+// refused here, before any data is sent; too many refusals slow the
+// session down, then end it (errlimit.go).
 func (s *session) Rcpt(to string, ro *smtp.RcptOptions) error {
+	return s.limitErrors(s.rcpt(to, ro))
+}
+
+func (s *session) rcpt(to string, ro *smtp.RcptOptions) error {
 	if s.opts == nil {
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL first"}
 	}
