@@ -219,6 +219,7 @@ func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, a
 		Trusted:    cfg.TrustedPrefixes(),
 		SoftErrors: cfg.Limits.SMTPSoftErrorLimit, HardErrors: cfg.Limits.SMTPHardErrorLimit,
 		ErrorSleep: cfg.Limits.SMTPErrorSleep.Duration, RcptErrorsPerIP: perIPOrOff(cfg.Limits.SMTPRcptErrorsPerIP),
+		StressTimeout: cfg.Limits.StressTimeout.Duration,
 	}
 	specs := []struct {
 		name, addr string
@@ -271,6 +272,7 @@ func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, log
 		PlaintextNetworks: cfg.PlaintextPrefixes(), Delete: mode, Locks: pop3d.NewLocks(),
 		IdleTimeout: cfg.POP3.IdleTimeout.Duration, MaxConnections: cfg.Limits.MaxConnections,
 		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, RecentLogins: logins, Log: log,
+		LoginTimeout: cfg.Limits.LoginTimeout.Duration, StressTimeout: cfg.Limits.StressTimeout.Duration,
 	}
 	var out servers
 	for _, sp := range []struct {

@@ -86,6 +86,12 @@ type Limits struct {
 	// SMTPErrorSleep; the hard limit ends the session; past
 	// SMTPRcptErrorsPerIP in an hour from one address, every session
 	// ends at its first refusal (0: no per-address limit).
+	// LoginTimeout bounds the wait for each IMAP or POP3 command before
+	// login; StressTimeout that of every SMTP command before AUTH and of
+	// IMAP and POP3 commands before login, while a listener holds three
+	// quarters of MaxConnections (netlimit idle.go).
+	LoginTimeout        Duration `toml:"login_timeout"`
+	StressTimeout       Duration `toml:"stress_timeout"`
 	SMTPSoftErrorLimit  int      `toml:"smtp_soft_error_limit"`
 	SMTPHardErrorLimit  int      `toml:"smtp_hard_error_limit"`
 	SMTPErrorSleep      Duration `toml:"smtp_error_sleep"`
@@ -191,6 +197,8 @@ func Default() *Config {
 			SMTPTimeout:         Duration{5 * time.Minute}, // RFC 5321 §4.5.3.2.7
 			DefaultQuotaBytes:   0,                         // unlimited
 			ShutdownGrace:       Duration{10 * time.Second},
+			LoginTimeout:        Duration{3 * time.Minute},
+			StressTimeout:       Duration{10 * time.Second},
 			SMTPSoftErrorLimit:  10,
 			SMTPHardErrorLimit:  20,
 			SMTPErrorSleep:      Duration{time.Second},
@@ -315,6 +323,8 @@ func (c *Config) validateNonNegative(bad func(key, format string, args ...any)) 
 		"auth.failure_delay":             int64(c.Auth.FailureDelay.Duration),
 		"limits.shutdown_grace":          int64(c.Limits.ShutdownGrace.Duration),
 		"limits.smtp_error_sleep":        int64(c.Limits.SMTPErrorSleep.Duration),
+		"limits.login_timeout":           int64(c.Limits.LoginTimeout.Duration),
+		"limits.stress_timeout":          int64(c.Limits.StressTimeout.Duration),
 		"limits.smtp_rcpt_errors_per_ip": int64(c.Limits.SMTPRcptErrorsPerIP),
 		"limits.memory_limit":            c.Limits.MemoryLimit,
 		"submission.pop_before_smtp":     int64(c.Submission.PopBeforeSMTP.Duration),

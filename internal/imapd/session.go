@@ -101,6 +101,8 @@ func (s *session) serve() {
 		s.enc.Raw("* BYE [SERVERBUG] Internal error\r\n")
 		s.enc.Flush()
 	})
+	// Bounds an implicit TLS handshake too (by the login timeout).
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.opts.IdleTimeout))
 	// RFC 9051 §7.1.1: greeting with the capabilities.
 	s.enc.Raw("* OK [CAPABILITY " + s.capabilities() + "] " + s.srv.opts.Hostname + " Facteur IMAP ready\r\n")
 	for !s.loggedOut {

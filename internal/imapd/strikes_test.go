@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"facteur.dev/facteur/internal/connsrv"
 )
@@ -30,5 +31,16 @@ func TestGarbageCommandsEndTheSession(t *testing.T) {
 	lines := c.UntilClosed()
 	if len(lines) != connsrv.MaxStrikes+1 || !strings.HasPrefix(lines[len(lines)-1], "* BYE Too many invalid commands") {
 		t.Fatalf("%d lines before the close (want %d BAD and a BYE), last %q", len(lines), connsrv.MaxStrikes, lines[len(lines)-1])
+	}
+}
+
+// A client that connects and says nothing is logged out after the login
+// timeout, not the 30-minute autologout timer.
+func TestSilentClientClosedByLoginTimeout(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial(e.start(func(o *Options) { o.LoginTimeout = 200 * time.Millisecond }))
+	lines := c.UntilClosed()
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "* BYE Autologout") {
+		t.Fatalf("before the close: %q", lines)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/netlimit"
 )
 
 // mechanisms are the SASL mechanisms offered (RFC 5034); auth also knows
@@ -149,6 +150,7 @@ func (s *session) loggedIn(acct auth.Account) {
 		return
 	}
 	s.drop, s.state = drop, stateTransaction
+	netlimit.Authenticated(s.conn) // no login timeout from now on
 	n, size := drop.stat()
 	s.log.Debug("pop3 login", "account", acct.Address, "messages", n)
 	s.reply("+OK Maildrop has %d messages (%d octets)", n, size)

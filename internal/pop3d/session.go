@@ -80,6 +80,8 @@ func (s *session) serve() {
 		s.reply("-ERR [SYS/PERM] Internal error") // RFC 3206 §4
 		s.w.Flush()
 	})
+	// Bounds an implicit TLS handshake too (by the login timeout).
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.opts.IdleTimeout))
 	// RFC 1939 §4: greeting. No APOP timestamp: APOP is not offered.
 	s.reply("+OK %s POP3 server ready", s.srv.opts.Hostname)
 	for {

@@ -3,6 +3,7 @@ package pop3d
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"facteur.dev/facteur/internal/connsrv"
 )
@@ -30,5 +31,16 @@ func TestGarbageCommandsEndTheSession(t *testing.T) {
 	lines := c.UntilClosed()
 	if len(lines) != connsrv.MaxStrikes+1 || !strings.HasPrefix(lines[len(lines)-1], "-ERR Too many invalid commands") {
 		t.Fatalf("%d lines before the close (want %d -ERR and a last one), last %q", len(lines), connsrv.MaxStrikes, lines[len(lines)-1])
+	}
+}
+
+// A client that connects and says nothing is disconnected after the
+// login timeout, not the 10-minute idle timeout.
+func TestSilentClientClosedByLoginTimeout(t *testing.T) {
+	e := newEnv(t)
+	_, addr := e.start(func(o *Options) { o.LoginTimeout = 200 * time.Millisecond })
+	c := e.dial(addr)
+	if lines := c.UntilClosed(); len(lines) != 0 {
+		t.Fatalf("before the close: %q", lines)
 	}
 }

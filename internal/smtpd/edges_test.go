@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strings"
 	"testing"
@@ -126,4 +127,17 @@ func TestControlCharactersInAddressesRefused(t *testing.T) {
 	c.Expect("MAIL FROM:<sender@remote.example>", "250")
 	c.Expect("RCPT TO:<ali\x01ce@example.test>", "501 5.1.3")
 	c.Expect("RCPT TO:<alice@example.test>", "250")
+}
+
+// On port 465 the connection-limit refusal comes inside TLS.
+func TestConnectionRefusalInsideImplicitTLS(t *testing.T) {
+	e := newEnv(t)
+	addr := e.serve(Submission, true, func(o *Options) { o.MaxConnections = 1 })
+	e.dialTLS(addr) // holds the one slot
+	conn, err := tls.Dial("tcp", addr, e.clientTLS)
+	if err != nil {
+		t.Fatalf("handshake with the refusing listener: %v", err)
+	}
+	defer conn.Close()
+	testutil.Wrap(t, conn).Expect("", "421 4.7.0")
 }

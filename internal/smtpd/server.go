@@ -66,6 +66,11 @@ type Options struct {
 	SoftErrors, HardErrors int
 	ErrorSleep             time.Duration
 	RcptErrorsPerIP        int
+	// StressTimeout bounds the wait for each command of a client that has
+	// not authenticated while the listener holds three quarters of
+	// MaxConnections (default 10 s, Postfix's ${stress?10}): netlimit's
+	// idle.go.
+	StressTimeout time.Duration
 	// RecentLogins and PopBeforeSMTP turn on POP-before-SMTP on a
 	// Submission listener (never MX or LMTP): a client whose IP logged
 	// in over POP3 or IMAP less than PopBeforeSMTP ago may submit without
@@ -155,8 +160,9 @@ func setDefaults(o *Options) {
 
 // Serve accepts connections on l until Close or Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	l = netlimit.Listen(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP,
-		"421 4.7.0 Too many connections, try again later\r\n", s.log) // RFC 5321 §3.8
+	l = netlimit.New(l, netlimit.Options{Max: s.opts.MaxConnections, PerIP: s.opts.MaxConnsPerIP,
+		Refusal: "421 4.7.0 Too many connections, try again later\r\n", // RFC 5321 §3.8
+		Log:     s.log, TLS: netlimit.ImplicitTLS(s.opts.ImplicitTLS, s.opts.TLS), StressTimeout: s.opts.StressTimeout})
 	if s.gate != nil {
 		l = gateListener{Listener: l, g: s.gate}
 	}
@@ -205,4 +211,5 @@ func setErrorDefaults(o *Options) {
 	o.HardErrors = cmp.Or(o.HardErrors, defaultHardErrors)
 	o.ErrorSleep = cmp.Or(o.ErrorSleep, defaultErrorSleep)
 	o.RcptErrorsPerIP = cmp.Or(o.RcptErrorsPerIP, defaultRcptErrorsPerIP)
+	o.StressTimeout = cmp.Or(o.StressTimeout, netlimit.DefaultStressTimeout)
 }

@@ -99,6 +99,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	}
 	srv, err := s.srv.opts.Auth.SASL(s.ctx, mech, s.ip, func(a auth.Account) {
 		s.account = &a
+		netlimit.Authenticated(s.conn.Conn()) // no stress timeout from now on
 		s.srv.log.Info("authenticated", "user", a.Address, "ip", s.ip)
 	})
 	if err != nil {
