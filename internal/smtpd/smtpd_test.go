@@ -461,6 +461,16 @@ func TestSubmissionFromHeaderTricks(t *testing.T) {
 		"two addresses":     "From: <alice@example.test>, <bob@example.test>\r\n",
 		"no From":           "",
 		"display name only": "From: Alice\r\n",
+		// A lenient reader takes the line after the stray one for a field.
+		"stray line then From": "From: <alice@example.test>\r\nnot a header line\r\nFrom: <bob@example.test>\r\n",
+		"stray line first":     "junk\r\nFrom: <alice@example.test>\r\n",
+		// Clients that show the name alone show bob's address.
+		"address as name":         "From: \"bob@example.test\" <alice@example.test>\r\n",
+		"address as bare name":    "From: bob@example.test <alice@example.test>\r\n",
+		"encoded-word q":          "From: =?utf-8?q?bob=40example.test?= <alice@example.test>\r\n",
+		"encoded-word b":          "From: =?utf-8?b?Ym9iQGV4YW1wbGUudGVzdA==?= <alice@example.test>\r\n",
+		"full-width at sign":      "From: \"bob\uFF20example.test\" <alice@example.test>\r\n",
+		"encoded-word other case": "From: =?ISO-8859-1?Q?bob=40example=2Etest?= <alice@example.test>\r\n",
 	}
 	for name, from := range bad {
 		c := e.dialTLS(addr)
