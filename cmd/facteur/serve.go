@@ -22,6 +22,7 @@ import (
 	"facteur.dev/facteur/internal/pop3d"
 	"facteur.dev/facteur/internal/smtpd"
 	"facteur.dev/facteur/internal/store"
+	"facteur.dev/facteur/internal/store/sqlite"
 	"facteur.dev/facteur/internal/tlsutil"
 )
 
@@ -200,6 +201,9 @@ func newPipeline(cfg *config.Config, s store.Store, log *slog.Logger) (*delivery
 			Keys: fdkim.New(cfg.DataDir), AuthServID: cfg.Hostname})
 	}
 	pipeline.AddCopyFilter(senderlist.New(s, log.With("part", "senderlist")))
+	if cfg.Limits.MinFreeBytes > 0 {
+		pipeline.SetFreeSpace(func() (int64, error) { return sqlite.FreeBytes(cfg.DataDir) }, cfg.Limits.MinFreeBytes)
+	}
 	return pipeline, nil
 }
 

@@ -90,8 +90,11 @@ type Limits struct {
 	// login; StressTimeout that of every SMTP command before AUTH and of
 	// IMAP and POP3 commands before login, while a listener holds three
 	// quarters of MaxConnections (netlimit idle.go).
-	LoginTimeout        Duration `toml:"login_timeout"`
-	StressTimeout       Duration `toml:"stress_timeout"`
+	LoginTimeout  Duration `toml:"login_timeout"`
+	StressTimeout Duration `toml:"stress_timeout"`
+	// MinFreeBytes: SMTP transactions are refused (452 4.3.1) at MAIL and
+	// RCPT unless the data directory has this plus 1.5 × SIZE= free.
+	MinFreeBytes        int64    `toml:"min_free_bytes"`
 	SMTPSoftErrorLimit  int      `toml:"smtp_soft_error_limit"`
 	SMTPHardErrorLimit  int      `toml:"smtp_hard_error_limit"`
 	SMTPErrorSleep      Duration `toml:"smtp_error_sleep"`
@@ -108,6 +111,9 @@ type Store struct {
 	// Fsync may be turned off only for throwaway benchmarks: a message
 	// acknowledged with 250 may then be lost on power failure.
 	Fsync bool `toml:"fsync"`
+	// ReserveBytes is the reserve file that keeps flag changes and
+	// expunges working on a full disk (sqlite reserve.go); 0: none.
+	ReserveBytes int64 `toml:"reserve_bytes"`
 }
 
 // POP3 tunes the POP3 listeners.
@@ -199,12 +205,13 @@ func Default() *Config {
 			ShutdownGrace:       Duration{10 * time.Second},
 			LoginTimeout:        Duration{3 * time.Minute},
 			StressTimeout:       Duration{10 * time.Second},
+			MinFreeBytes:        32 << 20,
 			SMTPSoftErrorLimit:  10,
 			SMTPHardErrorLimit:  20,
 			SMTPErrorSleep:      Duration{time.Second},
 			SMTPRcptErrorsPerIP: 100,
 		},
-		Store:    Store{Backend: "sqlite", Fsync: true},
+		Store:    Store{Backend: "sqlite", Fsync: true, ReserveBytes: 16 << 20},
 		Log:      Log{Level: "info", Format: "text"},
 		POP3:     POP3{Delete: "expunge", IdleTimeout: Duration{10 * time.Minute}},
 		Outbound: defaultOutbound(),
@@ -324,6 +331,8 @@ func (c *Config) validateNonNegative(bad func(key, format string, args ...any)) 
 		"limits.shutdown_grace":          int64(c.Limits.ShutdownGrace.Duration),
 		"limits.smtp_error_sleep":        int64(c.Limits.SMTPErrorSleep.Duration),
 		"limits.login_timeout":           int64(c.Limits.LoginTimeout.Duration),
+		"limits.min_free_bytes":          c.Limits.MinFreeBytes,
+		"store.reserve_bytes":            c.Store.ReserveBytes,
 		"limits.stress_timeout":          int64(c.Limits.StressTimeout.Duration),
 		"limits.smtp_rcpt_errors_per_ip": int64(c.Limits.SMTPRcptErrorsPerIP),
 		"limits.memory_limit":            c.Limits.MemoryLimit,

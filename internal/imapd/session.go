@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -18,6 +19,7 @@ import (
 	"facteur.dev/facteur/internal/connsrv"
 	"facteur.dev/facteur/internal/imapd/imapwire"
 	"facteur.dev/facteur/internal/netlimit"
+	"facteur.dev/facteur/internal/store"
 )
 
 // state is a session state (RFC 9051 §3). Logout is not a resting state:
@@ -325,6 +327,11 @@ func (s *session) finish(c *cmd, h handler, err error) {
 		s.fatal(err)
 		s.loggedOut = true
 		return
+	case errors.Is(err, store.ErrStorageFull) || errors.Is(err, syscall.ENOSPC):
+		// RFC 9051 §7.1: OVERQUOTA, as Dovecot answers a full disk; the
+		// client can still delete (the store keeps a reserve for that).
+		s.log.Warn("imap command failed: disk full", "command", c.name, "err", err)
+		r = &response{status: "NO", code: "OVERQUOTA", text: "Not enough disk space"}
 	case errors.Is(err, imapwire.ErrLiteralTooLarge):
 		r = &response{status: "NO", code: "TOOBIG", text: "Literal too large"}
 	case errors.Is(err, imapwire.ErrSyntax) || errors.Is(err, imapwire.ErrLineTooLong):

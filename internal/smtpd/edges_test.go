@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"facteur.dev/facteur/internal/store/sqlite"
 	"facteur.dev/facteur/internal/testutil"
 )
 
@@ -140,4 +141,24 @@ func TestConnectionRefusalInsideImplicitTLS(t *testing.T) {
 	}
 	defer conn.Close()
 	testutil.Wrap(t, conn).Expect("", "421 4.7.0")
+}
+
+// On a full disk the sender hears 452 4.3.1 at MAIL (SIZE= or not) and
+// at RCPT (the disk filled after MAIL), before it sends the message.
+func TestFullDiskRefusedBeforeData(t *testing.T) {
+	disk := testutil.Tmpfs(t, 4<<20)
+	free, err := sqlite.FreeBytes(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	e.pipeline.SetFreeSpace(func() (int64, error) { return sqlite.FreeBytes(disk) }, free-50_000)
+	c := greeted(t, e.serve(MX, false, nil))
+	c.Expect("MAIL FROM:<sender@remote.example> SIZE=60000", "452 4.3.1") // 1.5 × 60,000 > 50,000
+	c.Expect("MAIL FROM:<sender@remote.example> SIZE=1000", "250")
+	c.Expect("RCPT TO:<alice@example.test>", "250")
+	testutil.FillDisk(t, disk)
+	c.Expect("RCPT TO:<bob@example.test>", "452 4.3.1")
+	c.Expect("RSET", "250")
+	c.Expect("MAIL FROM:<sender@remote.example>", "452 4.3.1")
 }

@@ -142,6 +142,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := s.checkMail(from, opts); err != nil {
 		return err
 	}
+	if err := s.srv.opts.Pipeline.CheckSpace(opts.Size); err != nil {
+		return toSMTP(err)
+	}
 	s.from, s.opts = from, opts
 	return nil
 }
@@ -163,6 +166,9 @@ func (s *session) rcpt(to string, ro *smtp.RcptOptions) error {
 	}
 	if addr.IsLiteral() {
 		return toSMTP(mail.ErrAddressLiteral)
+	}
+	if err := s.srv.opts.Pipeline.CheckSpace(s.opts.Size); err != nil {
+		return toSMTP(err) // the disk filled since MAIL
 	}
 	local, err := s.srv.opts.Pipeline.IsLocal(s.ctx, addr)
 	if err != nil {
