@@ -118,12 +118,17 @@ func (c *limitConn) SetDeadline(t time.Time) error {
 // Authenticated marks c (a connection from a listener of this package,
 // possibly under TLS or another wrapper with a NetConn method) as
 // authenticated: its read deadlines are no longer bounded.
-func Authenticated(c net.Conn) {
+func Authenticated(c net.Conn) { Exempt(c, true) }
+
+// Exempt turns the bounds on c's read deadlines off or back on; the
+// deadline in force is kept until the next one is set. SMTP exempts a
+// message transfer, whose whole DATA runs under one deadline.
+func Exempt(c net.Conn, exempt bool) {
 	for c != nil {
 		switch v := c.(type) {
 		case *limitConn:
 			v.idle.mu.Lock()
-			v.idle.authed = true
+			v.idle.authed = exempt
 			v.idle.mu.Unlock()
 			return
 		case interface{ NetConn() net.Conn }:

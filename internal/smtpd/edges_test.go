@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"facteur.dev/facteur/internal/store/sqlite"
 	"facteur.dev/facteur/internal/testutil"
@@ -161,4 +162,25 @@ func TestFullDiskRefusedBeforeData(t *testing.T) {
 	c.Expect("RCPT TO:<bob@example.test>", "452 4.3.1")
 	c.Expect("RSET", "250")
 	c.Expect("MAIL FROM:<sender@remote.example>", "452 4.3.1")
+}
+
+// With three quarters of the slots taken, a silent client is dropped
+// after the stress timeout, while a message being transferred keeps the
+// whole smtp_timeout.
+func TestStressTimeoutSparesMessageTransfer(t *testing.T) {
+	e := newEnv(t)
+	const stress = 300 * time.Millisecond
+	addr := e.serve(MX, false, func(o *Options) { o.MaxConnections, o.StressTimeout = 4, stress })
+	slow := mxSession(t, addr)
+	slow.Expect("DATA", "354")
+	silent := greeted(t, addr)
+	greeted(t, addr) // 3 of 4: stressed
+	if r := silent.UntilClosed(); len(r) != 1 || !strings.HasPrefix(r[0], "421 4.4.2") {
+		t.Fatalf("silent client under stress: %q", r)
+	}
+	// The silent one is gone; the transfer has outlived the stress timeout.
+	slow.Raw().Write([]byte("Subject: slow\r\n\r\nslow body\r\n.\r\n"))
+	if r := slow.Reply(); !strings.HasPrefix(r, "250") {
+		t.Fatalf("slow transfer under stress: %q", r)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -201,11 +202,25 @@ func (s *session) rcpt(to string, ro *smtp.RcptOptions) error {
 
 // Data implements smtp.Session.
 func (s *session) Data(r io.Reader) error {
+	defer s.transfer()()
 	errs, err := s.deliver(r)
 	if err != nil {
 		return toSMTP(err)
 	}
 	return toSMTP(dataReply(errs))
+}
+
+// transfer gives the message the whole smtp_timeout, also under stress
+// (the deadline go-smtp set for the DATA command covers the whole
+// message); the returned func ends that.
+func (s *session) transfer() func() {
+	nc := s.conn.Conn()
+	if s.account != nil {
+		return func() {}
+	}
+	netlimit.Exempt(nc, true)
+	nc.SetReadDeadline(time.Now().Add(s.srv.opts.Timeout))
+	return func() { netlimit.Exempt(nc, false) }
 }
 
 // dataReply folds the per-recipient results into SMTP's one reply: 250
@@ -234,6 +249,7 @@ func dataReply(errs []error) error {
 
 // LMTPData implements smtp.LMTPSession: one reply per recipient (RFC 2033 §4.2).
 func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	defer s.transfer()()
 	errs, err := s.deliver(r)
 	if err != nil {
 		return toSMTP(err)

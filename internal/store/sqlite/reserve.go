@@ -76,6 +76,9 @@ func allocate(path string, size int64) error {
 		return err
 	}
 	err = unix.Fallocate(int(f.Fd()), 0, 0, size)
+	if errors.Is(err, unix.EOPNOTSUPP) { // not every file system: write it
+		err = writeZeros(f, size)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -83,6 +86,16 @@ func allocate(path string, size int64) error {
 		err = cerr
 	}
 	return err
+}
+
+func writeZeros(f *os.File, size int64) error {
+	chunk := make([]byte, 1<<20)
+	for left := size; left > 0; left -= int64(len(chunk)) {
+		if _, err := f.Write(chunk[:min(left, int64(len(chunk)))]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // release removes the reserve file; it reports whether there was one.
