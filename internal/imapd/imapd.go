@@ -80,7 +80,8 @@ type Options struct {
 	MaxConnsPerIP         int
 	MaxSessionsPerAccount int
 	// LoginTimeout bounds the wait for each command before login (default
-	// 3 minutes, Dovecot's login processes' figure), StressTimeout the same
+	// 3 minutes, Dovecot's login processes' figure; RFC 9051 §5.4 allows
+	// "a shortened pre-authentication timer"), StressTimeout the same
 	// while the listener holds three quarters of MaxConnections (default
 	// 10 s, Postfix's stress value): netlimit's idle.go.
 	LoginTimeout, StressTimeout time.Duration

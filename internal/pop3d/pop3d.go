@@ -83,7 +83,9 @@ type Options struct {
 	MaxConnections int
 	MaxConnsPerIP  int
 	// LoginTimeout bounds the wait for each command before login (default
-	// 3 minutes), StressTimeout the same while the listener holds three
+	// 3 minutes, as Dovecot's pop3-login: RFC 1939 §3's 10-minute minimum
+	// is kept for logged-in sessions only, since before login a silent
+	// client only holds a slot), StressTimeout the same while the listener holds three
 	// quarters of MaxConnections (default 10 s): netlimit's idle.go.
 	LoginTimeout, StressTimeout time.Duration
 	// RecentLogins records the client IP and account of every successful
