@@ -24,6 +24,7 @@ import (
 	"facteur.dev/facteur/internal/sessions"
 	"facteur.dev/facteur/internal/smtpd"
 	"facteur.dev/facteur/internal/store"
+	"facteur.dev/facteur/internal/store/sqlite"
 	"facteur.dev/facteur/internal/tlsutil"
 )
 
@@ -166,7 +167,12 @@ func (ss servers) failed() <-chan error {
 // is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
 func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
+	scramKey, err := dataKey(cfg.DataDir, "scram.key") // keyfile.go
+	if err != nil {
+		return nil, err
+	}
 	authn := auth.New(auth.StoreLookup{Accounts: s}, auth.Options{
+		FakeSCRAMKey:          scramKey,
 		CacheTTL:              cfg.Auth.CacheTTL.Duration,
 		FailureDelay:          cfg.Auth.FailureDelay.Duration,
 		MaxFailuresPerIP:      cfg.Auth.MaxFailuresPerIP,
@@ -221,6 +227,9 @@ func newPipeline(cfg *config.Config, s store.Store, log *slog.Logger) (*delivery
 			Keys: fdkim.New(cfg.DataDir), AuthServID: cfg.Hostname})
 	}
 	pipeline.AddCopyFilter(senderlist.New(s, log.With("part", "senderlist")))
+	if cfg.Limits.MinFreeBytes > 0 {
+		pipeline.SetFreeSpace(func() (int64, error) { return sqlite.FreeBytes(cfg.DataDir) }, cfg.Limits.MinFreeBytes)
+	}
 	return pipeline, nil
 }
 
@@ -238,7 +247,10 @@ func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, a
 		MaxMessageBytes:   cfg.Limits.MaxMessageBytes, MaxRecipients: cfg.Limits.MaxRecipients,
 		MaxLineLength: cfg.Limits.MaxLineLength, MaxConnections: cfg.Limits.MaxConnections,
 		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, Timeout: cfg.Limits.SMTPTimeout.Duration, Log: log,
-		Trusted: cfg.TrustedPrefixes(),
+		Trusted:    cfg.TrustedPrefixes(),
+		SoftErrors: cfg.Limits.SMTPSoftErrorLimit, HardErrors: cfg.Limits.SMTPHardErrorLimit,
+		ErrorSleep: cfg.Limits.SMTPErrorSleep.Duration, RcptErrorsPerIP: perIPOrOff(cfg.Limits.SMTPRcptErrorsPerIP),
+		StressTimeout: cfg.Limits.StressTimeout.Duration,
 	}
 	specs := []struct {
 		name, addr string
@@ -292,6 +304,7 @@ func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, log
 		PlaintextNetworks: cfg.PlaintextPrefixes(), Delete: mode, Locks: pop3d.NewLocks(),
 		IdleTimeout: cfg.POP3.IdleTimeout.Duration, MaxConnections: cfg.Limits.MaxConnections,
 		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, RecentLogins: logins, Sessions: reg, Log: log,
+		LoginTimeout: cfg.Limits.LoginTimeout.Duration, StressTimeout: cfg.Limits.StressTimeout.Duration,
 	}
 	var out servers
 	for _, sp := range []struct {
@@ -369,4 +382,12 @@ func banner(w io.Writer, cfg *config.Config, srvs servers, selfSigned bool) {
   sieve-connect --nosrv --server 127.0.0.1 --port %s --notlsverify --user alice@example.test --list   # Sieve scripts
 `, cfg.Listen.SMTP, cfg.DataDir, cfg.Listen.POP3S, cfg.DataDir, cfg.Listen.IMAPS, listenPort(cfg.Listen.ManageSieve))
 	}
+}
+
+// perIPOrOff maps the config's 0 (no limit) to smtpd's negative.
+func perIPOrOff(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -95,6 +95,12 @@ type Options struct {
 	// MaxConcurrentHashes bounds concurrent argon2id verifications, each of
 	// which needs HashParams.Memory KiB. Default GOMAXPROCS.
 	MaxConcurrentHashes int
+	// FakeSCRAMKey keys the SCRAM salts and keys made up for unknown
+	// users (fakeSCRAM). Keep it across restarts (serve reads it from
+	// data_dir/scram.key): a salt that changes when the server restarts
+	// while a real user's stays tells the two apart. Default: a random
+	// key per Authenticator.
+	FakeSCRAMKey []byte
 }
 
 const (
@@ -264,7 +270,13 @@ func sleep(ctx context.Context, d time.Duration) {
 // digest returns HMAC-SHA-256 under the Authenticator's secret of label and
 // parts, each length-prefixed so that no two inputs collide.
 func (a *Authenticator) digest(label string, parts ...string) [32]byte {
-	m := hmac.New(sha256.New, a.secret[:])
+	return keyedDigest(a.secret[:], label, parts...)
+}
+
+// keyedDigest is HMAC-SHA-256 under key of label and parts, each
+// length-prefixed.
+func keyedDigest(key []byte, label string, parts ...string) [32]byte {
+	m := hmac.New(sha256.New, key)
 	var n [8]byte
 	for _, p := range append([]string{label}, parts...) {
 		binary.BigEndian.PutUint64(n[:], uint64(len(p)))

@@ -36,6 +36,7 @@ type Pipeline struct {
 	signer   Signer // DKIM for queued submissions, nil for none (outbound.go)
 	hostname string // names us in DSNs (outbound.go)
 	onQueued func() // wakes the queue runner
+	space    space  // free disk space before a transaction (space.go)
 }
 
 // New returns a pipeline over s.

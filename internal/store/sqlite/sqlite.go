@@ -39,6 +39,10 @@ type Options struct {
 	// Owner marks the process that owns the data directory (the server): it
 	// may clean up interrupted blob writes at start.
 	Owner bool
+	// ReserveBytes, for the owner, is the size of the reserve file that
+	// lets flag changes and expunges work on a full disk (reserve.go);
+	// 0: none.
+	ReserveBytes int64
 }
 
 // readConns bounds the read connections, which SQLite's WAL mode lets run
@@ -62,6 +66,7 @@ type Store struct {
 	gcDone  chan struct{}
 	text    textMarks  // textindex.go
 	textq   *textQueue // textqueue.go; nil unless Owner
+	reserve *reserve   // reserve.go; nil unless Owner with ReserveBytes
 }
 
 var _ store.Store = (*Store)(nil)
@@ -117,6 +122,13 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	s.blobs = &blobStore{s: s, files: files}
 	s.commit = newCommitter(write, s.txExec, commitHooks{s})
+	if opts.Owner && opts.ReserveBytes > 0 {
+		s.reserve = newReserve(dir, opts.ReserveBytes)
+		if err := s.reserve.ensure(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if opts.Owner {
 		var gcCtx context.Context
 		gcCtx, s.stopGC = context.WithCancel(context.Background())
