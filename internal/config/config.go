@@ -63,12 +63,17 @@ type Auth struct {
 	PlaintextNetworks []string `toml:"plaintext_networks"`
 	// CacheTTL is how long a successful password verification is remembered.
 	CacheTTL Duration `toml:"cache_ttl"`
-	// MaxFailuresPerIP and MaxFailuresPerAccount bound failed logins within
-	// FailureWindow.
+	// MaxFailuresPerIP bounds failed logins from one client network (an
+	// IPv4 address, an IPv6 /64) and MaxFailuresPerAccount those against
+	// one account from one client network, within FailureWindow. An
+	// account is never refused to every network: its failures from all
+	// networks only lengthen FailureDelay (see auth.Options).
 	MaxFailuresPerIP      int      `toml:"max_failures_per_ip"`
 	MaxFailuresPerAccount int      `toml:"max_failures_per_account"`
 	FailureWindow         Duration `toml:"failure_window"`
 	FailureDelay          Duration `toml:"failure_delay"`
+	// MaxQueuedLogins bounds the logins waiting for a password hash.
+	MaxQueuedLogins int `toml:"max_queued_logins"`
 }
 
 // Limits bound what one client may cost the server.
@@ -172,6 +177,7 @@ func Default() *Config {
 			MaxFailuresPerAccount: 10,
 			FailureWindow:         Duration{15 * time.Minute},
 			FailureDelay:          Duration{2 * time.Second},
+			MaxQueuedLogins:       256,
 		},
 		Limits: Limits{
 			MaxMessageBytes:     50 << 20,
@@ -291,6 +297,7 @@ func (c *Config) validateNonNegative(bad func(key, format string, args ...any)) 
 	ints := map[string]int64{
 		"auth.max_failures_per_ip":      int64(c.Auth.MaxFailuresPerIP),
 		"auth.max_failures_per_account": int64(c.Auth.MaxFailuresPerAccount),
+		"auth.max_queued_logins":        int64(c.Auth.MaxQueuedLogins),
 		"limits.max_connections":        int64(c.Limits.MaxConnections),
 		"limits.max_connections_per_ip": int64(c.Limits.MaxConnectionsPerIP),
 		"limits.default_quota_bytes":    c.Limits.DefaultQuotaBytes,

@@ -93,5 +93,5 @@ func ensureSelfSigned(certFile, keyFile, hostname string) error {
 	if err := os.WriteFile(keyFile, k, 0o600); err != nil {
 		return err
 	}
-	return os.WriteFile(certFile, c, 0o644)
+	return os.WriteFile(certFile, c, 0o600) // under the data dir, private like the rest
 }
