@@ -104,7 +104,8 @@ type Options struct {
 	// two take the same time. Default DefaultParams.
 	HashParams Params
 	// MaxConcurrentHashes bounds concurrent argon2id verifications, each of
-	// which needs HashParams.Memory KiB. Default GOMAXPROCS.
+	// which needs HashParams.Memory KiB. Default GOMAXPROCS divided by
+	// HashParams.Threads (at least 1).
 	MaxConcurrentHashes int
 	// MaxQueuedLogins bounds the logins waiting for a hashing slot; see
 	// hashQueue. Default 256.
@@ -149,7 +150,10 @@ func (o Options) withDefaults() Options {
 		o.HashParams = DefaultParams
 	}
 	if o.MaxConcurrentHashes <= 0 {
-		o.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+		// Each verification already runs HashParams.Threads lanes in
+		// parallel: more at once than fill the cores add memory (each
+		// needs HashParams.Memory) and latency, not throughput.
+		o.MaxConcurrentHashes = max(1, runtime.GOMAXPROCS(0)/int(o.HashParams.Threads))
 	}
 	if o.MaxQueuedLogins <= 0 {
 		o.MaxQueuedLogins = defaultQueuedLogins
@@ -199,8 +203,8 @@ func Mechanisms() []string {
 //
 // The address is lowercased before the lookup. ErrTooManyFailures is returned
 // without checking the password while remote's network, or the account from
-// that network, is at its failure limit (attempts in flight included), or
-// when too many logins wait for a hashing slot. A wrong password, an unknown
+// that network, is at its failure limit (attempts in flight included), after
+// Options.FailureDelay, or when too many logins wait for a hashing slot. A wrong password, an unknown
 // address and a disabled account all return ErrInvalidCredentials after the
 // same argon2id work and after Options.FailureDelay, longer for an account
 // failing from many networks (cut short if ctx ends). Other errors come from
@@ -209,6 +213,9 @@ func (a *Authenticator) CheckPassword(ctx context.Context, remote netip.Addr, ad
 	address = strings.ToLower(address)
 	t, reason := a.limiter.reserve(remote, address)
 	if reason != "" {
+		// A refusal waits like a failure (Dovecot's auth penalty), so a
+		// flood of refused guesses costs the server little.
+		sleep(ctx, a.opts.FailureDelay)
 		return Account{}, ErrTooManyFailures
 	}
 	acct, ok, err := a.checkPassword(ctx, t, address, password)
@@ -216,6 +223,7 @@ func (a *Authenticator) CheckPassword(ctx context.Context, remote netip.Addr, ad
 	case errors.Is(err, errQueueFull):
 		t.cancel()
 		a.opts.Log.Debug("auth queue full, login refused", "ip", remote, "account", address)
+		sleep(ctx, a.opts.FailureDelay)
 		return Account{}, ErrTooManyFailures
 	case err != nil:
 		t.cancel()
