@@ -241,18 +241,18 @@ func (a *Authenticator) checkPassword(ctx context.Context, t *attempt, address, 
 	acct, err = a.lookup.LookupAccount(ctx, address)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return Account{}, false, a.spendDummy(ctx, t, password)
+		return Account{}, false, a.spendDummy(ctx, t, address, password)
 	case err != nil:
 		return Account{}, false, fmt.Errorf("auth: looking up %q: %w", address, err)
 	case acct.Disabled:
-		return Account{}, false, a.spendDummy(ctx, t, password)
+		return Account{}, false, a.spendDummy(ctx, t, address, password)
 	}
 	key := a.digest("verified", address, password, acct.PasswordHash)
 	now := a.opts.Now()
 	if a.cache.hit(key, now) {
 		return acct, true, nil
 	}
-	ok, err = a.verify(ctx, t, acct.PasswordHash, password)
+	ok, err = a.verify(ctx, t, address, acct.PasswordHash, password)
 	if errors.Is(err, errQueueFull) || isContextErr(err) {
 		return Account{}, false, err
 	}
@@ -267,15 +267,18 @@ func (a *Authenticator) checkPassword(ctx context.Context, t *attempt, address, 
 
 // spendDummy verifies password against the dummy hash so that an unknown or
 // disabled account costs as much as a wrong password. Its result is ignored.
-func (a *Authenticator) spendDummy(ctx context.Context, t *attempt, password string) error {
-	_, err := a.verify(ctx, t, a.dummy, password)
+func (a *Authenticator) spendDummy(ctx context.Context, t *attempt, address, password string) error {
+	_, err := a.verify(ctx, t, address, a.dummy, password)
 	return err
 }
 
 // verify runs one argon2id verification for attempt t in a slot of the
 // hash queue, or shares the result of the same verification under way.
-func (a *Authenticator) verify(ctx context.Context, t *attempt, phc, password string) (bool, error) {
-	return a.flights.do(ctx, a.digest("verify", phc, password), func() (bool, error) {
+// The address is part of what must be the same: unknown addresses share
+// the dummy hash, and sharing across addresses would let concurrent
+// guesses tell known accounts from unknown ones by their timing.
+func (a *Authenticator) verify(ctx context.Context, t *attempt, address, phc, password string) (bool, error) {
+	return a.flights.do(ctx, a.digest("verify", address, phc, password), func() (bool, error) {
 		if err := a.hashes.acquire(ctx, t.net, t.failing); err != nil {
 			return false, err
 		}

@@ -8,7 +8,8 @@ import (
 
 // flights de-duplicates concurrent verifications of the same password
 // against the same stored hash (a flood repeating one guess, a client
-// opening many connections at once): the first caller runs argon2id, the
+// opening many connections at once) for the same address (see
+// Authenticator.verify): the first caller runs argon2id, the
 // others wait for its result. Keys are digests, never passwords.
 type flights struct {
 	mu sync.Mutex

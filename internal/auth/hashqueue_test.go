@@ -156,30 +156,38 @@ func TestBurstGetsAtMostTheLimit(t *testing.T) {
 	}
 }
 
-// TestSameCredentialsHashedOnce checks that concurrent checks of the same
-// password against the same hash share one argon2id run.
-func TestSameCredentialsHashedOnce(t *testing.T) {
-	t.Parallel()
+// hashesFor runs n checks at once while the only hashing slot is held,
+// releases it when ready says every check is under way, and returns the
+// argon2id runs they took.
+func hashesFor(t *testing.T, n int, check func(env *testEnv, i int), ready func(env *testEnv) bool) int64 {
+	t.Helper()
 	env := newTestEnv(t, Options{MaxFailuresPerAccount: -1, MaxFailuresPerIP: -1, MaxConcurrentHashes: 1})
-	// Hold the only slot so that every check below is under way at once.
 	if err := env.auth.hashes.acquire(context.Background(), prefix(0), false); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Go(func() {
-			ip := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
-			if _, err := env.auth.CheckPassword(context.Background(), ip, "alice@example.test", "same guess"); err != ErrInvalidCredentials {
-				t.Errorf("check %d: %v", i, err)
-			}
-		})
+	for i := range n {
+		wg.Go(func() { check(env, i) })
 	}
-	for env.auth.flights.joined() != 7 {
+	for !ready(env) {
 		runtime.Gosched()
 	}
 	env.auth.hashes.release()
 	wg.Wait()
-	if n := env.auth.verifications.Load(); n != 1 {
+	return env.auth.verifications.Load()
+}
+
+// TestSameCredentialsHashedOnce checks that concurrent checks of the same
+// password for the same account share one argon2id run.
+func TestSameCredentialsHashedOnce(t *testing.T) {
+	t.Parallel()
+	n := hashesFor(t, 8, func(env *testEnv, i int) {
+		ip := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
+		if _, err := env.auth.CheckPassword(context.Background(), ip, "alice@example.test", "same guess"); err != ErrInvalidCredentials {
+			t.Errorf("check %d: %v", i, err)
+		}
+	}, func(env *testEnv) bool { return env.auth.flights.joined() == 7 })
+	if n != 1 {
 		t.Errorf("%d argon2id runs for 8 identical checks, want 1", n)
 	}
 }
@@ -193,4 +201,18 @@ func (f *flights) joined() int {
 		n += fl.followers
 	}
 	return n
+}
+
+// TestNoSharingAcrossAddresses checks that unknown addresses, which share
+// the dummy hash, do not share verifications: if they did, two concurrent
+// guesses would finish together for two unknown addresses and apart for a
+// known and an unknown one.
+func TestNoSharingAcrossAddresses(t *testing.T) {
+	t.Parallel()
+	n := hashesFor(t, 2, func(env *testEnv, i int) {
+		_, _ = env.auth.CheckPassword(context.Background(), ip1, fmt.Sprintf("nobody%d@example.test", i), "same guess")
+	}, func(env *testEnv) bool { return env.auth.hashes.arrived() == 3 })
+	if n != 2 {
+		t.Errorf("%d argon2id runs for two unknown addresses, want 2", n)
+	}
 }
