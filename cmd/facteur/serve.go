@@ -178,6 +178,8 @@ func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeli
 		MaxFailuresPerIP:      cfg.Auth.MaxFailuresPerIP,
 		MaxFailuresPerAccount: cfg.Auth.MaxFailuresPerAccount,
 		FailureWindow:         cfg.Auth.FailureWindow.Duration,
+		MaxQueuedLogins:       cfg.Auth.MaxQueuedLogins,
+		Log:                   log.With("part", "auth"),
 	})
 	logins := recentLogins(cfg)
 	reg := &sessions.Registry{} // logged-in sessions, ended when their account goes (control.go)

@@ -65,12 +65,17 @@ type Auth struct {
 	PlaintextNetworks []string `toml:"plaintext_networks"`
 	// CacheTTL is how long a successful password verification is remembered.
 	CacheTTL Duration `toml:"cache_ttl"`
-	// MaxFailuresPerIP and MaxFailuresPerAccount bound failed logins within
-	// FailureWindow.
+	// MaxFailuresPerIP bounds failed logins from one client network (an
+	// IPv4 address, an IPv6 /64) and MaxFailuresPerAccount those against
+	// one account from one client network, within FailureWindow. An
+	// account is never refused to every network: its failures from all
+	// networks only lengthen FailureDelay (see auth.Options).
 	MaxFailuresPerIP      int      `toml:"max_failures_per_ip"`
 	MaxFailuresPerAccount int      `toml:"max_failures_per_account"`
 	FailureWindow         Duration `toml:"failure_window"`
 	FailureDelay          Duration `toml:"failure_delay"`
+	// MaxQueuedLogins bounds the logins waiting for a password hash.
+	MaxQueuedLogins int `toml:"max_queued_logins"`
 }
 
 // Limits bound what one client may cost the server.
@@ -208,6 +213,7 @@ func Default() *Config {
 			MaxFailuresPerAccount: 10,
 			FailureWindow:         Duration{15 * time.Minute},
 			FailureDelay:          Duration{2 * time.Second},
+			MaxQueuedLogins:       256,
 		},
 		Limits: Limits{
 			MaxMessageBytes:     50 << 20,
@@ -359,6 +365,7 @@ func (c *Config) validateNonNegative(bad func(key, format string, args ...any)) 
 		"limits.smtp_rcpt_errors_per_ip": int64(c.Limits.SMTPRcptErrorsPerIP),
 		"limits.memory_limit":            c.Limits.MemoryLimit,
 		"submission.pop_before_smtp":     int64(c.Submission.PopBeforeSMTP.Duration),
+		"auth.max_queued_logins":         int64(c.Auth.MaxQueuedLogins),
 	}
 	for key, v := range ints {
 		if v < 0 {

@@ -8,6 +8,10 @@
 //	                                       with messages up to InlineMax inline
 //	blobs/                                 larger messages, see package blob
 //
+// Every directory under the data directory is 0700 and every file 0600,
+// made so at each Open whatever existed (perms.go); a data directory
+// that other users may write is refused.
+//
 // Durability: every write goes through one committer goroutine that runs
 // concurrent requests in one transaction, each in its own savepoint, and
 // commits once with synchronous=FULL, so many deliveries share one fsync of
@@ -22,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -73,7 +76,7 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the store in dir and migrates its schema.
 func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := secureDataDir(dir); err != nil { // perms.go
 		return nil, err
 	}
 	files, err := blob.Open(filepath.Join(dir, "blobs"), opts.Fsync)
@@ -84,6 +87,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		files.CleanTmp()
 	}
 	path := filepath.Join(dir, "index.db")
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	write, err := openDB(path, opts.Fsync, writerConn)
 	if err != nil {
 		return nil, err
