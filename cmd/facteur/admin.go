@@ -30,7 +30,7 @@ func openStore(ctx context.Context, e *env, owner bool) (*config.Config, store.S
 	if err := devInstanceExists(cfg, owner); err != nil {
 		return nil, nil, err
 	}
-	s, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{Fsync: cfg.Store.Fsync, Owner: owner})
+	s, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{Fsync: cfg.Store.Fsync, Owner: owner, ReserveBytes: cfg.Store.ReserveBytes})
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the store in %s: %w", cfg.DataDir, err)
 	}

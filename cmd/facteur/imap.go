@@ -28,6 +28,7 @@ func startIMAP(cfg *config.Config, s store.Store, authn *auth.Authenticator, log
 		Limits:            imapwire.Limits{MaxLiteral: cfg.Limits.MaxMessageBytes},
 		MaxConnections:    cfg.Limits.MaxConnections, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP,
 		Shared: imapd.NewShared(), RecentLogins: logins, Sessions: reg, Log: log,
+		LoginTimeout: cfg.Limits.LoginTimeout.Duration, StressTimeout: cfg.Limits.StressTimeout.Duration,
 	}
 	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" {
 		go warmIMAP(context.Background(), s, base.Shared, log)

@@ -17,8 +17,10 @@ const baseMemoryLimit = 256 << 20
 
 // setMemoryLimit gives the Go runtime a soft memory limit, unless
 // GOMEMLIMIT is set: limits.memory_limit, or by default 256 MiB plus the
-// memory of the argon2id verifications that may run at once (one per
-// core, auth.Options.MaxConcurrentHashes). GOGC=200 lets the heap grow to
+// memory of one argon2id verification per core (auth runs
+// GOMAXPROCS/threads at once, auth.Options.MaxConcurrentHashes, so this
+// is headroom; logins waiting for a hash hold no hash memory, and at most
+// auth.max_queued_logins wait). GOGC=200 lets the heap grow to
 // three times what is live between collections; after a burst of logins,
 // whose hashes are 64 MiB each, that headroom alone took 10,000 idle
 // sessions from about 150 MiB of live heap to 612 MiB of RSS. Under

@@ -25,6 +25,7 @@ import (
 	"facteur.dev/facteur/internal/sievefilter"
 	"facteur.dev/facteur/internal/smtpd"
 	"facteur.dev/facteur/internal/store"
+	"facteur.dev/facteur/internal/store/sqlite"
 	"facteur.dev/facteur/internal/tlsutil"
 )
 
@@ -167,12 +168,19 @@ func (ss servers) failed() <-chan error {
 // is configured. Listeners whose protocol is not built yet (HTTP) are
 // skipped.
 func startListeners(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, tlsConf *tls.Config, checks listenerChecks, log *slog.Logger) (servers, error) {
+	scramKey, err := dataKey(cfg.DataDir, "scram.key") // keyfile.go
+	if err != nil {
+		return nil, err
+	}
 	authn := auth.New(auth.StoreLookup{Accounts: s}, auth.Options{
+		FakeSCRAMKey:          scramKey,
 		CacheTTL:              cfg.Auth.CacheTTL.Duration,
 		FailureDelay:          cfg.Auth.FailureDelay.Duration,
 		MaxFailuresPerIP:      cfg.Auth.MaxFailuresPerIP,
 		MaxFailuresPerAccount: cfg.Auth.MaxFailuresPerAccount,
 		FailureWindow:         cfg.Auth.FailureWindow.Duration,
+		MaxQueuedLogins:       cfg.Auth.MaxQueuedLogins,
+		Log:                   log.With("part", "auth"),
 	})
 	logins := recentLogins(cfg)
 	reg := &sessions.Registry{} // logged-in sessions, ended when their account goes (control.go)
@@ -226,6 +234,9 @@ func newPipeline(cfg *config.Config, s store.Store, log *slog.Logger) (*delivery
 	// Sieve after the sender lists: its implicit keep files where they
 	// (and the checks) would have.
 	pipeline.AddCopyFilter(&sievefilter.Filter{Scripts: s, Store: s, Hostname: cfg.Hostname, Log: log.With("part", "sieve")})
+	if cfg.Limits.MinFreeBytes > 0 {
+		pipeline.SetFreeSpace(func() (int64, error) { return sqlite.FreeBytes(cfg.DataDir) }, cfg.Limits.MinFreeBytes)
+	}
 	return pipeline, nil
 }
 
@@ -243,7 +254,10 @@ func startSMTP(cfg *config.Config, s store.Store, pipeline *delivery.Pipeline, a
 		MaxMessageBytes:   cfg.Limits.MaxMessageBytes, MaxRecipients: cfg.Limits.MaxRecipients,
 		MaxLineLength: cfg.Limits.MaxLineLength, MaxConnections: cfg.Limits.MaxConnections,
 		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, Timeout: cfg.Limits.SMTPTimeout.Duration, Log: log,
-		Trusted: cfg.TrustedPrefixes(),
+		Trusted:    cfg.TrustedPrefixes(),
+		SoftErrors: cfg.Limits.SMTPSoftErrorLimit, HardErrors: cfg.Limits.SMTPHardErrorLimit,
+		ErrorSleep: cfg.Limits.SMTPErrorSleep.Duration, RcptErrorsPerIP: perIPOrOff(cfg.Limits.SMTPRcptErrorsPerIP),
+		StressTimeout: cfg.Limits.StressTimeout.Duration,
 	}
 	specs := []struct {
 		name, addr string
@@ -297,6 +311,7 @@ func startPOP3(cfg *config.Config, s store.Store, authn *auth.Authenticator, log
 		PlaintextNetworks: cfg.PlaintextPrefixes(), Delete: mode, Locks: pop3d.NewLocks(),
 		IdleTimeout: cfg.POP3.IdleTimeout.Duration, MaxConnections: cfg.Limits.MaxConnections,
 		MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, RecentLogins: logins, Sessions: reg, Log: log,
+		LoginTimeout: cfg.Limits.LoginTimeout.Duration, StressTimeout: cfg.Limits.StressTimeout.Duration,
 	}
 	var out servers
 	for _, sp := range []struct {
@@ -374,4 +389,12 @@ func banner(w io.Writer, cfg *config.Config, srvs servers, selfSigned bool) {
   sieve-connect --nosrv --server 127.0.0.1 --port %s --notlsverify --user alice@example.test --list   # Sieve scripts
 `, cfg.Listen.SMTP, cfg.DataDir, cfg.Listen.POP3S, cfg.DataDir, cfg.Listen.IMAPS, listenPort(cfg.Listen.ManageSieve))
 	}
+}
+
+// perIPOrOff maps the config's 0 (no limit) to smtpd's negative.
+func perIPOrOff(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -94,7 +95,10 @@ func TestMalformedStoredHash(t *testing.T) {
 	}
 }
 
-func TestLimiterPerAccount(t *testing.T) {
+// TestLimiterPerAccountAndNetwork checks that failures against an account
+// refuse it from the failing network only: the owner's password still works
+// from any other network (no lockout anyone could cause).
+func TestLimiterPerAccountAndNetwork(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, Options{MaxFailuresPerAccount: 3, MaxFailuresPerIP: 100, FailureWindow: time.Minute})
 	ctx := context.Background()
@@ -109,25 +113,76 @@ func TestLimiterPerAccount(t *testing.T) {
 	}
 	before := env.auth.verifications.Load()
 	check(ip1, "alice@example.test", "secret", ErrTooManyFailures)
-	check(ip2, "ALICE@example.test", "secret", ErrTooManyFailures) // per account, whatever the IP
+	check(ip1, "ALICE@example.test", "secret", ErrTooManyFailures)
 	if n := env.auth.verifications.Load() - before; n != 0 {
 		t.Errorf("%d argon2id verifications while over the limit, want 0", n)
 	}
-	check(ip2, "bob@example.test", "hunter2", nil)
 	check(ip1, "bob@example.test", "hunter2", nil) // ip1 is under its own limit
 
 	// SASL is limited by the same counters.
-	srv, _ := env.auth.SASL(ctx, "PLAIN", ip2, nil)
+	srv, _ := env.auth.SASL(ctx, "PLAIN", ip1, nil)
 	if err := exchange(srv, sasl.NewPlainClient("", "alice@example.test", "secret")); err != ErrTooManyFailures {
 		t.Errorf("PLAIN while over limit: %v, want ErrTooManyFailures", err)
 	}
-	srv, _ = env.auth.SASL(ctx, "SCRAM-SHA-256", ip2, nil)
+	srv, _ = env.auth.SASL(ctx, "SCRAM-SHA-256", ip1, nil)
 	if err := exchange(srv, newSCRAMClient(t, "alice@example.test", "secret", "")); err != ErrTooManyFailures {
 		t.Errorf("SCRAM while over limit: %v, want ErrTooManyFailures", err)
 	}
 
+	// Another network is not refused, by any mechanism.
+	check(ip2, "alice@example.test", "secret", nil)
+	srv, _ = env.auth.SASL(ctx, "SCRAM-SHA-256", ip2, nil)
+	if err := exchange(srv, newSCRAMClient(t, "alice@example.test", "secret", "")); err != nil {
+		t.Errorf("SCRAM from another network: %v, want success", err)
+	}
+
 	env.clock.Advance(time.Minute)
 	check(ip1, "alice@example.test", "secret", nil) // window over
+}
+
+// TestSuccessForgivesOnlyItsAccount checks that a right password forgives
+// the failures of that account from that network, not the network's
+// failures against other accounts.
+func TestSuccessForgivesOnlyItsAccount(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{MaxFailuresPerAccount: 100, MaxFailuresPerIP: 4})
+	ctx := context.Background()
+	for range 3 {
+		if _, err := env.auth.CheckPassword(ctx, ip1, "alice@example.test", "guess"); err != ErrInvalidCredentials {
+			t.Fatal(err)
+		}
+	}
+	if _, err := env.auth.CheckPassword(ctx, ip1, "bob@example.test", "hunter2"); err != nil {
+		t.Fatalf("bob's own login: %v", err)
+	}
+	_, _ = env.auth.CheckPassword(ctx, ip1, "alice@example.test", "guess")
+	if _, err := env.auth.CheckPassword(ctx, ip1, "bob@example.test", "hunter2"); err != ErrTooManyFailures {
+		t.Errorf("after 4 failures against alice and a success as bob: %v, want ErrTooManyFailures", err)
+	}
+}
+
+// TestAccountPenalty checks that an account failing from many networks
+// gets longer failure delays, up to the cap, and never a refusal.
+func TestAccountPenalty(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(Options{MaxFailuresPerAccount: 2, MaxFailuresPerIP: 100, FailureDelay: time.Second,
+		FailureWindow: time.Minute, Now: time.Now}, 100)
+	var delays []time.Duration
+	for i := range 12 {
+		a, reason := l.reserve(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), "alice")
+		if reason != "" {
+			t.Fatalf("attempt %d refused: %s", i, reason)
+		}
+		d, _ := a.failed()
+		delays = append(delays, d)
+	}
+	want := []time.Duration{1, 2, 2, 4, 4, 8, 8, 15, 15, 15, 15, 15}
+	for i := range want {
+		want[i] *= time.Second
+	}
+	if !slices.Equal(delays, want) {
+		t.Errorf("delays %v, want %v", delays, want)
+	}
 }
 
 func TestLimiterPerIP(t *testing.T) {
@@ -149,7 +204,7 @@ func TestLimiterPerIP(t *testing.T) {
 }
 
 // TestLimiterSCRAMFailuresCount checks that failed SCRAM proofs count and
-// that success resets the counters.
+// that success resets the account's counter for that network.
 func TestLimiterSCRAMFailuresCount(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, Options{MaxFailuresPerAccount: 3, MaxFailuresPerIP: 100})

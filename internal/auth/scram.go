@@ -110,11 +110,16 @@ func parseSCRAM(s string) (scram.StoredCredentials, error) {
 // or has no SCRAM credentials. The salt is derived from the name under the
 // Authenticator's secret, so asking twice gives the same answer as for a
 // real user, and no proof can match the random-looking StoredKey. (The same
-// defence as PostgreSQL's "mock authentication".)
+// defence as PostgreSQL's "mock authentication".) Under Options.FakeSCRAMKey
+// the answer also survives a restart, as a real user's salt does.
 func (a *Authenticator) fakeSCRAM(username string) scram.StoredCredentials {
-	salt := a.digest("scram-salt", username)
-	stored := a.digest("scram-stored-key", username)
-	server := a.digest("scram-server-key", username)
+	key := a.opts.FakeSCRAMKey
+	if len(key) == 0 {
+		key = a.secret[:]
+	}
+	salt := keyedDigest(key, "scram-salt", username)
+	stored := keyedDigest(key, "scram-stored-key", username)
+	server := keyedDigest(key, "scram-server-key", username)
 	return scram.StoredCredentials{
 		KeyFactors: scram.KeyFactors{Salt: string(salt[:scramSaltLen]), Iters: scramIterations},
 		StoredKey:  stored[:],

@@ -85,7 +85,7 @@ func (s *scramServer) first(response []byte) ([]byte, bool, error) {
 // users that cannot authenticate, so the exchange fails only at the proof.
 func (s *scramServer) credentials(username string) (scram.StoredCredentials, error) {
 	s.address = strings.ToLower(username)
-	if s.a.limiter.blocked(s.remote, s.address) {
+	if s.a.limiter.blocked(s.remote, s.address) != "" {
 		s.refusal = ErrTooManyFailures
 		return scram.StoredCredentials{}, s.refusal
 	}
@@ -109,15 +109,22 @@ func (s *scramServer) credentials(username string) (scram.StoredCredentials, err
 }
 
 // final checks the client proof in the client-final-message (RFC 5802 §5.1
-// "p") and answers with the server signature. Any failure here counts
-// against the client and the account.
+// "p") and answers with the server signature. The attempt is reserved
+// here, where the proof is checked (the check at the first message only
+// spares refused clients a round trip), so parallel exchanges get no more
+// proofs checked than the limits allow. Any failure here counts against
+// the client network and the account.
 func (s *scramServer) final(response []byte) ([]byte, bool, error) {
 	s.state = scramDone
+	t, reason := s.a.limiter.reserve(s.remote, s.address)
+	if reason != "" {
+		return nil, true, ErrTooManyFailures
+	}
 	out, err := s.conv.Step(string(response))
 	if err != nil || !s.conv.Valid() || !s.known {
-		return nil, true, s.a.fail(s.ctx, s.remote, s.address)
+		return nil, true, s.a.fail(s.ctx, t, s.remote)
 	}
-	s.a.limiter.succeed(s.remote, s.address)
+	t.succeeded()
 	// sasl.Server cannot return data with success, so the
 	// server-final-message goes out as a challenge and the client answers
 	// with an empty response (RFC 4422 §5).

@@ -207,3 +207,21 @@ func TestSCRAMFinalMustBeEmpty(t *testing.T) {
 		t.Errorf("non-empty response after server-final: err %v, onSuccess called %v", err, called)
 	}
 }
+
+// The made-up SCRAM credentials of an unknown user depend only on the
+// name and FakeSCRAMKey: a restarted server with the same key gives the
+// same salt, as it would for a real user.
+func TestFakeSCRAMFollowsKey(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	a := New(&fakeLookup{}, Options{FakeSCRAMKey: key})
+	b := New(&fakeLookup{}, Options{FakeSCRAMKey: key})
+	if a.fakeSCRAM("nobody@x.test").Salt != b.fakeSCRAM("nobody@x.test").Salt {
+		t.Fatal("same key, different salts")
+	}
+	if a.fakeSCRAM("nobody@x.test").Salt == a.fakeSCRAM("other@x.test").Salt {
+		t.Fatal("two names, one salt")
+	}
+	if c := New(&fakeLookup{}, Options{}); c.fakeSCRAM("nobody@x.test").Salt == a.fakeSCRAM("nobody@x.test").Salt {
+		t.Fatal("a random key gave the keyed salt")
+	}
+}

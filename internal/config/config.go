@@ -68,12 +68,17 @@ type Auth struct {
 	PlaintextNetworks []string `toml:"plaintext_networks"`
 	// CacheTTL is how long a successful password verification is remembered.
 	CacheTTL Duration `toml:"cache_ttl"`
-	// MaxFailuresPerIP and MaxFailuresPerAccount bound failed logins within
-	// FailureWindow.
+	// MaxFailuresPerIP bounds failed logins from one client network (an
+	// IPv4 address, an IPv6 /64) and MaxFailuresPerAccount those against
+	// one account from one client network, within FailureWindow. An
+	// account is never refused to every network: its failures from all
+	// networks only lengthen FailureDelay (see auth.Options).
 	MaxFailuresPerIP      int      `toml:"max_failures_per_ip"`
 	MaxFailuresPerAccount int      `toml:"max_failures_per_account"`
 	FailureWindow         Duration `toml:"failure_window"`
 	FailureDelay          Duration `toml:"failure_delay"`
+	// MaxQueuedLogins bounds the logins waiting for a password hash.
+	MaxQueuedLogins int `toml:"max_queued_logins"`
 }
 
 // Limits bound what one client may cost the server.
@@ -86,6 +91,24 @@ type Limits struct {
 	SMTPTimeout         Duration `toml:"smtp_timeout"`
 	DefaultQuotaBytes   int64    `toml:"default_quota_bytes"`
 	ShutdownGrace       Duration `toml:"shutdown_grace"`
+	// Refused recipients (smtpd errlimit.go, Postfix's names and
+	// defaults): past the soft limit in a session each refusal waits
+	// SMTPErrorSleep; the hard limit ends the session; past
+	// SMTPRcptErrorsPerIP in an hour from one address, every session
+	// ends at its first refusal (0: no per-address limit).
+	// LoginTimeout bounds the wait for each IMAP or POP3 command before
+	// login; StressTimeout that of every SMTP command before AUTH and of
+	// IMAP and POP3 commands before login, while a listener holds three
+	// quarters of MaxConnections (netlimit idle.go).
+	LoginTimeout  Duration `toml:"login_timeout"`
+	StressTimeout Duration `toml:"stress_timeout"`
+	// MinFreeBytes: SMTP transactions are refused (452 4.3.1) at MAIL and
+	// RCPT unless the data directory has this plus 1.5 × SIZE= free.
+	MinFreeBytes        int64    `toml:"min_free_bytes"`
+	SMTPSoftErrorLimit  int      `toml:"smtp_soft_error_limit"`
+	SMTPHardErrorLimit  int      `toml:"smtp_hard_error_limit"`
+	SMTPErrorSleep      Duration `toml:"smtp_error_sleep"`
+	SMTPRcptErrorsPerIP int      `toml:"smtp_rcpt_errors_per_ip"`
 	// MemoryLimit is the Go runtime's soft memory limit in bytes
 	// (runtime/debug.SetMemoryLimit); 0 derives one (cmd/facteur).
 	MemoryLimit int64 `toml:"memory_limit"`
@@ -98,6 +121,9 @@ type Store struct {
 	// Fsync may be turned off only for throwaway benchmarks: a message
 	// acknowledged with 250 may then be lost on power failure.
 	Fsync bool `toml:"fsync"`
+	// ReserveBytes is the reserve file that keeps flag changes and
+	// expunges working on a full disk (sqlite reserve.go); 0: none.
+	ReserveBytes int64 `toml:"reserve_bytes"`
 }
 
 // POP3 tunes the POP3 listeners.
@@ -190,18 +216,26 @@ func Default() *Config {
 			MaxFailuresPerAccount: 10,
 			FailureWindow:         Duration{15 * time.Minute},
 			FailureDelay:          Duration{2 * time.Second},
+			MaxQueuedLogins:       256,
 		},
 		Limits: Limits{
 			MaxMessageBytes:     50 << 20,
-			MaxRecipients:       100, // RFC 5321 §4.5.3.1.8 minimum
-			MaxLineLength:       2000,
+			MaxRecipients:       100,      // RFC 5321 §4.5.3.1.8 minimum
+			MaxLineLength:       64 << 10, // also message lines: go-smtp has one limit for both
 			MaxConnections:      1000,
 			MaxConnectionsPerIP: 50,                        // Postfix's smtpd_client_connection_count_limit
 			SMTPTimeout:         Duration{5 * time.Minute}, // RFC 5321 §4.5.3.2.7
 			DefaultQuotaBytes:   0,                         // unlimited
 			ShutdownGrace:       Duration{10 * time.Second},
+			LoginTimeout:        Duration{3 * time.Minute},
+			StressTimeout:       Duration{10 * time.Second},
+			MinFreeBytes:        32 << 20,
+			SMTPSoftErrorLimit:  10,
+			SMTPHardErrorLimit:  20,
+			SMTPErrorSleep:      Duration{time.Second},
+			SMTPRcptErrorsPerIP: 100,
 		},
-		Store:    Store{Backend: "sqlite", Fsync: true},
+		Store:    Store{Backend: "sqlite", Fsync: true, ReserveBytes: 16 << 20},
 		Log:      Log{Level: "info", Format: "text"},
 		POP3:     POP3{Delete: "expunge", IdleTimeout: Duration{10 * time.Minute}},
 		Outbound: defaultOutbound(),
@@ -283,6 +317,9 @@ func (c *Config) Validate() error {
 		bad("limits.max_line_length", "must be at least 1000 (RFC 5321 §4.5.3.1.6)")
 	}
 	c.validateNonNegative(bad)
+	if l := c.Limits; l.SMTPSoftErrorLimit < 1 || l.SMTPHardErrorLimit <= l.SMTPSoftErrorLimit {
+		bad("limits.smtp_hard_error_limit", "must be above limits.smtp_soft_error_limit, itself at least 1")
+	}
 	if c.Store.Backend != "sqlite" {
 		bad("store.backend", "unknown backend %q (known: sqlite)", c.Store.Backend)
 	}
@@ -317,17 +354,24 @@ func (c *Config) Validate() error {
 // would otherwise read as "no limit" or fire at once.
 func (c *Config) validateNonNegative(bad func(key, format string, args ...any)) {
 	ints := map[string]int64{
-		"auth.max_failures_per_ip":      int64(c.Auth.MaxFailuresPerIP),
-		"auth.max_failures_per_account": int64(c.Auth.MaxFailuresPerAccount),
-		"limits.max_connections":        int64(c.Limits.MaxConnections),
-		"limits.max_connections_per_ip": int64(c.Limits.MaxConnectionsPerIP),
-		"limits.default_quota_bytes":    c.Limits.DefaultQuotaBytes,
-		"auth.cache_ttl":                int64(c.Auth.CacheTTL.Duration),
-		"auth.failure_window":           int64(c.Auth.FailureWindow.Duration),
-		"auth.failure_delay":            int64(c.Auth.FailureDelay.Duration),
-		"limits.shutdown_grace":         int64(c.Limits.ShutdownGrace.Duration),
-		"limits.memory_limit":           c.Limits.MemoryLimit,
-		"submission.pop_before_smtp":    int64(c.Submission.PopBeforeSMTP.Duration),
+		"auth.max_failures_per_ip":       int64(c.Auth.MaxFailuresPerIP),
+		"auth.max_failures_per_account":  int64(c.Auth.MaxFailuresPerAccount),
+		"limits.max_connections":         int64(c.Limits.MaxConnections),
+		"limits.max_connections_per_ip":  int64(c.Limits.MaxConnectionsPerIP),
+		"limits.default_quota_bytes":     c.Limits.DefaultQuotaBytes,
+		"auth.cache_ttl":                 int64(c.Auth.CacheTTL.Duration),
+		"auth.failure_window":            int64(c.Auth.FailureWindow.Duration),
+		"auth.failure_delay":             int64(c.Auth.FailureDelay.Duration),
+		"limits.shutdown_grace":          int64(c.Limits.ShutdownGrace.Duration),
+		"limits.smtp_error_sleep":        int64(c.Limits.SMTPErrorSleep.Duration),
+		"limits.login_timeout":           int64(c.Limits.LoginTimeout.Duration),
+		"limits.min_free_bytes":          c.Limits.MinFreeBytes,
+		"store.reserve_bytes":            c.Store.ReserveBytes,
+		"limits.stress_timeout":          int64(c.Limits.StressTimeout.Duration),
+		"limits.smtp_rcpt_errors_per_ip": int64(c.Limits.SMTPRcptErrorsPerIP),
+		"limits.memory_limit":            c.Limits.MemoryLimit,
+		"submission.pop_before_smtp":     int64(c.Submission.PopBeforeSMTP.Duration),
+		"auth.max_queued_logins":         int64(c.Auth.MaxQueuedLogins),
 	}
 	for key, v := range ints {
 		if v < 0 {

@@ -38,6 +38,7 @@ type Pipeline struct {
 	signer   Signer // DKIM for queued submissions, nil for none (outbound.go)
 	hostname string // names us in DSNs (outbound.go)
 	onQueued func() // wakes the queue runner
+	space    space  // free disk space before a transaction (space.go)
 	// postmaster receives postmaster@ mail of domains without one
 	// (SetPostmaster); "" is each domain's first account.
 	postmaster string

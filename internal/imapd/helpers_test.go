@@ -50,7 +50,12 @@ func (e *env) reopen() {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	dir := t.TempDir()
+	return newEnvIn(t, t.TempDir())
+}
+
+// newEnvIn is newEnv with the store in dir.
+func newEnvIn(t testing.TB, dir string) *env {
+	t.Helper()
 	s, accounts := fixture.Store(t, dir)
 	e := &env{t: t, store: s, dir: dir, alice: accounts[0]}
 	e.serverTLS, e.clientTLS = testutil.TLSConfigs(t)

@@ -32,6 +32,7 @@
 package imapd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"log/slog"
@@ -79,6 +80,12 @@ type Options struct {
 	MaxConnections        int
 	MaxConnsPerIP         int
 	MaxSessionsPerAccount int
+	// LoginTimeout bounds the wait for each command before login (default
+	// 3 minutes, Dovecot's login processes' figure; RFC 9051 §5.4 allows
+	// "a shortened pre-authentication timer"), StressTimeout the same
+	// while the listener holds three quarters of MaxConnections (default
+	// 10 s, Postfix's stress value): netlimit's idle.go.
+	LoginTimeout, StressTimeout time.Duration
 	// Shared is shared by every listener of one process: the per-account
 	// session count (imap and imaps together) and the cache of mailbox
 	// views; nil gives the server its own.
@@ -107,6 +114,8 @@ func setDefaults(o *Options) {
 	if o.MaxConnections == 0 {
 		o.MaxConnections = 1000
 	}
+	o.LoginTimeout = cmp.Or(o.LoginTimeout, netlimit.DefaultLoginTimeout)
+	o.StressTimeout = cmp.Or(o.StressTimeout, netlimit.DefaultStressTimeout)
 	if o.MaxConnsPerIP == 0 {
 		o.MaxConnsPerIP = 50
 	}
@@ -144,8 +153,10 @@ var ErrServerClosed = connsrv.ErrServerClosed
 
 // Serve accepts connections on l until Close or Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	l = netlimit.Listen(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP,
-		"* BYE [UNAVAILABLE] Too many connections, try again later\r\n", s.log) // RFC 9051 §7.1.5
+	l = netlimit.New(l, netlimit.Options{Max: s.opts.MaxConnections, PerIP: s.opts.MaxConnsPerIP,
+		Refusal: "* BYE [UNAVAILABLE] Too many connections, try again later\r\n", // RFC 9051 §7.1.5
+		Log:     s.log, TLS: netlimit.ImplicitTLS(s.opts.ImplicitTLS, s.opts.TLS),
+		LoginTimeout: s.opts.LoginTimeout, StressTimeout: s.opts.StressTimeout})
 	return s.conns.Serve(l, func(c net.Conn) connsrv.Conn {
 		if s.opts.ImplicitTLS {
 			c = tls.Server(c, s.opts.TLS)

@@ -13,6 +13,7 @@ import (
 
 	"facteur.dev/facteur/internal/auth"
 	"facteur.dev/facteur/internal/imapd/imapwire"
+	"facteur.dev/facteur/internal/netlimit"
 )
 
 // loginAllowed: passwords travel only over TLS, or from
@@ -105,6 +106,7 @@ func (s *session) loggedIn(acct auth.Account) error {
 		return no("LIMIT", "Too many sessions for this account")
 	}
 	s.acct, s.state = acct, stateAuth
+	netlimit.Authenticated(s.conn) // no login timeout from now on
 	s.wake, s.stopWatch = s.srv.opts.Store.Watch(acct.ID)
 	conn := s.conn // no STARTTLS after login: this stays the connection
 	s.unregister = s.srv.opts.Sessions.Add(acct.Address, func() { conn.Close() })

@@ -237,6 +237,7 @@ func TestNotifyErrors(t *testing.T) {
 		if lines, _ := a.cmd(fmt.Sprint("b", i), "NOTIFY SET "+args, "BAD"); len(lines) > 0 {
 			t.Errorf("NOTIFY SET %s: %q", args, lines)
 		}
+		a.cmd(fmt.Sprint("n", i), "NOOP", "OK") // under connsrv.MaxStrikes BADs in a row
 	}
 	// Outside SELECTED an event alone is allowed, as in Dovecot, and the
 	// initial STATUS carries at least the items it touches (§5.1;

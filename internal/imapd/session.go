@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -18,6 +19,7 @@ import (
 	"facteur.dev/facteur/internal/connsrv"
 	"facteur.dev/facteur/internal/imapd/imapwire"
 	"facteur.dev/facteur/internal/netlimit"
+	"facteur.dev/facteur/internal/store"
 )
 
 // state is a session state (RFC 9051 §3). Logout is not a resting state:
@@ -45,6 +47,7 @@ type session struct {
 	tls        bool
 	compressed bool // COMPRESS DEFLATE is on (RFC 4978)
 	loggedOut  bool
+	strikes    connsrv.Strikes // BAD responses in a row
 
 	acct auth.Account
 	// unregister removes the session from Options.Sessions (login.go).
@@ -102,6 +105,8 @@ func (s *session) serve() {
 		s.enc.Raw("* BYE [SERVERBUG] Internal error\r\n")
 		s.enc.Flush()
 	})
+	// Bounds an implicit TLS handshake too (by the login timeout).
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.opts.IdleTimeout))
 	// RFC 9051 §7.1.1: greeting with the capabilities.
 	s.enc.Raw("* OK [CAPABILITY " + s.capabilities() + "] " + s.srv.opts.Hostname + " Facteur IMAP ready\r\n")
 	for !s.loggedOut {
@@ -139,7 +144,25 @@ func (s *session) badTag(tag string, err error) bool {
 		tag = "*"
 	}
 	s.enc.Raw(tag + " BAD Invalid tag or command\r\n")
+	if s.strike("BAD") {
+		return false
+	}
 	return s.dec.DiscardLine() == nil
+}
+
+// strike counts a BAD response; past connsrv.MaxStrikes in a row it says
+// BYE (RFC 9051 §7.1.5) and reports that the session must end.
+func (s *session) strike(status string) bool {
+	if status != "BAD" {
+		s.strikes.Good()
+		return false
+	}
+	if !s.strikes.Bad() {
+		return false
+	}
+	s.bye("Too many invalid commands")
+	s.loggedOut = true
+	return true
 }
 
 // fatal ends a session after an I/O error, the autologout timer, a
@@ -310,6 +333,11 @@ func (s *session) finish(c *cmd, h handler, err error) {
 		s.fatal(err)
 		s.loggedOut = true
 		return
+	case errors.Is(err, store.ErrStorageFull) || errors.Is(err, syscall.ENOSPC):
+		// RFC 9051 §7.1: OVERQUOTA, as Dovecot answers a full disk; the
+		// client can still delete (the store keeps a reserve for that).
+		s.log.Warn("imap command failed: disk full", "command", c.name, "err", err)
+		r = &response{status: "NO", code: "OVERQUOTA", text: "Not enough disk space"}
 	case errors.Is(err, imapwire.ErrLiteralTooLarge):
 		r = &response{status: "NO", code: "TOOBIG", text: "Literal too large"}
 	case errors.Is(err, imapwire.ErrSyntax) || errors.Is(err, imapwire.ErrLineTooLong):
@@ -329,6 +357,7 @@ func (s *session) finish(c *cmd, h handler, err error) {
 		}
 	}
 	s.enc.Raw(c.tag + " " + r.String() + "\r\n")
+	s.strike(r.status)
 }
 
 // isConnErr reports whether err leaves the connection unusable: a fatal

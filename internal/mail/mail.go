@@ -36,7 +36,7 @@ func ParseAddress(s string) (Address, error) {
 	if err != nil {
 		return Address{}, err
 	}
-	if strings.ContainsAny(local, " \t\r\n<>") {
+	if strings.ContainsAny(local, " <>") || strings.ContainsFunc(local, isControl) {
 		return Address{}, fmt.Errorf("mail: invalid local part in %q", s)
 	}
 	return Address{Local: local, Domain: d}, nil
@@ -52,11 +52,42 @@ func NormalizeDomain(d string) (string, error) {
 	if strings.HasPrefix(d, "[") { // address literal, RFC 5321 §4.1.3
 		return d, nil
 	}
+	if strings.ContainsFunc(d, isControl) {
+		return "", fmt.Errorf("mail: invalid domain %q", d)
+	}
 	u, err := idna.Lookup.ToUnicode(d)
 	if err != nil {
 		return "", fmt.Errorf("mail: invalid domain %q: %v", d, err)
 	}
+	a, err := idna.Lookup.ToASCII(u)
+	if err != nil || !hostname(a) {
+		return "", fmt.Errorf("mail: invalid domain %q", d)
+	}
 	return u, nil
+}
+
+// isControl reports the characters no address may hold: C0 controls
+// (NUL, CR, LF, TAB…) and DEL (RFC 5322 §3.2.3: atext and qtext exclude
+// them; RFC 5321 §4.1.2 likewise).
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// hostname reports whether an ASCII domain is a sequence of dot-separated
+// labels of 1 to 63 letters, digits and hyphens, neither starting nor
+// ending with a hyphen (RFC 5321 §4.1.2 Domain, RFC 1035 §2.3.1): no
+// empty label ("evil..test", "."), no "/" or "..".
+func hostname(a string) bool {
+	for label := range strings.SplitSeq(a, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // String returns local@domain.

@@ -18,7 +18,9 @@ func TestParseAddress(t *testing.T) {
 			t.Errorf("%q: key %q base %q", tc.in, a.Key(), base.Key())
 		}
 	}
-	for _, bad := range []string{"", "nobody", "@example.test", "a@", "a b@example.test", string(make([]byte, 65)) + "@x.test"} {
+	for _, bad := range []string{"", "nobody", "@example.test", "a@", "a b@example.test", string(make([]byte, 65)) + "@x.test",
+		"a\x00b@example.test", "a\x7fb@example.test", "a\tb@example.test", "a@exa\x00mple.test",
+		"a@evil..test", "a@..", "a@.", "a@-x.test", "a@x-.test", "a@x_y.test", "a@x/y.test"} {
 		if _, err := ParseAddress(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -37,3 +39,16 @@ func TestAsErrorNeverInventsAPermanentFailure(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestNormalizeDomainRefusesWhatIsNotAHostname(t *testing.T) {
+	for _, bad := range []string{"..", ".", "evil..test", ".test", "a/../b.test", "x\x00.test", "-a.test", string(make([]byte, 64)) + ".test"} {
+		if d, err := NormalizeDomain(bad); err == nil {
+			t.Errorf("%q accepted as %q", bad, d)
+		}
+	}
+	for in, want := range map[string]string{"Example.TEST.": "example.test", "xn--bcher-kva.example": "bücher.example", "a-1.b2.test": "a-1.b2.test"} {
+		if d, err := NormalizeDomain(in); err != nil || d != want {
+			t.Errorf("%q: %q, %v; want %q", in, d, err, want)
+		}
+	}
+}

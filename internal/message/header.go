@@ -26,13 +26,18 @@ type fieldBuilder struct {
 func (p *parser) readHeader() []HeaderField {
 	s := p.s
 	var fb fieldBuilder
+	p.stray = false
 	for !s.eof() {
 		if s.bol {
 			if s.blank() {
 				s.advance()
 				break
 			}
-			if _, _, ok := p.boundary(); ok || !p.headerLine(&fb, s.line) {
+			if _, _, ok := p.boundary(); ok {
+				break
+			}
+			if !p.headerLine(&fb, s.line) {
+				p.stray = true
 				break
 			}
 		} else if fb.open {

@@ -149,10 +149,15 @@ type HeaderField struct {
 
 // Parsed is everything stored about a message at delivery.
 type Parsed struct {
-	Size       int64    `json:"size"`
-	HeaderSize int64    `json:"header_size"` // top-level header, blank line included
-	Envelope   Envelope `json:"envelope"`
-	Body       *Part    `json:"body"`
+	Size       int64 `json:"size"`
+	HeaderSize int64 `json:"header_size"` // top-level header, blank line included
+	// StrayLine: the top-level header ended at a line that is neither a
+	// field, a continuation nor the blank line (RFC 5322 §2.2), where the
+	// body starts here; a lenient reader may take the lines after it for
+	// more header fields.
+	StrayLine bool     `json:"stray_line,omitempty"`
+	Envelope  Envelope `json:"envelope"`
+	Body      *Part    `json:"body"`
 
 	// Message IDs without angle brackets, for THREAD=REFERENCES (RFC 5256 §3).
 	MessageID  string   `json:"message_id,omitempty"`
@@ -193,6 +198,7 @@ func Parse(r io.Reader) (*Parsed, error) {
 	p := newParser(r)
 	out := &Parsed{}
 	body, _ := p.parsePart(0, false, func(h []HeaderField) {
+		out.StrayLine = p.stray
 		p.topHeader(out, h)
 		out.TextBodyStart = len(p.text.String())
 	})

@@ -17,6 +17,9 @@ type parser struct {
 	raw     []byte // body of the text part being read, for Text and Preview
 	text    textBuilder
 	preview string
+	// stray: the last header block read ended at a line that is neither
+	// a field, a continuation, a boundary nor the blank line.
+	stray bool
 }
 
 func newParser(r io.Reader) *parser {

@@ -25,7 +25,7 @@ func (p *Parsed) WithPrefix(h string) *Parsed {
 	n := int64(len(h))
 	pr := newParser(strings.NewReader(h))
 	fields := pr.readHeader()
-	out := &Parsed{Size: p.Size + n, HeaderSize: p.HeaderSize + n, Body: shiftPart(p.Body, n, 0), Preview: p.Preview}
+	out := &Parsed{Size: p.Size + n, HeaderSize: p.HeaderSize + n, StrayLine: p.StrayLine, Body: shiftPart(p.Body, n, 0), Preview: p.Preview}
 	all := make([]HeaderField, 0, len(fields)+len(p.Headers))
 	all = append(append(all, fields...), p.Headers...)
 	pr.topHeader(out, all[:min(len(all), MaxHeaderFields)])

@@ -15,11 +15,13 @@
 package netlimit
 
 import (
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +31,10 @@ type limitListener struct {
 	max, perIP int
 	refusal    string
 	log        *slog.Logger
+	opts       Options
+	refusing   chan struct{} // bounds the refusals under way (refuseTLS)
+	idle       idleState     // deadlines of connections not authenticated (idle.go)
+	busy       atomic.Bool   // stressed(), for reads without mu
 
 	mu      sync.Mutex
 	total   int // counted connections
@@ -46,7 +52,29 @@ type peer struct {
 // a new connection gets refusal (a protocol greeting such as
 // "421 4.7.0 …\r\n") and is closed without a session.
 func Listen(l net.Listener, max, perIP int, refusal string, log *slog.Logger) net.Listener {
-	return &limitListener{Listener: l, max: max, perIP: perIP, refusal: refusal, log: log, byIP: map[netip.Addr]*peer{}}
+	return New(l, Options{Max: max, PerIP: perIP, Refusal: refusal, Log: log})
+}
+
+// Options configure New.
+type Options struct {
+	Max, PerIP int
+	Refusal    string // the protocol greeting that refuses, "421 4.7.0 …\r\n"
+	Log        *slog.Logger
+	// TLS, for a listener of implicit TLS (465, 993, 995), is the
+	// server's configuration: the refusal is sent after a handshake, so a
+	// client sees it rather than a TLS error (WRONG_VERSION_NUMBER).
+	TLS *tls.Config
+	// LoginTimeout, when positive, bounds every read deadline of a
+	// connection not yet marked Authenticated; StressTimeout does the
+	// same while the listener holds at least three quarters of Max
+	// (idle.go).
+	LoginTimeout, StressTimeout time.Duration
+}
+
+// New wraps l as Listen does, with every option.
+func New(l net.Listener, o Options) net.Listener {
+	return &limitListener{Listener: l, max: o.Max, perIP: o.PerIP, refusal: o.Refusal, log: o.Log, opts: o,
+		refusing: make(chan struct{}, maxRefusing), byIP: map[netip.Addr]*peer{}}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -60,14 +88,41 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return lc, nil
 		}
 		l.log.Warn("connection refused: limit reached", "ip", lc.ip)
-		go refuse(c, l.refusal)
+		l.refuse(c)
 	}
 }
 
-func refuse(c net.Conn, refusal string) {
-	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, refusal)
-	c.Close()
+// maxRefusing bounds the refusals under way: beyond, a connection over
+// the limits is closed without a word, so a flood costs no more than
+// that many goroutines and TLS handshakes.
+const maxRefusing = 64
+
+// refuse sends the refusal, inside TLS on a listener of implicit TLS,
+// and closes c, in a goroutine of its own.
+func (l *limitListener) refuse(c net.Conn) {
+	select {
+	case l.refusing <- struct{}{}:
+	default:
+		c.Close()
+		return
+	}
+	go func() {
+		defer func() { <-l.refusing }()
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		w := c
+		if l.opts.TLS != nil {
+			tc := tls.Server(c, l.opts.TLS)
+			if tc.Handshake() != nil {
+				return
+			}
+			w = tc
+		}
+		io.WriteString(w, l.refusal)
+		if tc, ok := w.(*tls.Conn); ok {
+			tc.CloseWrite() // close_notify, so the client reads the refusal as sent
+		}
+	}()
 }
 
 // acquire counts c, unless a limit is reached even without the
@@ -88,7 +143,10 @@ func (l *limitListener) acquire(c *limitConn) bool {
 		return false
 	}
 	p.counted[c] = true
-	l.total++
+	l.addTotal(1)
+	if l.stressed() {
+		l.hurry()
+	}
 	return true
 }
 
@@ -105,7 +163,7 @@ func (l *limitListener) reap(p *peer) {
 		}
 		if peerClosed(c.Conn) {
 			delete(p.counted, c)
-			l.total--
+			l.addTotal(-1)
 			c.closing = true
 			p.closing++
 			l.closing++
@@ -134,7 +192,7 @@ func (l *limitListener) release(c *limitConn) {
 		l.closing--
 	} else {
 		delete(p.counted, c)
-		l.total--
+		l.addTotal(-1)
 	}
 	l.forget(c.ip, p)
 }
@@ -146,6 +204,7 @@ type limitConn struct {
 	ip       netip.Addr
 	closing  bool // uncounted: the peer has closed
 	released bool // closed by the server
+	idle     idleConn
 }
 
 func (c *limitConn) Close() error {

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/netlimit"
 )
 
 // mechanisms are the SASL mechanisms offered (RFC 5034); auth also knows
@@ -146,7 +147,8 @@ func (s *session) loggedIn(acct auth.Account) {
 		return
 	}
 	s.drop, s.state = drop, stateTransaction
-	conn := s.conn // no STLS after login: this stays the connection
+	netlimit.Authenticated(s.conn) // no login timeout from now on
+	conn := s.conn                 // no STLS after login: this stays the connection
 	s.unregister = s.srv.opts.Sessions.Add(acct.Address, func() { conn.Close() })
 	n, size := drop.stat()
 	s.log.Debug("pop3 login", "account", acct.Address, "messages", n)

@@ -17,6 +17,7 @@
 package pop3d
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -82,6 +83,12 @@ type Options struct {
 	MaxLineLength  int           // command and SASL lines, default 4096
 	MaxConnections int
 	MaxConnsPerIP  int
+	// LoginTimeout bounds the wait for each command before login (default
+	// 3 minutes, as Dovecot's pop3-login: RFC 1939 §3's 10-minute minimum
+	// is kept for logged-in sessions only, since before login a silent
+	// client only holds a slot), StressTimeout the same while the listener holds three
+	// quarters of MaxConnections (default 10 s): netlimit's idle.go.
+	LoginTimeout, StressTimeout time.Duration
 	// RecentLogins records the client IP and account of every successful
 	// login, for POP-before-SMTP on the submission listeners; nil records
 	// nothing.
@@ -114,6 +121,8 @@ func setDefaults(o *Options) {
 	if o.MaxConnections == 0 {
 		o.MaxConnections = 1000
 	}
+	o.LoginTimeout = cmp.Or(o.LoginTimeout, netlimit.DefaultLoginTimeout)
+	o.StressTimeout = cmp.Or(o.StressTimeout, netlimit.DefaultStressTimeout)
 	if o.MaxConnsPerIP == 0 {
 		o.MaxConnsPerIP = 20
 	}
@@ -142,8 +151,10 @@ var ErrServerClosed = connsrv.ErrServerClosed
 
 // Serve accepts connections on l until Close or Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	l = netlimit.Listen(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP,
-		"-ERR [SYS/TEMP] Too many connections, try again later\r\n", s.log) // RFC 3206 §4
+	l = netlimit.New(l, netlimit.Options{Max: s.opts.MaxConnections, PerIP: s.opts.MaxConnsPerIP,
+		Refusal: "-ERR [SYS/TEMP] Too many connections, try again later\r\n", // RFC 3206 §4
+		Log:     s.log, TLS: netlimit.ImplicitTLS(s.opts.ImplicitTLS, s.opts.TLS),
+		LoginTimeout: s.opts.LoginTimeout, StressTimeout: s.opts.StressTimeout})
 	return s.conns.Serve(l, func(c net.Conn) connsrv.Conn {
 		if s.opts.ImplicitTLS {
 			c = tls.Server(c, s.opts.TLS)

@@ -52,12 +52,13 @@ type session struct {
 	cancel context.CancelFunc
 	log    *slog.Logger
 
-	state state
-	tls   bool
-	utf8  bool               // RFC 6856 UTF8 command issued
-	user  string             // USER argument, until PASS
-	drop  *maildrop          // TRANSACTION state only
-	ahead map[int]store.Blob // blobs opened for pipelined RETRs, by message index
+	state   state
+	tls     bool
+	utf8    bool               // RFC 6856 UTF8 command issued
+	strikes connsrv.Strikes    // invalid commands in a row
+	user    string             // USER argument, until PASS
+	drop    *maildrop          // TRANSACTION state only
+	ahead   map[int]store.Blob // blobs opened for pipelined RETRs, by message index
 	// unregister removes the session from Options.Sessions.
 	unregister func()
 }
@@ -81,6 +82,8 @@ func (s *session) serve() {
 		s.reply("-ERR [SYS/PERM] Internal error") // RFC 3206 §4
 		s.w.Flush()
 	})
+	// Bounds an implicit TLS handshake too (by the login timeout).
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.opts.IdleTimeout))
 	// RFC 1939 §4: greeting. No APOP timestamp: APOP is not offered.
 	s.reply("+OK %s POP3 server ready", s.srv.opts.Hostname)
 	for {
@@ -92,14 +95,15 @@ func (s *session) serve() {
 		}
 		line, err := s.readLine()
 		s.setIdle(false)
-		if errors.Is(err, errLineTooLong) {
-			s.reply("-ERR Line too long")
-			continue
+		switch {
+		case errors.Is(err, errLineTooLong):
+			err = s.invalid("-ERR Line too long")
+		case err != nil:
+			return
+		default:
+			err = s.dispatch(line)
 		}
 		if err != nil {
-			return
-		}
-		if err := s.dispatch(line); err != nil {
 			if !errors.Is(err, errQuit) {
 				s.log.Debug("session ended", "err", err)
 			}
@@ -199,13 +203,27 @@ func (s *session) dispatch(line string) error {
 	cmd, ok := commands[strings.ToUpper(keyword)]
 	switch {
 	case !ok:
-		s.reply("-ERR Unknown command")
-		return nil
+		return s.invalid("-ERR Unknown command")
 	case cmd.states&s.state == 0:
-		s.reply("-ERR Command not valid in this state")
+		return s.invalid("-ERR Command not valid in this state")
+	}
+	s.strikes.Good()
+	return cmd.fn(s, arg)
+}
+
+// errTooManyInvalid ends a session that sent connsrv.MaxStrikes invalid
+// commands in a row.
+var errTooManyInvalid = errors.New("too many invalid commands")
+
+// invalid answers an invalid command with reply; past the limit it ends
+// the session, as Dovecot does ("-ERR Too many bad commands").
+func (s *session) invalid(reply string) error {
+	s.reply("%s", reply)
+	if !s.strikes.Bad() {
 		return nil
 	}
-	return cmd.fn(s, arg)
+	s.reply("-ERR Too many invalid commands, closing")
+	return errTooManyInvalid
 }
 
 // quit: RFC 1939 §4 in AUTHORIZATION, §6 (the UPDATE state) in TRANSACTION.

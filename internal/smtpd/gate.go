@@ -68,6 +68,9 @@ type checkedConn struct {
 	refused error
 }
 
+// NetConn returns the wrapped connection (netlimit.Authenticated).
+func (c *checkedConn) NetConn() net.Conn { return c.Conn }
+
 func (c *checkedConn) Write(b []byte) (int, error) {
 	c.once.Do(c.check)
 	if c.refused != nil {

@@ -7,6 +7,7 @@
 package smtpd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -59,6 +60,17 @@ type Options struct {
 	MaxConnections    int
 	MaxConnsPerIP     int
 	Timeout           time.Duration
+	// SoftErrors, HardErrors and ErrorSleep bound refused recipients per
+	// session, RcptErrorsPerIP per client address and hour (errlimit.go);
+	// a negative RcptErrorsPerIP turns the per-address count off.
+	SoftErrors, HardErrors int
+	ErrorSleep             time.Duration
+	RcptErrorsPerIP        int
+	// StressTimeout bounds the wait for each command of a client that has
+	// not authenticated while the listener holds three quarters of
+	// MaxConnections (default 10 s, Postfix's ${stress?10}): netlimit's
+	// idle.go.
+	StressTimeout time.Duration
 	// RecentLogins and PopBeforeSMTP turn on POP-before-SMTP on a
 	// Submission listener (never MX or LMTP): a client whose IP logged
 	// in over POP3 or IMAP less than PopBeforeSMTP ago may submit without
@@ -77,17 +89,24 @@ type Server struct {
 	log     *slog.Logger
 	closing atomic.Bool // Shutdown has begun: no new transactions
 	gate    *gate       // before the banner; nil for none
+	// ipErrors counts refused recipients per client address.
+	ipErrors *ipErrors
 }
 
 // New builds a server; call Serve with a listener.
 func New(opts Options) *Server {
 	setDefaults(&opts)
-	s := &Server{opts: opts, log: opts.Log.With("listener", opts.Mode.String())}
+	s := &Server{opts: opts, log: opts.Log.With("listener", opts.Mode.String()), ipErrors: newIPErrors(opts.Now)}
 	srv := smtp.NewServer(s)
 	srv.Domain = opts.Hostname
 	srv.TLSConfig = opts.TLS
 	srv.LMTP = opts.Mode == LMTP
-	srv.MaxMessageBytes = opts.MaxMessageBytes
+	// go-smtp's DATA reader refuses a message of exactly MaxMessageBytes
+	// (it stops before the end-of-data line) while its BDAT takes one: it
+	// is given one byte more, and the session enforces the limit itself,
+	// inclusive, for both (limitedData, Mail's SIZE check). EHLO's SIZE
+	// is go-smtp's figure: one byte over the limit.
+	srv.MaxMessageBytes = opts.MaxMessageBytes + 1
 	srv.MaxRecipients = opts.MaxRecipients
 	srv.MaxLineLength = opts.MaxLineLength
 	srv.ReadTimeout = opts.Timeout
@@ -124,7 +143,7 @@ func setDefaults(o *Options) {
 		o.MaxRecipients = 100
 	}
 	if o.MaxLineLength == 0 {
-		o.MaxLineLength = 2000
+		o.MaxLineLength = 64 << 10
 	}
 	if o.MaxConnections == 0 {
 		o.MaxConnections = 1000
@@ -135,6 +154,7 @@ func setDefaults(o *Options) {
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Minute
 	}
+	setErrorDefaults(o)
 	if o.Mode != Submission || o.PopBeforeSMTP <= 0 {
 		o.RecentLogins = nil
 	}
@@ -145,8 +165,9 @@ func setDefaults(o *Options) {
 
 // Serve accepts connections on l until Close or Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	l = netlimit.Listen(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP,
-		"421 4.7.0 Too many connections, try again later\r\n", s.log) // RFC 5321 §3.8
+	l = netlimit.New(l, netlimit.Options{Max: s.opts.MaxConnections, PerIP: s.opts.MaxConnsPerIP,
+		Refusal: "421 4.7.0 Too many connections, try again later\r\n", // RFC 5321 §3.8
+		Log:     s.log, TLS: netlimit.ImplicitTLS(s.opts.ImplicitTLS, s.opts.TLS), StressTimeout: s.opts.StressTimeout})
 	if s.gate != nil {
 		l = gateListener{Listener: l, g: s.gate}
 	}
@@ -189,3 +210,11 @@ func (l slogLogger) Println(v ...any)               { l.l.Debug("smtp", "msg", s
 
 func sprintf(format string, v ...any) string { return fmt.Sprintf(format, v...) }
 func sprint(v ...any) string                 { return fmt.Sprint(v...) }
+
+func setErrorDefaults(o *Options) {
+	o.SoftErrors = cmp.Or(o.SoftErrors, defaultSoftErrors)
+	o.HardErrors = cmp.Or(o.HardErrors, defaultHardErrors)
+	o.ErrorSleep = cmp.Or(o.ErrorSleep, defaultErrorSleep)
+	o.RcptErrorsPerIP = cmp.Or(o.RcptErrorsPerIP, defaultRcptErrorsPerIP)
+	o.StressTimeout = cmp.Or(o.StressTimeout, netlimit.DefaultStressTimeout)
+}

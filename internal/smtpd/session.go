@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -33,6 +34,8 @@ type session struct {
 	routes   []delivery.Route
 	tx       *delivery.Transaction // what the checks see (checks.go)
 	cconn    *delivery.Conn        // the client as the checks see it
+	// rcptErrors counts the session's refused recipients (errlimit.go).
+	rcptErrors int
 }
 
 var (
@@ -97,6 +100,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	}
 	srv, err := s.srv.opts.Auth.SASL(s.ctx, mech, s.ip, func(a auth.Account) {
 		s.account = &a
+		netlimit.Authenticated(s.conn.Conn()) // no stress timeout from now on
 		s.srv.log.Info("authenticated", "user", a.Address, "ip", s.ip)
 	})
 	if err != nil {
@@ -136,16 +140,27 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			return errMalformedSender
 		}
 	}
+	if opts != nil && opts.Size > s.srv.opts.MaxMessageBytes { // RFC 1870 §6.3; go-smtp checks against one byte more
+		return smtp.ErrDataTooLarge
+	}
 	if err := s.checkMail(from, opts); err != nil {
 		return err
+	}
+	if err := s.srv.opts.Pipeline.CheckSpace(opts.Size); err != nil {
+		return toSMTP(err)
 	}
 	s.from, s.opts = from, opts
 	return nil
 }
 
 // Rcpt implements smtp.Session: unknown local users and foreign domains are
-// refused here, before any data is sent.
+// refused here, before any data is sent; too many refusals slow the
+// session down, then end it (errlimit.go).
 func (s *session) Rcpt(to string, ro *smtp.RcptOptions) error {
+	return s.limitErrors(s.rcpt(to, ro))
+}
+
+func (s *session) rcpt(to string, ro *smtp.RcptOptions) error {
 	if s.opts == nil {
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL first"}
 	}
@@ -155,6 +170,9 @@ func (s *session) Rcpt(to string, ro *smtp.RcptOptions) error {
 	}
 	if addr.IsLiteral() {
 		return toSMTP(mail.ErrAddressLiteral)
+	}
+	if err := s.srv.opts.Pipeline.CheckSpace(s.opts.Size); err != nil {
+		return toSMTP(err) // the disk filled since MAIL
 	}
 	local, err := s.srv.opts.Pipeline.IsLocal(s.ctx, addr)
 	if err != nil {
@@ -187,11 +205,25 @@ func (s *session) Rcpt(to string, ro *smtp.RcptOptions) error {
 
 // Data implements smtp.Session.
 func (s *session) Data(r io.Reader) error {
+	defer s.transfer()()
 	errs, err := s.deliver(r)
 	if err != nil {
 		return toSMTP(err)
 	}
 	return toSMTP(dataReply(errs))
+}
+
+// transfer gives the message the whole smtp_timeout, also under stress
+// (the deadline go-smtp set for the DATA command covers the whole
+// message); the returned func ends that.
+func (s *session) transfer() func() {
+	nc := s.conn.Conn()
+	if s.account != nil {
+		return func() {}
+	}
+	netlimit.Exempt(nc, true)
+	nc.SetReadDeadline(time.Now().Add(s.srv.opts.Timeout))
+	return func() { netlimit.Exempt(nc, false) }
 }
 
 // dataReply folds the per-recipient results into SMTP's one reply: 250
@@ -220,6 +252,7 @@ func dataReply(errs []error) error {
 
 // LMTPData implements smtp.LMTPSession: one reply per recipient (RFC 2033 §4.2).
 func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	defer s.transfer()()
 	errs, err := s.deliver(r)
 	if err != nil {
 		return toSMTP(err)
@@ -242,7 +275,7 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 	hdr := s.receivedHeader()
 	// RFC 8601 §5: results claiming to be ours are removed from what the
 	// client sent; ours are added after the checks.
-	body := delivery.StripAuthResults(r, s.srv.opts.Hostname)
+	body := delivery.StripAuthResults(&limitedData{r: r, left: s.srv.opts.MaxMessageBytes}, s.srv.opts.Hostname)
 	msg, err := p.Receive(s.ctx, io.MultiReader(strings.NewReader(hdr), body))
 	if err != nil {
 		return nil, err
@@ -268,6 +301,21 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 		p.Discard(msg)
 	}
 	return errs, nil
+}
+
+// limitedData is a message body refused past left bytes: the size limit,
+// inclusive, for DATA and BDAT alike (see New).
+type limitedData struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedData) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if l.left -= int64(n); l.left < 0 {
+		return 0, smtp.ErrDataTooLarge
+	}
+	return n, err
 }
 
 // Reset implements smtp.Session.

@@ -97,11 +97,18 @@ func (s *session) checkFromHeader(msg delivery.Received) (sign bool, err error) 
 // §3.6), no group syntax, and the header within the parser's limits (a
 // truncated field or header could hide an address). The addresses are
 // parsed twice, by package message and by net/mail; any disagreement is
-// refused rather than guessed at.
+// refused rather than guessed at. A header with a line that is not a
+// field before its blank line is refused (a lenient reader may take a
+// From after it), and so is a display name that holds an at sign once
+// RFC 2047-decoded ("bob@example.test" <alice@…>), since many clients
+// show only the name.
 func fromAddresses(msg delivery.Received) ([]string, error) {
 	p := msg.Parsed
 	if p == nil || len(p.Headers) >= message.MaxHeaderFields {
 		return nil, errBadFrom
+	}
+	if p.StrayLine {
+		return nil, errStrayHeaderLine
 	}
 	var value string
 	n := 0
@@ -123,10 +130,24 @@ func fromAddresses(msg delivery.Received) ([]string, error) {
 		if a.IsGroupStart() || a.IsGroupEnd() || !strings.EqualFold(a.Mailbox+"@"+a.Host, strict[i].Address) {
 			return nil, errBadFrom
 		}
+		if looksLikeAddress(a.Name) || looksLikeAddress(strict[i].Name) {
+			return nil, errAddressInName
+		}
 		addrs[i] = strict[i].Address
 	}
 	return addrs, nil
 }
+
+var (
+	errStrayHeaderLine = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
+		Message: "Submitted mail has a header line that is not a header field (RFC 5322 §2.2)"}
+	errAddressInName = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: "The From display name must not hold an address"}
+)
+
+// looksLikeAddress reports a display name with an at sign: ASCII, full
+// width (U+FF20) or small (U+FE6B).
+func looksLikeAddress(name string) bool { return strings.ContainsAny(name, "@\uFF20\uFE6B") }
 
 // fromParser decodes RFC 2047 display names in any charset without
 // failing: only the addresses are checked.

@@ -30,6 +30,8 @@ import (
 var (
 	ErrNotFound = errors.New("store: not found")
 	ErrExists   = errors.New("store: already exists")
+	// ErrStorageFull: a write failed for want of disk space.
+	ErrStorageFull = errors.New("store: no space left on the device")
 )
 
 // Store is the whole storage contract. Users should depend on the smallest

@@ -181,3 +181,37 @@ func (l *EMFILEListener) Failed() int {
 	defer l.mu.Unlock()
 	return l.failed
 }
+
+// UntilClosed reads lines until the server closes the connection, and
+// fails if it has not within 10 s; it returns them without their CRLF.
+func (c *Conn) UntilClosed() []string {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var lines []string
+	for {
+		l, err := c.r.ReadString('\n')
+		if l != "" {
+			lines = append(lines, strings.TrimRight(l, "\r\n"))
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+			return lines
+		}
+		if err != nil {
+			c.t.Fatalf("connection not closed: %v after %d lines", err, len(lines))
+		}
+	}
+}
+
+// SendAll writes lines, each with CRLF, in one write from a goroutine (a
+// server that stops reading cannot block the test); the result arrives
+// on the channel.
+func (c *Conn) SendAll(lines []string) <-chan error {
+	done := make(chan error, 1)
+	data := []byte(strings.Join(lines, "\r\n") + "\r\n")
+	go func() {
+		c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		_, err := c.conn.Write(data)
+		done <- err
+	}()
+	return done
+}

@@ -182,7 +182,7 @@ func ensureSelfSigned(certFile, keyFile, hostname string) error {
 	if err := os.WriteFile(keyFile, k, 0o600); err != nil {
 		return err
 	}
-	return os.WriteFile(certFile, c, 0o644)
+	return os.WriteFile(certFile, c, 0o600) // under the data dir, private like the rest
 }
 
 // namesAll reports whether the certificate in file names every host as a

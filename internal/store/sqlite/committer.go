@@ -87,7 +87,7 @@ func (c *committer) do(ctx context.Context, fn writeFn) error {
 	}
 	// Once queued, the write completes even if ctx ends: the caller is
 	// told the truth rather than a guess.
-	return <-req.done
+	return full(<-req.done) // reserve.go
 }
 
 func (c *committer) stop() {

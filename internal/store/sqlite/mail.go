@@ -394,7 +394,7 @@ func (s *Store) SetFlags(ctx context.Context, mailboxID int64, uids []uint32, fl
 func (s *Store) setFlags(ctx context.Context, mailboxID int64, uids []uint32, flags []string, op int, unchangedSince uint64) (uint64, []uint32, error) {
 	var top uint64
 	var modified []uint32
-	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.doReserved(ctx, func(ctx context.Context, tx *sql.Tx) error { // reserve.go
 		modified = modified[:0]
 		for _, uid := range uids {
 			var cur string
@@ -458,7 +458,7 @@ func (s *Store) bumpModSeq(ctx context.Context, tx *sql.Tx, mailboxID int64) (ui
 // Expunge removes UIDs and remembers them for QRESYNC.
 func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) (uint64, error) {
 	var modseq uint64
-	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+	err := s.doReserved(ctx, func(ctx context.Context, tx *sql.Tx) (err error) { // reserve.go
 		if modseq, err = s.bumpModSeq(ctx, tx, mailboxID); err != nil {
 			return err
 		}
@@ -516,7 +516,11 @@ func (s *Store) Vanished(ctx context.Context, mailboxID int64, since uint64) ([]
 // CopyMessages copies (or moves) messages between mailboxes of one account.
 func (s *Store) CopyMessages(ctx context.Context, src int64, uids []uint32, dst int64, move bool) ([]store.UIDPair, error) {
 	var pairs []store.UIDPair
-	err := s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	write := s.commit.do
+	if move { // moving to Trash is how many clients delete: reserve.go
+		write = s.doReserved
+	}
+	err := write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		pairs, _, err = s.copyIn(ctx, tx, src, uids, dst, move)
 		if err != nil || !move || len(pairs) == 0 {

@@ -20,7 +20,9 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, below uint32) 
 	if min(below, next) <= from {
 		return from, from, nil
 	}
-	err = s.commit.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	// Reserved: SELECT must work on a full disk, so that mail can be
+	// deleted (reserve.go).
+	err = s.doReserved(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var next uint32
 		err := s.txQueryRow(ctx, tx, "SELECT first_recent, uidnext FROM mailboxes WHERE id = ?", mailboxID).Scan(&from, &next)
 		if err != nil {

@@ -8,6 +8,10 @@
 //	                                       with messages up to InlineMax inline
 //	blobs/                                 larger messages, see package blob
 //
+// Every directory under the data directory is 0700 and every file 0600,
+// made so at each Open whatever existed (perms.go); a data directory
+// that other users may write is refused.
+//
 // Durability: every write goes through one committer goroutine that runs
 // concurrent requests in one transaction, each in its own savepoint, and
 // commits once with synchronous=FULL, so many deliveries share one fsync of
@@ -22,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -39,6 +42,10 @@ type Options struct {
 	// Owner marks the process that owns the data directory (the server): it
 	// may clean up interrupted blob writes at start.
 	Owner bool
+	// ReserveBytes, for the owner, is the size of the reserve file that
+	// lets flag changes and expunges work on a full disk (reserve.go);
+	// 0: none.
+	ReserveBytes int64
 }
 
 // readConns bounds the read connections, which SQLite's WAL mode lets run
@@ -62,13 +69,14 @@ type Store struct {
 	gcDone  chan struct{}
 	text    textMarks  // textindex.go
 	textq   *textQueue // textqueue.go; nil unless Owner
+	reserve *reserve   // reserve.go; nil unless Owner with ReserveBytes
 }
 
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the store in dir and migrates its schema.
 func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := secureDataDir(dir); err != nil { // perms.go
 		return nil, err
 	}
 	files, err := blob.Open(filepath.Join(dir, "blobs"), opts.Fsync)
@@ -79,6 +87,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		files.CleanTmp()
 	}
 	path := filepath.Join(dir, "index.db")
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	write, err := openDB(path, opts.Fsync, writerConn)
 	if err != nil {
 		return nil, err
@@ -117,6 +128,13 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	s.blobs = &blobStore{s: s, files: files}
 	s.commit = newCommitter(write, s.txExec, commitHooks{s})
+	if opts.Owner && opts.ReserveBytes > 0 {
+		s.reserve = newReserve(dir, opts.ReserveBytes)
+		if err := s.reserve.ensure(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if opts.Owner {
 		var gcCtx context.Context
 		gcCtx, s.stopGC = context.WithCancel(context.Background())

@@ -19,14 +19,7 @@ import (
 func TestTextIndexLazy(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(ctx, dir, Options{Owner: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.AddDomain(ctx, "example.test"); err != nil {
-		t.Fatal(err)
-	}
+	s := openWithDomain(t, dir)
 	a, err := s.CreateAccount(ctx, store.Account{Address: "u@example.test", PasswordHash: "h"})
 	if err != nil {
 		t.Fatal(err)
