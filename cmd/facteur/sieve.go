@@ -84,6 +84,7 @@ func startManageSieve(cfg *config.Config, s store.Store, authn *auth.Authenticat
 		PlaintextNetworks: cfg.PlaintextPrefixes(), Extensions: sieve.Extensions(), Notify: sieveNotify(),
 		MaxScriptSize: cfg.Sieve.MaxScriptSize, MaxScripts: cfg.Sieve.MaxScripts,
 		MaxConnections: cfg.Limits.MaxConnections, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, Sessions: reg, Log: log,
+		LoginTimeout: cfg.Limits.LoginTimeout.Duration, StressTimeout: cfg.Limits.StressTimeout.Duration,
 	})
 	r, err := serveOn(cfg, "managesieve", cfg.Listen.ManageSieve, srv, srv.Serve, log)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/netlimit"
 	"facteur.dev/facteur/internal/store"
 )
 
@@ -175,7 +176,8 @@ func (s *session) authenticate(args []arg) error {
 		return s.authFailed(outcome)
 	}
 	s.account, s.commands = &store.Account{ID: acct.ID, Address: acct.Address}, 0
-	conn := s.conn // no STARTTLS after login: this stays the connection
+	netlimit.Authenticated(s.conn) // no login timeout from now on
+	conn := s.conn                 // no STARTTLS after login: this stays the connection
 	s.unregister = s.srv.opts.Sessions.Add(acct.Address, func() { conn.Close() })
 	s.log.Debug("managesieve login", "account", acct.Address)
 	s.respond("OK", "", "Authenticated")

@@ -17,6 +17,7 @@
 package managesieve
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"log/slog"
@@ -77,6 +78,10 @@ type Options struct {
 	MaxUnauthCommands int
 	MaxConnections    int
 	MaxConnsPerIP     int
+	// LoginTimeout bounds the wait for each command before login,
+	// StressTimeout the same once the listener holds three quarters of
+	// MaxConnections (netlimit); defaults netlimit's.
+	LoginTimeout, StressTimeout time.Duration
 	// Sessions records logged-in sessions, so that deleting or disabling
 	// an account ends them at once; nil records nothing.
 	Sessions *sessions.Registry
@@ -130,8 +135,12 @@ var ErrServerClosed = connsrv.ErrServerClosed
 
 // Serve accepts connections on l until Close or Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	l = netlimit.Listen(l, s.opts.MaxConnections, s.opts.MaxConnsPerIP,
-		"BYE (TRYLATER) \"Too many connections, try again later\"\r\n", s.log) // RFC 5804 §1.3
+	l = netlimit.New(l, netlimit.Options{Max: s.opts.MaxConnections, PerIP: s.opts.MaxConnsPerIP,
+		Refusal: "BYE (TRYLATER) \"Too many connections, try again later\"\r\n", Log: s.log, // RFC 5804 §1.3
+		// As IMAP's and POP3's: a client that has not logged in waits at
+		// most the login timeout per command, less under load.
+		LoginTimeout:  cmp.Or(s.opts.LoginTimeout, netlimit.DefaultLoginTimeout),
+		StressTimeout: cmp.Or(s.opts.StressTimeout, netlimit.DefaultStressTimeout)})
 	return s.conns.Serve(l, func(c net.Conn) connsrv.Conn { return newSession(s, c) })
 }
 

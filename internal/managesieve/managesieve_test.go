@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"facteur.dev/facteur/internal/auth"
+	"facteur.dev/facteur/internal/connsrv"
 	"facteur.dev/facteur/internal/store"
 	"facteur.dev/facteur/internal/testutil"
 	"facteur.dev/facteur/internal/testutil/fixture"
@@ -321,5 +322,36 @@ func TestShutdown(t *testing.T) {
 	if conn, err := net.Dial("tcp", e.addr); err == nil {
 		conn.Close()
 		t.Fatal("the listener accepts after Shutdown")
+	}
+}
+
+// A client that stays silent before logging in is closed at the login
+// timeout; one that has logged in is not.
+func TestLoginTimeout(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.LoginTimeout = 200 * time.Millisecond })
+	silent := e.dial()
+	if lines := silent.UntilClosed(); len(lines) != 0 {
+		t.Fatalf("before the close: %q", lines)
+	}
+	c := e.login("alice@example.test")
+	time.Sleep(400 * time.Millisecond) // past the login timeout: the session must still be there
+	c.expect("NOOP", "OK")
+}
+
+// Invalid commands in a row end the session after connsrv.MaxStrikes;
+// a valid one in between starts the count again.
+func TestGarbageEndsSession(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.login("alice@example.test")
+	for range connsrv.MaxStrikes - 1 {
+		c.expect("FROBNICATE", "NO")
+	}
+	c.expect("NOOP", "OK")
+	for range connsrv.MaxStrikes - 1 {
+		c.expect("FROBNICATE", "NO")
+	}
+	c.Send("FROBNICATE")
+	if lines := c.UntilClosed(); len(lines) != 1 || !strings.HasPrefix(lines[0], "BYE") {
+		t.Fatalf("after %d invalid commands: %q", connsrv.MaxStrikes, lines)
 	}
 }

@@ -29,8 +29,9 @@ type session struct {
 	log    *slog.Logger
 
 	tls      bool
-	account  *store.Account // nil until AUTHENTICATE succeeds
-	commands int            // commands read before authentication
+	account  *store.Account  // nil until AUTHENTICATE succeeds
+	commands int             // commands read before authentication
+	strikes  connsrv.Strikes // invalid commands in a row
 	// unregister removes the session from Options.Sessions (auth.go).
 	unregister func()
 }
@@ -85,6 +86,14 @@ func (s *session) serve() {
 // handle answers a command or the error reading it; an error it returns
 // ends the session.
 func (s *session) handle(name string, args []arg, err error) error {
+	if _, known := commands[name]; err != nil || !known {
+		if s.strikes.Bad() { // as IMAP and POP3: garbage ends the session (connsrv.Strikes)
+			s.respond("BYE", "", "Too many invalid commands")
+			return errors.New("managesieve: too many invalid commands")
+		}
+	} else {
+		s.strikes.Good()
+	}
 	if err == nil {
 		if err = s.countUnauth(); err != nil {
 			return err
