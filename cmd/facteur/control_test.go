@@ -55,3 +55,43 @@ func TestDisableEndsSessions(t *testing.T) {
 		t.Fatalf("INBOX after the POP3 session was cut: %s", n)
 	}
 }
+
+// Every login, good or bad, is one info line a fail2ban filter can
+// match: result, protocol, mechanism, user and IP, never the password
+// (issue 16 §9).
+func TestLoginLogLines(t *testing.T) {
+	in := newMailInstance(t, 0)
+	try := func(addr, user, pass string) {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		r.ReadString('\n')
+		fmt.Fprintf(c, "a LOGIN %s \"%s\"\r\n", user, pass)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil || strings.HasPrefix(line, "a ") {
+				return
+			}
+		}
+	}
+	try(in.imaps, "alice@example.test", "wrong guess")
+	try(in.imaps, "alice@example.test", "secret password")
+	for _, want := range []string{
+		"msg=login part=auth result=failed protocol=imap mechanism=password user=alice@example.test ip=127.0.0.1",
+		"msg=login part=auth result=ok protocol=imap mechanism=password user=alice@example.test ip=127.0.0.1",
+	} {
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(in.out.String(), want) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !strings.Contains(in.out.String(), want) {
+			t.Errorf("no line %q in the log:\n%s", want, in.out.String())
+		}
+	}
+	if strings.Contains(in.out.String(), "wrong guess") {
+		t.Fatal("a password is in the log")
+	}
+}

@@ -217,6 +217,13 @@ func Mechanisms() []string {
 // the Lookup or from a malformed stored hash and do not count as failures.
 func (a *Authenticator) CheckPassword(ctx context.Context, remote netip.Addr, address, password string) (Account, error) {
 	address = strings.ToLower(address)
+	acct, err := a.checkLimited(ctx, remote, address, password)
+	a.logLogin(ctx, remote, address, err) // loginlog.go
+	return acct, err
+}
+
+// checkLimited is CheckPassword under the limiter.
+func (a *Authenticator) checkLimited(ctx context.Context, remote netip.Addr, address, password string) (Account, error) {
 	t, reason := a.limiter.reserve(remote, address)
 	if reason != "" {
 		// A refusal waits like a failure (Dovecot's auth penalty), so a

@@ -20,6 +20,7 @@ func (a *Authenticator) SASL(ctx context.Context, mech string, remote netip.Addr
 	if onSuccess == nil {
 		onSuccess = func(Account) {}
 	}
+	ctx = withMechanism(ctx, strings.ToUpper(mech))
 	switch strings.ToUpper(mech) {
 	case sasl.Plain:
 		return a.plainServer(ctx, remote, onSuccess), nil

@@ -118,13 +118,17 @@ func (s *scramServer) final(response []byte) ([]byte, bool, error) {
 	s.state = scramDone
 	t, reason := s.a.limiter.reserve(s.remote, s.address)
 	if reason != "" {
+		s.a.logLogin(s.ctx, s.remote, s.address, ErrTooManyFailures)
 		return nil, true, ErrTooManyFailures
 	}
 	out, err := s.conv.Step(string(response))
 	if err != nil || !s.conv.Valid() || !s.known {
-		return nil, true, s.a.fail(s.ctx, t, s.remote)
+		err := s.a.fail(s.ctx, t, s.remote)
+		s.a.logLogin(s.ctx, s.remote, s.address, err)
+		return nil, true, err
 	}
 	t.succeeded()
+	s.a.logLogin(s.ctx, s.remote, s.address, nil)
 	// sasl.Server cannot return data with success, so the
 	// server-final-message goes out as a challenge and the client answers
 	// with an empty response (RFC 4422 §5).

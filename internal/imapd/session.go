@@ -67,7 +67,7 @@ type session struct {
 }
 
 func newSession(s *Server, c net.Conn) *session {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(auth.WithProtocol(context.Background(), "imap"))
 	ip := netlimit.RemoteIP(c.RemoteAddr())
 	_, isTLS := c.(*tls.Conn)
 	sess := &session{srv: s, ctx: ctx, cancel: cancel, ip: ip, log: s.log.With("ip", ip),

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"facteur.dev/facteur/internal/auth"
 	"facteur.dev/facteur/internal/connsrv"
 	"facteur.dev/facteur/internal/netlimit"
 	"facteur.dev/facteur/internal/store"
@@ -37,7 +38,7 @@ type session struct {
 }
 
 func newSession(s *Server, c net.Conn) *session {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(auth.WithProtocol(context.Background(), "managesieve"))
 	ip := netlimit.RemoteIP(c.RemoteAddr())
 	ss := &session{srv: s, conn: c, w: bufio.NewWriterSize(c, 16<<10),
 		ip: ip, ctx: ctx, cancel: cancel, log: s.log.With("ip", ip)}

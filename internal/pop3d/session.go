@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"facteur.dev/facteur/internal/auth"
 	"facteur.dev/facteur/internal/connsrv"
 	"facteur.dev/facteur/internal/netlimit"
 	"facteur.dev/facteur/internal/store"
@@ -64,7 +65,7 @@ type session struct {
 }
 
 func newSession(s *Server, c net.Conn) *session {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(auth.WithProtocol(context.Background(), "pop3"))
 	ip := netlimit.RemoteIP(c.RemoteAddr())
 	_, isTLS := c.(*tls.Conn)
 	return &session{srv: s, conn: c, r: bufio.NewReader(c), w: bufio.NewWriterSize(c, 16<<10),

@@ -45,7 +45,7 @@ var (
 )
 
 func newSession(s *Server, c *smtp.Conn) *session {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(auth.WithProtocol(context.Background(), s.opts.Mode.String()))
 	return &session{srv: s, conn: c, ip: netlimit.RemoteIP(c.Conn().RemoteAddr()), ctx: ctx, cancel: cancel}
 }
 
