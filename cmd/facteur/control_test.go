@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,50 @@ func TestLoginLogLines(t *testing.T) {
 	}
 	if strings.Contains(in.out.String(), "wrong guess") {
 		t.Fatal("a password is in the log")
+	}
+}
+
+// One transaction ID ties a message's log lines together: received (with
+// sender, recipients and Message-ID), delivered (per copy: recipient,
+// account, mailbox, UID), queued, and each relay attempt (the relay and
+// every recipient's reply) (issue 16 §9).
+func TestMessageLogLines(t *testing.T) {
+	in := newInstance(t)
+	cfg, _ := os.ReadFile(in.config)
+	os.WriteFile(in.config, append(cfg, "[outbound]\nretry = [\"1h\"]\n[outbound.routes]\n\"remote.test\" = \""+freePort(t)+"\"\n"...), 0o600)
+	in.start()
+	in.admin("", "domain", "add", "example.test")
+	in.admin("a long password\n", "user", "add", "--password-stdin", "alice@example.test")
+	in.admin("", "alias", "add", "fwd@example.test", "bob@remote.test")
+	msg := "From: <carol@remote.test>\r\nSubject: hi\r\nMessage-ID: <log-test@remote.test>\r\n\r\nhello\r\n"
+	if err := sendMX(in.smtp, "carol@remote.test", []string{"alice@example.test", "fwd@example.test"}, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if r := mxSession(in.smtp, "carol@remote.test", "nobody@example.test", msg); !strings.HasPrefix(r, "5") {
+		t.Fatalf("unknown user: %s", r)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(in.out.String(), "msg=\"relay attempt\"") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	log := in.out.String()
+	const received = "msg=received listener=smtp id="
+	i := strings.Index(log, received)
+	if i < 0 {
+		t.Fatalf("no received line:\n%s", log)
+	}
+	id := strings.Fields(log[i+len(received):])[0]
+	for _, want := range []string{
+		received + id + " ip=127.0.0.1 from=carol@remote.test to=\"[alice@example.test fwd@example.test]\"",
+		"message_id=log-test@remote.test",
+		"msg=delivered part=delivery id=" + id + " from=carol@remote.test to=alice@example.test account=alice@example.test mailbox=INBOX uid=1",
+		"msg=queued part=delivery id=" + id,
+		"txn=" + id + " from=",
+		"recipients=\"[bob@remote.test pending:",
+		"msg=refused listener=smtp stage=RCPT ip=127.0.0.1 from=carol@remote.test to=nobody@example.test reply=\"550",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
 	}
 }

@@ -338,6 +338,9 @@ var ErrStorage = mail.Errorf(452, [3]int{4, 3, 1}, "Insufficient system storage,
 
 // Envelope is what a message is delivered with.
 type Envelope struct {
+	// ID names the transaction (the "id" of its Received header): the
+	// logs of its receipt, delivery and relay, and its queue rows, share it.
+	ID     string
 	From   string  // reverse-path, "" for the null sender
 	Routes []Route // one per accepted recipient
 	EnvID  string
@@ -581,12 +584,35 @@ func (p *Pipeline) Deliver(ctx context.Context, env Envelope, msg Received) []er
 			continue
 		}
 		reached[n.AccountID] = true
-		p.log.Info("delivered", "account", n.AccountID, "mailbox", stored[j].MailboxID, "uid", stored[j].UID, "blob", n.BlobID)
+		p.logDelivered(env, msg, copies, n, stored[j])
 	}
 	p.clearPartialFailures(env, failed, reached, errs)
 	p.delivered(ctx, copies, failed)
 	p.notifyDelivered(ctx, env, msg, errs)
 	return errs
+}
+
+// logDelivered writes the one line each stored copy gets: the
+// transaction, sender, the address that reached the account, the
+// account, mailbox, UID and Message-ID.
+func (p *Pipeline) logDelivered(env Envelope, msg Received, copies []*Copy, n store.NewMessage, d store.Delivered) {
+	to, acct := "", ""
+	for _, c := range copies {
+		if c.Account.ID == n.AccountID {
+			to, acct = c.Reached, c.Account.Address
+			break
+		}
+	}
+	mid := ""
+	if msg.Parsed != nil {
+		mid = msg.Parsed.MessageID
+	}
+	mailbox := n.Mailbox
+	if mailbox == "" {
+		mailbox = "INBOX"
+	}
+	p.log.Info("delivered", "id", env.ID, "from", env.From, "to", to, "account", acct, "mailbox", mailbox,
+		"uid", d.UID, "message_id", mid)
 }
 
 // allFailed sets every route's error to the storage failure err.
@@ -617,7 +643,7 @@ func (p *Pipeline) queued(env Envelope, ids []int64) {
 	if len(ids) == 0 {
 		return
 	}
-	p.log.Info("queued", "ids", ids, "from", env.From)
+	p.log.Info("queued", "id", env.ID, "queue_ids", ids, "from", env.From)
 	if p.onQueued != nil {
 		p.onQueued()
 	}

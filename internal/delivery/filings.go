@@ -225,7 +225,7 @@ func (p *Pipeline) outgoing(ctx context.Context, env Envelope, o Outgoing) ([]st
 	if err != nil {
 		return nil, err
 	}
-	out := Envelope{From: o.From, Sign: true}
+	out := Envelope{ID: env.ID, From: o.From, Sign: true}
 	for _, to := range o.To {
 		out.Routes = append(out.Routes, Route{Recipient: to, Remote: []string{to}})
 	}

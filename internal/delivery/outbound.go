@@ -43,7 +43,7 @@ func (p *Pipeline) outbound(ctx context.Context, env Envelope, msg Received) []s
 			if !ok {
 				i = len(q)
 				byDomain[key] = i
-				q = append(q, store.QueuedMessage{Sender: sender, Domain: d, BlobID: msg.BlobID, Headers: sealed,
+				q = append(q, store.QueuedMessage{Txn: env.ID, Sender: sender, Domain: d, BlobID: msg.BlobID, Headers: sealed,
 					Size: msg.Size, EnvID: env.EnvID, Ret: env.Ret, SMTPUTF8: env.SMTPUTF8,
 					Body8Bit: env.Body8Bit, RequireTLS: env.RequireTLS})
 			}

@@ -15,6 +15,7 @@ import (
 func (r *Runner) settle(ctx context.Context, e *store.QueuedMessage, t *transaction, fail *Reply) {
 	now := r.now()
 	failed, relayed := record(e, t, fail)
+	r.logAttempt(e, t)
 	pending := pendingCount(e)
 	if pending > 0 && now.Sub(e.Created) >= r.opts.MaxAge {
 		for i := range e.Status {
@@ -38,7 +39,7 @@ func (r *Runner) settle(ctx context.Context, e *store.QueuedMessage, t *transact
 		} else {
 			r.removed.Add(1)
 		}
-		r.log.Info("queue entry done", "id", e.ID, "domain", e.Domain, "failed", len(failed))
+		r.log.Info("queue entry done", "id", e.ID, "txn", e.Txn, "domain", e.Domain, "failed", len(failed), "recipients", outcomes(e))
 		return
 	}
 	e.Attempts++
@@ -47,8 +48,37 @@ func (r *Runner) settle(ctx context.Context, e *store.QueuedMessage, t *transact
 	if err := r.opts.Store.UpdateQueued(ctx, *e); err != nil {
 		r.log.Error("queue update failed", "id", e.ID, "err", err)
 	}
-	r.log.Info("queue entry deferred", "id", e.ID, "domain", e.Domain, "attempts", e.Attempts,
+	r.log.Info("queue entry deferred", "id", e.ID, "txn", e.Txn, "domain", e.Domain, "attempts", e.Attempts,
 		"next", e.NextAttempt.Format(time.RFC3339), "err", e.LastError)
+}
+
+// logAttempt writes the line of one relay attempt: the queue entry and
+// the transaction it came from, the server tried and each recipient's
+// state and reply.
+func (r *Runner) logAttempt(e *store.QueuedMessage, t *transaction) {
+	relay := ""
+	if t != nil {
+		relay = t.remote
+	}
+	r.log.Info("relay attempt", "id", e.ID, "txn", e.Txn, "from", e.Sender, "domain", e.Domain, "relay", relay,
+		"recipients", outcomes(e))
+}
+
+// outcomes is "rcpt state: reply" for each recipient of e.
+func outcomes(e *store.QueuedMessage) []string {
+	out := make([]string, len(e.Recipients))
+	for i, rc := range e.Recipients {
+		st := e.Status[i]
+		state := st.State
+		if state == store.RcptPending {
+			state = "pending"
+		}
+		out[i] = rc + " " + state
+		if st.Reply != "" {
+			out[i] += ": " + st.Reply
+		}
+	}
+	return out
 }
 
 // record writes t's replies (or fail, for every pending recipient) into

@@ -14,7 +14,7 @@ import (
 // cipher in a comment. The login name of an authenticated client is not
 // written (as Postfix's default): "ESMTPA" says that it authenticated, and
 // the logs say as whom.
-func (s *session) receivedHeader() string {
+func (s *session) receivedHeader(id string) string {
 	var b strings.Builder
 	helo := sanitize(s.conn.Hostname())
 	ip := "unknown"
@@ -25,7 +25,7 @@ func (s *session) receivedHeader() string {
 	if st, ok := s.conn.TLSConnectionState(); ok {
 		fmt.Fprintf(&b, "\t(using %s with cipher %s)\r\n", strings.Replace(tls.VersionName(st.Version), "TLS ", "TLSv", 1), tls.CipherSuiteName(st.CipherSuite))
 	}
-	fmt.Fprintf(&b, "\tby %s (Facteur) with %s id %s", s.srv.opts.Hostname, s.protocol(), queueID())
+	fmt.Fprintf(&b, "\tby %s (Facteur) with %s id %s", s.srv.opts.Hostname, s.protocol(), id)
 	if len(s.routes) == 1 {
 		fmt.Fprintf(&b, "\r\n\tfor <%s>", sanitize(s.routes[0].Recipient))
 	}

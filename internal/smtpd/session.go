@@ -3,6 +3,7 @@ package smtpd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"slices"
@@ -127,6 +128,10 @@ func (r saslReplies) Next(resp []byte) ([]byte, bool, error) {
 
 // Mail implements smtp.Session.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	return s.refused("MAIL", from, "", s.mail(from, opts))
+}
+
+func (s *session) mail(from string, opts *smtp.MailOptions) error {
 	if s.srv.closing.Load() {
 		return errShuttingDown
 	}
@@ -157,7 +162,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 // refused here, before any data is sent; too many refusals slow the
 // session down, then end it (errlimit.go).
 func (s *session) Rcpt(to string, ro *smtp.RcptOptions) error {
-	return s.limitErrors(s.rcpt(to, ro))
+	return s.limitErrors(s.refused("RCPT", s.from, to, s.rcpt(to, ro)))
 }
 
 func (s *session) rcpt(to string, ro *smtp.RcptOptions) error {
@@ -208,7 +213,7 @@ func (s *session) Data(r io.Reader) error {
 	defer s.transfer()()
 	errs, err := s.deliver(r)
 	if err != nil {
-		return toSMTP(err)
+		return s.refused("DATA", s.from, "", toSMTP(err))
 	}
 	return toSMTP(dataReply(errs))
 }
@@ -255,7 +260,7 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	defer s.transfer()()
 	errs, err := s.deliver(r)
 	if err != nil {
-		return toSMTP(err)
+		return s.refused("DATA", s.from, "", toSMTP(err))
 	}
 	for i, rt := range s.routes {
 		var e error
@@ -272,7 +277,8 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 		return nil, &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "RCPT first"}
 	}
 	p := s.srv.opts.Pipeline
-	hdr := s.receivedHeader()
+	id := queueID() // the transaction's: Received's "id", and every log line of this message
+	hdr := s.receivedHeader(id)
 	// RFC 8601 §5: results claiming to be ours are removed from what the
 	// client sent; ours are added after the checks.
 	body := delivery.StripAuthResults(&limitedData{r: r, left: s.srv.opts.MaxMessageBytes}, s.srv.opts.Hostname)
@@ -291,12 +297,13 @@ func (s *session) deliver(r io.Reader) ([]error, error) {
 		p.Discard(msg)
 		return nil, err
 	}
-	env := delivery.Envelope{From: s.from, Routes: s.routes, Sign: sign, PerRecipient: s.srv.opts.Mode == LMTP}
+	env := delivery.Envelope{ID: id, From: s.from, Routes: s.routes, Sign: sign, PerRecipient: s.srv.opts.Mode == LMTP}
 	if s.opts != nil {
 		s.mailParams(&env)
 	}
 	s.verdictInto(&env)
 	errs := p.Deliver(s.ctx, env, msg)
+	s.logReceived(id, msg, errs)
 	if !slices.Contains(errs, nil) {
 		p.Discard(msg)
 	}
@@ -316,6 +323,45 @@ func (l *limitedData) Read(p []byte) (int, error) {
 		return 0, smtp.ErrDataTooLarge
 	}
 	return n, err
+}
+
+// refused logs a refusal at stage (MAIL, RCPT, DATA) at info, with the
+// client, sender, recipient and reply, and returns err.
+func (s *session) refused(stage, from, to string, err error) error {
+	if err != nil {
+		s.srv.log.Info("refused", "stage", stage, "ip", s.ip, "from", from, "to", to, "reply", replyLine(err))
+	}
+	return err
+}
+
+// replyLine is err as the client reads it: "550 5.1.1 No such user here".
+func replyLine(err error) string {
+	var se *smtp.SMTPError
+	if !errors.As(toSMTP(err), &se) {
+		return err.Error()
+	}
+	if se.EnhancedCode == (smtp.EnhancedCode{}) || se.EnhancedCode == smtp.NoEnhancedCode {
+		return fmt.Sprintf("%d %s", se.Code, se.Message)
+	}
+	return fmt.Sprintf("%d %d.%d.%d %s", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], se.Message)
+}
+
+// logReceived writes the line of a message received: the transaction ID
+// its delivery and relay lines share, the client, sender, recipients,
+// size, Message-ID, and the recipients refused after DATA.
+func (s *session) logReceived(id string, msg delivery.Received, errs []error) {
+	var to, refused []string
+	for i, r := range s.routes {
+		to = append(to, r.Recipient)
+		if errs[i] != nil {
+			refused = append(refused, r.Recipient+": "+mail.AsError(errs[i]).Error())
+		}
+	}
+	mid := ""
+	if msg.Parsed != nil {
+		mid = msg.Parsed.MessageID
+	}
+	s.srv.log.Info("received", "id", id, "ip", s.ip, "from", s.from, "to", to, "size", msg.Size, "message_id", mid, "refused", refused)
 }
 
 // Reset implements smtp.Session.

@@ -301,6 +301,10 @@ type QueuedMessage struct {
 	Attempts    int
 	LastError   string
 	Held        bool
+	// Txn is the ID of the transaction that brought the message in (its
+	// Received header's "id"), which the logs of its receipt, delivery and
+	// relay share; "" for mail the server made (DSNs, reports).
+	Txn string
 	// DSN parameters, RFC 3461.
 	EnvID string
 	Ret   string

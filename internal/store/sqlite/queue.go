@@ -20,7 +20,7 @@ const (
 )
 
 const queueCols = `id, sender, recipients, domain, blob_id, size, created, next_attempt,
-	attempts, last_error, held, envid, ret, status, headers, flags`
+	attempts, last_error, held, envid, ret, status, headers, flags, txn`
 
 // Enqueue stores outbound messages durably, one row per destination domain.
 func (s *Store) Enqueue(ctx context.Context, msgs []store.QueuedMessage) ([]int64, error) {
@@ -55,9 +55,9 @@ func (s *Store) enqueueTx(ctx context.Context, tx *sql.Tx, msgs []store.QueuedMe
 			return nil, err
 		}
 		_, err = s.txExec(ctx, tx, `INSERT INTO queue(id, sender, recipients, domain, blob_id, size, created,
-			next_attempt, held, envid, ret, status, headers, flags) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			next_attempt, held, envid, ret, status, headers, flags, txn) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			ids[i], m.Sender, string(rcpts), m.Domain, m.BlobID, m.Size, m.Created.Unix(), m.NextAttempt.Unix(), m.Held,
-			m.EnvID, m.Ret, string(status), m.Headers, queueFlags(m))
+			m.EnvID, m.Ret, string(status), m.Headers, queueFlags(m), m.Txn)
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +101,7 @@ func scanQueued(r scanner) (store.QueuedMessage, error) {
 	var created, next int64
 	var flags int
 	if err := r.Scan(&m.ID, &m.Sender, &rcpts, &m.Domain, &m.BlobID, &m.Size, &created, &next, &m.Attempts,
-		&m.LastError, &m.Held, &m.EnvID, &m.Ret, &status, &m.Headers, &flags); err != nil {
+		&m.LastError, &m.Held, &m.EnvID, &m.Ret, &status, &m.Headers, &flags, &m.Txn); err != nil {
 		return m, err
 	}
 	if err := json.Unmarshal([]byte(rcpts), &m.Recipients); err != nil {

@@ -183,6 +183,9 @@ UPDATE mailboxes SET first_recent = uidnext;
 	// 18: what Sieve scripts remember: duplicate IDs, vacation replies
 	// (sievememory.go).
 	migrationSieveMemory,
+	// 19: the transaction ID of each queue row (store.QueuedMessage.Txn),
+	// the one its logs share with its receipt.
+	`ALTER TABLE queue ADD COLUMN txn TEXT NOT NULL DEFAULT '';`,
 }
 
 // nextSeq advances the named high-water mark to at least floor and past

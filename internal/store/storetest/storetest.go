@@ -479,7 +479,8 @@ func testQueue(t *testing.T, s store.Store) {
 	a := newAccount(t, s, "s")
 	m := putBlob(t, s, a, testMessage(1))
 	ids, err := s.Enqueue(ctx, []store.QueuedMessage{
-		{Sender: "s@example.test", Recipients: []string{"x@remote.test", "y@remote.test"}, Domain: "remote.test", BlobID: m.BlobID, Size: m.Size},
+		{Sender: "s@example.test", Recipients: []string{"x@remote.test", "y@remote.test"}, Domain: "remote.test", BlobID: m.BlobID, Size: m.Size,
+			Txn: "txn1"},
 		{Sender: "s@example.test", Recipients: []string{"z@other.test"}, Domain: "other.test", BlobID: m.BlobID, Size: m.Size},
 	})
 	must(t, err)
@@ -488,7 +489,8 @@ func testQueue(t *testing.T, s store.Store) {
 	}
 	q, err := s.ListQueue(ctx)
 	must(t, err)
-	if len(q) != 2 || !slices.Equal(q[0].Recipients, []string{"x@remote.test", "y@remote.test"}) || q[1].Domain != "other.test" {
+	if len(q) != 2 || !slices.Equal(q[0].Recipients, []string{"x@remote.test", "y@remote.test"}) || q[1].Domain != "other.test" ||
+		q[0].Txn != "txn1" || q[1].Txn != "" {
 		t.Fatalf("queue %+v", q)
 	}
 	// A queue ID names one message for good: deleting the newest entry
