@@ -83,6 +83,7 @@ type exec struct {
 	keep      bool // the implicit keep is still on
 	edits     int
 	regexps   map[string]*regexp.Regexp
+	globCaps  []int // globMatch's scratch
 	// header edited by editheader, nil when unchanged
 	edited     []*field
 	hook       any // for tests of this package
