@@ -1,6 +1,9 @@
 package sieve
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // The :matches match type without regular expressions (RFC 5228
 // §2.7.1): "*" matches any run of characters, "?" one character, "\"
@@ -125,6 +128,68 @@ func sameByte(a, b byte, fold bool) bool {
 func lowerByte(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
 		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// compareFold is i;ascii-casemap's ordering (RFC 4790 §9.2): octets
+// compared with ASCII letters in lower case, without allocating.
+func compareFold(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if ca, cb := lowerByte(a[i]), lowerByte(b[i]); ca != cb {
+			if ca < cb {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(a) < len(b):
+		return -1
+	case len(a) > len(b):
+		return 1
+	}
+	return 0
+}
+
+// containsFold reports whether v contains k, ASCII case folded. It
+// looks for k's first byte in either case with IndexByte, which is fast.
+func containsFold(v, k string) bool {
+	if k == "" {
+		return true
+	}
+	lo, up := lowerByte(k[0]), upperByte(k[0])
+	for i := 0; i+len(k) <= len(v); i++ {
+		j := nextOf(v[i:len(v)-len(k)+1], lo, up)
+		if j < 0 {
+			return false
+		}
+		i += j
+		if compareFold(v[i+1:i+len(k)], k[1:]) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// nextOf is the index of the first a or b in s, -1 if none.
+func nextOf(s string, a, b byte) int {
+	i := strings.IndexByte(s, a)
+	if a == b {
+		return i
+	}
+	if i >= 0 {
+		s = s[:i] // b only matters before the first a
+	}
+	if j := strings.IndexByte(s, b); j >= 0 {
+		return j
+	}
+	return i
+}
+
+func upperByte(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - ('a' - 'A')
 	}
 	return c
 }

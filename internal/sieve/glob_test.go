@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -43,6 +44,26 @@ func TestGlobMatchesRegexp(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("%q %q: glob %q, regexp %q", p, v, got, want)
+		}
+	}
+}
+
+func TestContainsFold(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	gen := func(n int) string {
+		b := make([]byte, r.IntN(n))
+		for i := range b {
+			b[i] = "aAbB-"[r.IntN(5)]
+		}
+		return string(b)
+	}
+	for range 20000 {
+		v, k := gen(12), gen(4)
+		if got, want := containsFold(v, k), strings.Contains(strings.ToLower(v), strings.ToLower(k)); got != want {
+			t.Fatalf("containsFold(%q, %q) = %v", v, k, got)
+		}
+		if got, want := compareFold(v, k), strings.Compare(strings.ToLower(v), strings.ToLower(k)); got != want {
+			t.Fatalf("compareFold(%q, %q) = %v", v, k, got)
 		}
 	}
 }

@@ -259,8 +259,11 @@ func (m *matcher) compare(a, b string) int {
 	case cmpOctet:
 		return strings.Compare(a, b)
 	case cmpASCIICasemap:
-		return strings.Compare(asciiLower(a), asciiLower(b))
+		return compareFold(a, b)
 	case cmpUnicodeCasemap:
+		if isASCII(a) && isASCII(b) {
+			return compareFold(a, b) // RFC 5051's folding is ASCII's on ASCII
+		}
 		return strings.Compare(unicodeFold(a), unicodeFold(b))
 	}
 	return compareNumeric(a, b)
@@ -269,8 +272,11 @@ func (m *matcher) compare(a, b string) int {
 func (m *matcher) contains(v, k string) bool {
 	switch m.cmp {
 	case cmpASCIICasemap:
-		return strings.Contains(asciiLower(v), asciiLower(k))
+		return containsFold(v, k)
 	case cmpUnicodeCasemap:
+		if isASCII(v) && isASCII(k) {
+			return containsFold(v, k)
+		}
 		return strings.Contains(unicodeFold(v), unicodeFold(k))
 	}
 	return strings.Contains(v, k)
