@@ -84,6 +84,11 @@ type exec struct {
 	edits     int
 	regexps   map[string]*regexp.Regexp
 	globCaps  []int // globMatch's scratch
+	// scratch of the header and address tests
+	fieldBuf []*field
+	valBuf   []string
+	addrBuf  []string
+	partBuf  []string
 	// header edited by editheader, nil when unchanged
 	edited     []*field
 	hook       any // for tests of this package

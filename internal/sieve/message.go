@@ -14,6 +14,12 @@ import (
 type field struct {
 	name string
 	raw  string
+
+	// Computed once per Run on first use (the raw value never changes).
+	dec       string   // value, RFC 2047 decoded
+	addrs     []string // the addresses in dec
+	decDone   bool
+	addrsDone bool
 }
 
 // value is the field's value unfolded and trimmed (RFC 5228 §5.7 works
@@ -118,7 +124,7 @@ func fieldValues(fields []*field, names []string) []string {
 	for _, f := range fields {
 		for _, n := range names {
 			if strings.EqualFold(f.name, n) {
-				out = append(out, decodeHeader(f.value()))
+				out = append(out, f.decoded())
 				break
 			}
 		}
