@@ -41,14 +41,20 @@ func runBody(x *exec, n *node) (bool, error) {
 	if len(x.msg.bodyBytes()) == 0 {
 		return false, nil // no body, nothing to match
 	}
+	return n.mt.matchText(x, x.bodyText(d))
+}
+
+// bodyValues are the texts a body test matches for its transform
+// (RFC 5173 §5).
+func (x *exec) bodyValues(d *bodyData) []string {
 	if d.raw {
-		return n.mt.match(x, []string{string(x.msg.bodyBytes())})
+		return []string{string(x.msg.bodyBytes())}
 	}
 	types := []string{"text"}
 	if d.content != nil {
 		types = x.expandList(d.content)
 	}
-	return n.mt.match(x, x.msg.parts(types, d.content == nil))
+	return x.msg.parts(types, d.content == nil)
 }
 
 // mimePart is one part of the message: its header and decoded body.

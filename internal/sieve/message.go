@@ -43,6 +43,7 @@ type message struct {
 
 	partsDone bool
 	partList  []*mimePart
+	bodies    map[string]*bodyText // body texts by transform
 }
 
 func newMessage(in *Input) *message { return &message{in: in} }
