@@ -75,6 +75,10 @@ func (m *message) mimeParts() []*mimePart {
 		return m.partList
 	}
 	m.partsDone = true
+	if p, ok := m.singlePart(); ok {
+		m.partList = []*mimePart{p}
+		return m.partList
+	}
 	e, err := gomessage.Read(bytes.NewReader(m.all()))
 	if e == nil {
 		_ = err
