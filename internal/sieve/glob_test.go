@@ -13,13 +13,7 @@ import (
 func TestGlobMatchesRegexp(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const alpha = "aAb*?\\."
-	gen := func(n int, from string) string {
-		b := make([]byte, r.IntN(n))
-		for i := range b {
-			b[i] = from[r.IntN(len(from))]
-		}
-		return string(b)
-	}
+	gen := func(n int, from string) string { return randString(r, n, from) }
 	for range 20000 {
 		p, v, fold := gen(8, alpha), gen(10, "aAb.*?\\"), r.IntN(2) == 0
 		src := globToRegexp(p)
@@ -50,13 +44,7 @@ func TestGlobMatchesRegexp(t *testing.T) {
 
 func TestContainsFold(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	gen := func(n int) string {
-		b := make([]byte, r.IntN(n))
-		for i := range b {
-			b[i] = "aAbB-"[r.IntN(5)]
-		}
-		return string(b)
-	}
+	gen := func(n int) string { return randString(r, n, "aAbB-") }
 	for range 20000 {
 		v, k := gen(12), gen(4)
 		if got, want := containsFold(v, k), strings.Contains(strings.ToLower(v), strings.ToLower(k)); got != want {
@@ -66,4 +54,24 @@ func TestContainsFold(t *testing.T) {
 			t.Fatalf("compareFold(%q, %q) = %v", v, k, got)
 		}
 	}
+}
+
+func TestContainsRare(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	gen := func(n int) string { return randString(r, n, "abc-") }
+	for range 20000 {
+		v, k := gen(16), gen(5)
+		if got := containsRare(v, byteCounts(v), k); got != strings.Contains(v, k) {
+			t.Fatalf("containsRare(%q, %q) = %v", v, k, got)
+		}
+	}
+}
+
+// randString is up to n-1 bytes drawn from from.
+func randString(r *rand.Rand, n int, from string) string {
+	b := make([]byte, r.IntN(n))
+	for i := range b {
+		b[i] = from[r.IntN(len(from))]
+	}
+	return string(b)
 }
