@@ -41,14 +41,20 @@ func runBody(x *exec, n *node) (bool, error) {
 	if len(x.msg.bodyBytes()) == 0 {
 		return false, nil // no body, nothing to match
 	}
+	return n.mt.matchText(x, x.bodyText(d))
+}
+
+// bodyValues are the texts a body test matches for its transform
+// (RFC 5173 §5).
+func (x *exec) bodyValues(d *bodyData) []string {
 	if d.raw {
-		return n.mt.match(x, []string{string(x.msg.bodyBytes())})
+		return []string{string(x.msg.bodyBytes())}
 	}
 	types := []string{"text"}
 	if d.content != nil {
 		types = x.expandList(d.content)
 	}
-	return n.mt.match(x, x.msg.parts(types, d.content == nil))
+	return x.msg.parts(types, d.content == nil)
 }
 
 // mimePart is one part of the message: its header and decoded body.
@@ -69,6 +75,10 @@ func (m *message) mimeParts() []*mimePart {
 		return m.partList
 	}
 	m.partsDone = true
+	if p, ok := m.singlePart(); ok {
+		m.partList = []*mimePart{p}
+		return m.partList
+	}
 	e, err := gomessage.Read(bytes.NewReader(m.all()))
 	if e == nil {
 		_ = err

@@ -69,12 +69,14 @@ func runAnyof(x *exec, n *node) (bool, error) {
 // headerData is the precompiled form of a test on header fields.
 type headerData struct {
 	names []*str
-	index int // RFC 5260 §6 :index (0: all), negative with :last
+	fixed []string // the names when none holds a variable
+	index int      // RFC 5260 §6 :index (0: all), negative with :last
 }
 
 func checkHeaderNames(c *checker, n *node) {
 	c.checkMimeTags(n)
 	d := &headerData{names: c.strs(n.pargs[0])}
+	d.fixed = fixedStrs(d.names)
 	n.data = d
 }
 
@@ -142,7 +144,7 @@ func runExists(x *exec, n *node) (bool, error) {
 	return true, nil
 }
 
-func pickIndex(vals []string, idx int) []string {
+func pickIndex[T any](vals []T, idx int) []T {
 	switch {
 	case idx == 0:
 		return vals
@@ -157,6 +159,13 @@ func pickIndex(vals []string, idx int) []string {
 
 func runHeader(x *exec, n *node) (bool, error) {
 	d := n.data.(*headerData)
+	if !hasTag(n, "mime") {
+		x.valBuf = x.valBuf[:0]
+		for _, f := range x.namedFields(x.fields(), d) {
+			x.valBuf = append(x.valBuf, f.decoded())
+		}
+		return n.mt.match(x, x.valBuf)
+	}
 	var vals []string
 	for _, fs := range x.mimeFields(n) {
 		vals = append(vals, pickIndex(fieldValues(fs, x.expandList(d.names)), d.index)...)
@@ -189,6 +198,13 @@ func checkAddress(c *checker, n *node) {
 
 func runAddress(x *exec, n *node) (bool, error) {
 	d := n.data.(*headerData)
+	if !hasTag(n, "mime") {
+		x.addrBuf = x.addrBuf[:0]
+		for _, f := range x.namedFields(x.fields(), d) {
+			x.addrBuf = append(x.addrBuf, f.addresses()...)
+		}
+		return x.matchAddresses(n, x.addrBuf)
+	}
 	var addrs []string
 	for _, fs := range x.mimeFields(n) {
 		for _, v := range pickIndex(fieldValues(fs, x.expandList(d.names)), d.index) {
@@ -199,12 +215,14 @@ func runAddress(x *exec, n *node) (bool, error) {
 }
 
 func (x *exec) matchAddresses(n *node, addrs []string) (bool, error) {
-	parts := make([]string, 0, len(addrs))
+	parts := x.partBuf[:0]
+	sep := x.detailSep()
 	for _, a := range addrs {
-		if p, ok := n.ap.part(a, x.detailSep()); ok {
+		if p, ok := n.ap.part(a, sep); ok {
 			parts = append(parts, p)
 		}
 	}
+	x.partBuf = parts
 	return n.mt.match(x, parts)
 }
 

@@ -14,6 +14,7 @@ type program struct {
 	cmds     []*node
 	required map[string]bool
 	warnings ErrorList
+	regexps  regexpCache // keys with variables, compiled at run time
 }
 
 // str is a string argument, with whether it holds variable references
@@ -82,7 +83,12 @@ type exec struct {
 	res       Result
 	keep      bool // the implicit keep is still on
 	edits     int
-	regexps   map[string]*regexp.Regexp
+	globCaps  []int // globMatch's scratch
+	// scratch of the header and address tests
+	fieldBuf []*field
+	valBuf   []string
+	addrBuf  []string
+	partBuf  []string
 	// header edited by editheader, nil when unchanged
 	edited     []*field
 	hook       any // for tests of this package
@@ -113,18 +119,7 @@ func (x *exec) step() error {
 
 func (x *exec) regexp(m *matcher, key string) (*regexp.Regexp, error) {
 	k := string(rune('0'+m.mt)) + string(rune('0'+m.cmp)) + key
-	if re, ok := x.regexps[k]; ok {
-		return re, nil
-	}
-	re, err := m.compile(key)
-	if err != nil {
-		return nil, err
-	}
-	if x.regexps == nil || len(x.regexps) > 256 {
-		x.regexps = map[string]*regexp.Regexp{}
-	}
-	x.regexps[k] = re
-	return re, nil
+	return x.prog.regexps.get(k, func() (*regexp.Regexp, error) { return m.compile(key) })
 }
 
 func (x *exec) setMatch(sub []string) {

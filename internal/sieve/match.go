@@ -187,6 +187,11 @@ func (m *matcher) one(x *exec, n *node, v string, k *str, i int) (bool, error) {
 	case mValue:
 		return relational(m.rel, m.compare(v, x.expand(k))), nil
 	}
+	if m.mt == mMatches {
+		if key := x.expand(k); globable(m.cmp, key, v) {
+			return m.glob(x, key, v)
+		}
+	}
 	var re *regexp.Regexp
 	if i < len(m.res) {
 		re = m.res[i]
@@ -213,6 +218,26 @@ func (m *matcher) one(x *exec, n *node, v string, k *str, i int) (bool, error) {
 	return true, nil
 }
 
+// glob is a :matches match of ASCII strings, without a regexp.
+func (m *matcher) glob(x *exec, key, v string) (bool, error) {
+	fold := m.cmp != cmpOctet
+	if len(v)*globCost(key, fold) > maxMatchCost {
+		return false, errors.New("sieve: regular expression match too expensive")
+	}
+	var ok bool
+	x.globCaps, ok = globMatch(key, v, fold, x.globCaps)
+	if !ok {
+		return false, nil
+	}
+	if x.prog.required["variables"] && !m.noVars {
+		x.matchVars = append(x.matchVars[:0], v)
+		for j := 0; j < len(x.globCaps); j += 2 {
+			x.matchVars = append(x.matchVars, v[x.globCaps[j]:x.globCaps[j+1]])
+		}
+	}
+	return true, nil
+}
+
 func relational(op string, c int) bool {
 	switch op {
 	case "gt":
@@ -234,8 +259,11 @@ func (m *matcher) compare(a, b string) int {
 	case cmpOctet:
 		return strings.Compare(a, b)
 	case cmpASCIICasemap:
-		return strings.Compare(asciiLower(a), asciiLower(b))
+		return compareFold(a, b)
 	case cmpUnicodeCasemap:
+		if isASCII(a) && isASCII(b) {
+			return compareFold(a, b) // RFC 5051's folding is ASCII's on ASCII
+		}
 		return strings.Compare(unicodeFold(a), unicodeFold(b))
 	}
 	return compareNumeric(a, b)
@@ -244,8 +272,11 @@ func (m *matcher) compare(a, b string) int {
 func (m *matcher) contains(v, k string) bool {
 	switch m.cmp {
 	case cmpASCIICasemap:
-		return strings.Contains(asciiLower(v), asciiLower(k))
+		return containsFold(v, k)
 	case cmpUnicodeCasemap:
+		if isASCII(v) && isASCII(k) {
+			return containsFold(v, k)
+		}
 		return strings.Contains(unicodeFold(v), unicodeFold(k))
 	}
 	return strings.Contains(v, k)

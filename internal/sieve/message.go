@@ -14,6 +14,12 @@ import (
 type field struct {
 	name string
 	raw  string
+
+	// Computed once per Run on first use (the raw value never changes).
+	dec       string   // value, RFC 2047 decoded
+	addrs     []string // the addresses in dec
+	decDone   bool
+	addrsDone bool
 }
 
 // value is the field's value unfolded and trimmed (RFC 5228 §5.7 works
@@ -37,6 +43,7 @@ type message struct {
 
 	partsDone bool
 	partList  []*mimePart
+	bodies    map[string]*bodyText // body texts by transform
 }
 
 func newMessage(in *Input) *message { return &message{in: in} }
@@ -65,33 +72,49 @@ func (m *message) bodyBytes() []byte {
 }
 
 // parseHeader splits a header section into fields and returns where the
-// body starts (after the empty line).
+// body starts (after the empty line). The fields share one string and
+// one array: a Run parses the header once, in a few allocations.
 func parseHeader(b []byte) ([]*field, int) {
+	end := headerEnd(b)
+	h := string(b[:end])
+	store := make([]field, 0, strings.Count(h, "\n")+1)
 	var fields []*field
-	i := 0
-	for i < len(b) {
-		end := bytes.IndexByte(b[i:], '\n')
-		var line []byte
-		next := len(b)
-		if end >= 0 {
-			line = b[i : i+end]
-			next = i + end + 1
-		} else {
-			line = b[i:]
+	for i := 0; i < len(h); {
+		line, next := h[i:], len(h)
+		if j := strings.IndexByte(line, '\n'); j >= 0 {
+			line, next = line[:j], i+j+1
 		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
+		line = strings.TrimSuffix(line, "\r")
 		if len(line) == 0 {
-			return fields, next
+			break
 		}
 		if (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
 			f := fields[len(fields)-1]
-			f.raw += "\r\n" + string(line)
-		} else if c := bytes.IndexByte(line, ':'); c > 0 {
-			fields = append(fields, &field{name: strings.TrimRight(string(line[:c]), " \t"), raw: string(line[c+1:])})
+			f.raw += "\r\n" + line
+		} else if c := strings.IndexByte(line, ':'); c > 0 {
+			store = append(store, field{name: strings.TrimRight(line[:c], " \t"), raw: line[c+1:]})
+			fields = append(fields, &store[len(store)-1])
 		}
 		i = next
 	}
-	return fields, len(b)
+	return fields, end
+}
+
+// headerEnd is where the body starts: after the first empty line, or
+// the end of b.
+func headerEnd(b []byte) int {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return len(b)
+		}
+		line := bytes.TrimSuffix(b[i:i+j], []byte("\r"))
+		i += j + 1
+		if len(line) == 0 {
+			return i
+		}
+	}
+	return len(b)
 }
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
@@ -118,7 +141,7 @@ func fieldValues(fields []*field, names []string) []string {
 	for _, f := range fields {
 		for _, n := range names {
 			if strings.EqualFold(f.name, n) {
-				out = append(out, decodeHeader(f.value()))
+				out = append(out, f.decoded())
 				break
 			}
 		}

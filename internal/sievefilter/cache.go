@@ -1,8 +1,8 @@
 package sievefilter
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"sync"
 
 	"facteur.dev/facteur/internal/sieve"
@@ -12,27 +12,28 @@ import (
 // over (each account's next delivery compiles again).
 const cacheMax = 4096
 
-// cache keeps compiled scripts by account and content, so a script is
-// compiled once, not once per message. Scripts that include others are
-// not kept: an included script may change without the active one.
+// cache keeps compiled scripts by account, with their source, so a
+// script is compiled once, not once per message: a delivery compares the
+// active script with the cached one's source, which costs less than
+// hashing it. Scripts that include others are not kept: an included
+// script may change without the active one.
 type cache struct {
 	mu      sync.Mutex
-	scripts map[cacheKey]*sieve.Script
+	scripts map[int64]cached
 }
 
-type cacheKey struct {
-	account int64
-	sum     [sha256.Size]byte
+type cached struct {
+	src    []byte
+	script *sieve.Script
 }
 
 // compiled returns the account's script compiled.
 func (f *Filter) compiled(ctx context.Context, account int64, name string, src []byte) (*sieve.Script, error) {
-	key := cacheKey{account, sha256.Sum256(src)}
 	f.cache.mu.Lock()
-	s := f.cache.scripts[key]
+	c, ok := f.cache.scripts[account]
 	f.cache.mu.Unlock()
-	if s != nil {
-		return s, nil
+	if ok && bytes.Equal(c.src, src) {
+		return c.script, nil
 	}
 	included := false
 	s, err := sieve.Compile(src, &sieve.CompileOptions{Name: name, Include: func(inc string, global bool) ([]byte, error) {
@@ -50,9 +51,9 @@ func (f *Filter) compiled(ctx context.Context, account int64, name string, src [
 	}
 	f.cache.mu.Lock()
 	if f.cache.scripts == nil || len(f.cache.scripts) >= cacheMax {
-		f.cache.scripts = map[cacheKey]*sieve.Script{}
+		f.cache.scripts = map[int64]cached{}
 	}
-	f.cache.scripts[key] = s
+	f.cache.scripts[account] = cached{src: bytes.Clone(src), script: s}
 	f.cache.mu.Unlock()
 	return s, nil
 }
