@@ -29,6 +29,11 @@ type CompileOptions struct {
 	// MaxIncludes bounds the scripts one script includes in all, and
 	// MaxIncludeDepth how deep includes nest (RFC 6609 §3; 0: 255 and 10).
 	MaxIncludes, MaxIncludeDepth int
+	// MaxHeaderSize bounds the value of a header field addheader adds,
+	// in bytes, checked at compile time for a constant value and at run
+	// time otherwise (RFC 5293 §8 lets an implementation limit it; 0:
+	// DefaultMaxHeaderSize).
+	MaxHeaderSize int
 
 	// extra are extensions only this package's tests add (the
 	// vnd.dovecot.testsuite commands of the Pigeonhole suite's runner).
@@ -38,14 +43,27 @@ type CompileOptions struct {
 // DefaultMaxSize is the largest script Compile takes by default.
 const DefaultMaxSize = 1 << 20
 
+// DefaultMaxHeaderSize is the largest header field value addheader adds
+// by default.
+const DefaultMaxHeaderSize = 2048
+
 // Error is one compile error (or warning) at a line and column, both
 // from 1.
 type Error struct {
 	Line, Column int
 	Msg          string
+	// Warning marks a warning: in the ErrorList of a script that did not
+	// compile, the warnings found are listed with the errors.
+	Warning bool
 }
 
-func (e *Error) Error() string { return itoa(e.Line) + ":" + itoa(e.Column) + ": " + e.Msg }
+func (e *Error) Error() string {
+	s := itoa(e.Line) + ":" + itoa(e.Column) + ": "
+	if e.Warning {
+		s += "warning: "
+	}
+	return s + e.Msg
+}
 
 func itoa(n int) string { return strconv.Itoa(n) }
 

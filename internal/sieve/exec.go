@@ -184,8 +184,9 @@ func Compile(src []byte, opts *CompileOptions) (*Script, error) {
 		c.errorf(pos{1, 1}, "the extracttext extension cannot be used without the foreverypart extension")
 	}
 	if len(c.errs) > 0 {
-		sortErrors(c.errs)
-		return nil, c.errs
+		all := append(c.errs, c.warns...)
+		sortErrors(all)
+		return nil, all
 	}
 	c.prog.warnings = c.warns
 	return &Script{prog: c.prog}, nil
