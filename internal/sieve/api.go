@@ -34,6 +34,11 @@ type CompileOptions struct {
 	// time otherwise (RFC 5293 §8 lets an implementation limit it; 0:
 	// DefaultMaxHeaderSize).
 	MaxHeaderSize int
+	// Lists, when set, are the lists of the extlists extension (RFC
+	// 6134) the script will see at run time (Input.Lists): a constant
+	// :list name they do not know is a compile error (RFC 6134 §2.4).
+	// Nil: list names are checked at run time only.
+	Lists Lists
 
 	// extra are extensions only this package's tests add (the
 	// vnd.dovecot.testsuite commands of the Pigeonhole suite's runner).
@@ -144,6 +149,10 @@ type Limits struct {
 	Redirects   int // redirect actions (DefaultRedirects)
 	Actions     int // actions of any kind (DefaultActions)
 	HeaderEdits int // addheader and deleteheader (DefaultHeaderEdits)
+	// VariableSize bounds a variable's value in bytes; a longer value is
+	// cut, between two characters (or escapes of :quotewildcard and
+	// :encodeurl), as RFC 5229 §3 allows (DefaultVariableSize).
+	VariableSize int
 	// Time bounds the whole execution, checked between steps
 	// (DefaultTime).
 	Time time.Duration
@@ -151,11 +160,12 @@ type Limits struct {
 
 // The default limits.
 const (
-	DefaultSteps       = 100000
-	DefaultRedirects   = 4
-	DefaultActions     = 32
-	DefaultHeaderEdits = 64
-	DefaultTime        = 5 * time.Second
+	DefaultSteps        = 100000
+	DefaultRedirects    = 4
+	DefaultActions      = 32
+	DefaultHeaderEdits  = 64
+	DefaultVariableSize = 4096
+	DefaultTime         = 5 * time.Second
 )
 
 // maxMatchCost bounds one regular expression match: the pattern's length

@@ -157,6 +157,7 @@ func (c *checker) node(n *node) {
 	}
 	if ok && s.check != nil {
 		s.check(c, n)
+		c.checkLists(n, what)
 	}
 	if subOK {
 		for _, t := range n.tests {

@@ -73,6 +73,7 @@ var suitePassing = []string{
 	"extensions/editheader/utf8.svtest",
 	"extensions/encoded-character.svtest",
 	"extensions/enotify/basic.svtest",
+	"extensions/enotify/encodeurl.svtest",
 	"extensions/enotify/errors.svtest",
 	"extensions/enotify/notify_method_capability.svtest",
 	"extensions/enotify/valid_notify_method.svtest",
@@ -80,6 +81,7 @@ var suitePassing = []string{
 	"extensions/environment/basic.svtest",
 	"extensions/environment/rfc.svtest",
 	"extensions/extlists/basic.svtest",
+	"extensions/extlists/errors.svtest",
 	"extensions/extlists/multiple.svtest",
 	"extensions/extlists/valid_ext_list.svtest",
 	"extensions/ihave/errors.svtest",
@@ -133,6 +135,7 @@ var suitePassing = []string{
 	"extensions/vacation/utf-8.svtest",
 	"extensions/variables/basic.svtest",
 	"extensions/variables/errors.svtest",
+	"extensions/variables/limits.svtest",
 	"extensions/variables/match.svtest",
 	"extensions/variables/modifiers.svtest",
 	"extensions/variables/quoting.svtest",
@@ -313,9 +316,14 @@ func (st *suiteState) config(name string) (string, bool) {
 }
 
 func (st *suiteState) compile(src []byte, name string) (*Script, error) {
-	return Compile(src, &CompileOptions{Name: name, extra: []*extension{testsuiteExtension(), debugExtension()}, Include: st.include,
+	opts := &CompileOptions{Name: name, extra: []*extension{testsuiteExtension(), debugExtension()}, Include: st.include,
 		MaxIncludes: atoiDefault(st.cfg["sieve_include_max_includes"], 0), MaxIncludeDepth: atoiDefault(st.cfg["sieve_include_max_nesting_depth"], 0),
-		MaxHeaderSize: atoiDefault(st.cfg["sieve_editheader_max_header_size"], 0)})
+		MaxHeaderSize: atoiDefault(st.cfg["sieve_editheader_max_header_size"], 0)}
+	if st.main != nil {
+		// The .svtest file itself configures its lists when it runs.
+		opts.Lists = suiteLists{st}
+	}
+	return Compile(src, opts)
 }
 
 func (st *suiteState) include(name string, global bool) ([]byte, error) {
@@ -335,6 +343,11 @@ func (st *suiteState) input() *Input {
 	if d, err := time.ParseDuration(st.cfg["sieve_max_cpu_time"]); err == nil {
 		lim.Time = d
 	}
+	for _, k := range []string{"sieve_variables_max_value_size", "sieve_variables_max_variable_size"} {
+		if v, ok := st.cfg[k]; ok {
+			lim.VariableSize = atoiDefault(v, 0)
+		}
+	}
 	spam, virus := st.spam()
 	return &Input{Lists: suiteLists{st}, Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
 		User: user, Now: time.Now(), SpamPercent: spam, Mailboxes: suiteMailboxes{st}, Memory: suiteMemory{}, hook: st,
@@ -349,6 +362,7 @@ func (st *suiteState) setMessage(x *exec, m []byte, env *Envelope) {
 		st.env = *env
 	}
 	x.in = st.input()
+	x.limits.VariableSize = x.in.Limits.VariableSize // test_config_reload
 	x.msg = newMessage(x.in)
 	x.edited = nil
 }
