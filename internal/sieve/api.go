@@ -34,6 +34,9 @@ type CompileOptions struct {
 	// time otherwise (RFC 5293 §8 lets an implementation limit it; 0:
 	// DefaultMaxHeaderSize).
 	MaxHeaderSize int
+	// NoNotify makes the notify command (RFC 5435) a compile error, for
+	// sites that allow no notifications (see Limits.Notifications).
+	NoNotify bool
 	// Lists, when set, are the lists of the extlists extension (RFC
 	// 6134) the script will see at run time (Input.Lists): a constant
 	// :list name they do not know is a compile error (RFC 6134 §2.4).
@@ -153,6 +156,9 @@ type Limits struct {
 	// cut, between two characters (or escapes of :quotewildcard and
 	// :encodeurl), as RFC 5229 §3 allows (DefaultVariableSize).
 	VariableSize int
+	// Notifications bounds the notify actions (RFC 5435 §3.7;
+	// DefaultNotifications); negative: notify is refused at run time.
+	Notifications int
 	// Time bounds the whole execution, checked between steps
 	// (DefaultTime).
 	Time time.Duration
@@ -160,12 +166,13 @@ type Limits struct {
 
 // The default limits.
 const (
-	DefaultSteps        = 100000
-	DefaultRedirects    = 4
-	DefaultActions      = 32
-	DefaultHeaderEdits  = 64
-	DefaultVariableSize = 4096
-	DefaultTime         = 5 * time.Second
+	DefaultSteps         = 100000
+	DefaultRedirects     = 4
+	DefaultActions       = 32
+	DefaultHeaderEdits   = 64
+	DefaultVariableSize  = 4096
+	DefaultNotifications = 10
+	DefaultTime          = 5 * time.Second
 )
 
 // maxMatchCost bounds one regular expression match: the pattern's length

@@ -75,6 +75,7 @@ var suitePassing = []string{
 	"extensions/enotify/basic.svtest",
 	"extensions/enotify/encodeurl.svtest",
 	"extensions/enotify/errors.svtest",
+	"extensions/enotify/limits.svtest",
 	"extensions/enotify/notify_method_capability.svtest",
 	"extensions/enotify/valid_notify_method.svtest",
 	"extensions/envelope.svtest",
@@ -318,7 +319,7 @@ func (st *suiteState) config(name string) (string, bool) {
 func (st *suiteState) compile(src []byte, name string) (*Script, error) {
 	opts := &CompileOptions{Name: name, extra: []*extension{testsuiteExtension(), debugExtension()}, Include: st.include,
 		MaxIncludes: atoiDefault(st.cfg["sieve_include_max_includes"], 0), MaxIncludeDepth: atoiDefault(st.cfg["sieve_include_max_nesting_depth"], 0),
-		MaxHeaderSize: atoiDefault(st.cfg["sieve_editheader_max_header_size"], 0)}
+		MaxHeaderSize: atoiDefault(st.cfg["sieve_editheader_max_header_size"], 0), NoNotify: st.cfg["sieve_notify_max_notifications"] == "0"}
 	if st.main != nil {
 		// The .svtest file itself configures its lists when it runs.
 		opts.Lists = suiteLists{st}
@@ -342,6 +343,12 @@ func (st *suiteState) input() *Input {
 	var lim Limits
 	if d, err := time.ParseDuration(st.cfg["sieve_max_cpu_time"]); err == nil {
 		lim.Time = d
+	}
+	if v, ok := st.cfg["sieve_notify_max_notifications"]; ok {
+		lim.Notifications = atoiDefault(v, 0)
+		if lim.Notifications == 0 {
+			lim.Notifications = -1 // Pigeonhole's 0: notify prohibited
+		}
 	}
 	for _, k := range []string{"sieve_variables_max_value_size", "sieve_variables_max_variable_size"} {
 		if v, ok := st.cfg[k]; ok {
