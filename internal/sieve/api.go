@@ -258,6 +258,12 @@ type Send struct {
 	To      []string
 	Message []byte
 	Fcc     *FileInto
+	// Suppressed, when set, says why nothing is to be sent: a vacation
+	// the script took that RFC 5230 §4.5–4.6 (or RFC 3834 §2) forbids
+	// answering. It stays in the result, as the script's one vacation
+	// action, but a caller sends nothing and files no Fcc; Message is
+	// nil.
+	Suppressed string
 }
 
 func (Keep) action()     {}

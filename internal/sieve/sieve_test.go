@@ -194,7 +194,8 @@ func TestVacation(t *testing.T) {
 		t.Errorf("remember = %+v", r.Remember)
 	}
 	list := strings.Replace(msg, "Subject: hi", "Subject: hi\r\nList-Id: <l.example.org>", 1)
-	if r, _ := run(t, s, list, Limits{}); len(r.Actions) != 1 {
+	r, _ = run(t, s, list, Limits{})
+	if v, ok := r.Actions[0].(Send); len(r.Actions) != 2 || !ok || v.Suppressed == "" || v.Message != nil || len(r.Remember) != 0 {
 		t.Errorf("vacation answered a list message: %v", actionNames(r))
 	}
 }

@@ -75,7 +75,7 @@ func runVacation(x *exec, n *node) (bool, error) {
 	why, me := x.noVacation(d, sender)
 	if why != "" {
 		x.res.Log = append(x.res.Log, "vacation not sent: "+why)
-		return true, nil
+		return true, x.add(n, Send{Kind: "vacation", Suppressed: why})
 	}
 	reason := x.expand(d.reason)
 	handle := reason
