@@ -121,7 +121,10 @@ type Input struct {
 	Mailboxes   Mailboxes
 	Memory      Memory
 	Lists       Lists // extlists (RFC 6134); nil: no lists
-	Limits      Limits
+	// Metadata answers mboxmetadata and servermetadata (RFC 5490
+	// §3.2–3.4); nil: no annotations exist.
+	Metadata Metadata
+	Limits   Limits
 
 	hook any // state of this package's tests, seen by their extensions
 }

@@ -104,6 +104,8 @@ var suitePassing = []string{
 	"extensions/index/errors.svtest",
 	"extensions/mailbox/errors.svtest",
 	"extensions/mailbox/execute.svtest",
+	"extensions/metadata/errors.svtest",
+	"extensions/metadata/execute.svtest",
 	"extensions/mime/address.svtest",
 	"extensions/mime/calendar-example.svtest",
 	"extensions/mime/content-header.svtest",
@@ -288,6 +290,7 @@ type suiteState struct {
 	mailboxes map[string][]stored
 	outbox    []outMsg
 	errs      ErrorList
+	metadata  map[[2]string]string // test_imap_metadata_set: mailbox ("" the server's), name
 	script    *Script
 	scriptSrc string
 	// how much of the result test_result_execute has carried out
@@ -307,7 +310,7 @@ type outMsg struct {
 }
 
 func newSuiteState(dir string) *suiteState {
-	return &suiteState{dir: dir, cfg: map[string]string{}, mailboxes: map[string][]stored{"INBOX": nil},
+	return &suiteState{dir: dir, cfg: map[string]string{}, metadata: map[[2]string]string{}, mailboxes: map[string][]stored{"INBOX": nil},
 		msg: []byte("From: sender@example.com\nTo: recipient@example.org\nSubject: Frop!\n\nFrop!\n"),
 		env: Envelope{From: "sender@example.com"}}
 }
@@ -357,7 +360,7 @@ func (st *suiteState) input() *Input {
 		}
 	}
 	spam, virus := st.spam()
-	return &Input{Lists: suiteLists{st}, Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
+	return &Input{Lists: suiteLists{st}, Metadata: suiteMetadata{st}, Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
 		User: user, Now: time.Now(), SpamPercent: spam, Mailboxes: suiteMailboxes{st}, Memory: suiteMemory{}, hook: st,
 		Environment: map[string]string{"domain": "example.org", "host": "localhost", "location": "MS", "name": "Pigeonhole Sieve", // the suite checks for its own name
 			"phase": "during", "version": "1"}}
@@ -384,6 +387,13 @@ func (m suiteMailboxes) Exists(_ context.Context, name string) bool {
 }
 func (m suiteMailboxes) SpecialUse(context.Context, string) (string, bool) { return "", false }
 func (m suiteMailboxes) ByID(context.Context, string) (string, bool)       { return "", false }
+
+type suiteMetadata struct{ st *suiteState }
+
+func (m suiteMetadata) Metadata(_ context.Context, mailbox, name string) (string, bool) {
+	v, ok := m.st.metadata[[2]string{mailbox, name}]
+	return v, ok
+}
 
 type suiteMemory struct{}
 
@@ -435,6 +445,15 @@ func testsuiteExtension() *extension {
 			return true, nil
 		}},
 		{name: "test_result_print", run: runNothing},
+		{name: "test_imap_metadata_set", tags: []tagSpec{{name: "mailbox", param: pString}}, pos: []posArg{{pString, "name"}, {pString, "value"}},
+			run: func(x *exec, n *node) (bool, error) {
+				k := [2]string{"", x.expandString(n.pargs[0].str())}
+				if a, ok := n.tag("mailbox"); ok {
+					k[0] = x.expandString(a.str())
+				}
+				suiteState_(x).metadata[k] = x.expandString(n.pargs[1].str())
+				return true, nil
+			}},
 		{name: "test_binary_save", pos: str, run: runNothing},
 		{name: "test_binary_load", pos: str, run: runNothing},
 		{name: "test_mailbox_create", pos: str, run: func(x *exec, n *node) (bool, error) {
@@ -445,8 +464,6 @@ func testsuiteExtension() *extension {
 			}
 			return true, nil
 		}},
-		{name: "test_imap_metadata_set", tags: []tagSpec{{name: "mailbox", param: pString}},
-			pos: []posArg{{pString, "name"}, {pString, "value"}}, run: runNothing},
 		{name: "test_script_compile", test: true, pos: str, run: runScriptCompile},
 		{name: "test_script_run", test: true, tags: []tagSpec{{name: "append_result"}, {name: "append"}}, run: runScriptRun},
 		{name: "test_multiscript", test: true, pos: []posArg{{pList, "scripts"}}, run: runMultiscript},
