@@ -95,6 +95,9 @@ type Envelope struct {
 	From string // the reverse-path, "" for the null sender
 	To   string // the recipient as it reached the account (an alias, a +tag)
 	Auth string // the authenticated submitter, if any (RFC 5228 §5.4 "auth")
+	// OrigTo is the original recipient (RFC 3461 §4.2 ORCPT) when it
+	// differs from To and is known, "" otherwise.
+	OrigTo string
 }
 
 // Input is one execution of a script: one message for one account.
@@ -120,7 +123,10 @@ type Input struct {
 	Virus       int
 	Mailboxes   Mailboxes
 	Memory      Memory
-	Lists       Lists // extlists (RFC 6134); nil: no lists
+	// VacationOrigTo counts Envelope.OrigTo among the user's addresses
+	// that vacation answers for (RFC 5230 §4.5); default false.
+	VacationOrigTo bool
+	Lists          Lists // extlists (RFC 6134); nil: no lists
 	// Metadata answers mboxmetadata and servermetadata (RFC 5490
 	// §3.2–3.4); nil: no annotations exist.
 	Metadata Metadata

@@ -135,6 +135,7 @@ var suitePassing = []string{
 	"extensions/subaddress/rfc.svtest",
 	"extensions/vacation/errors.svtest",
 	"extensions/vacation/execute.svtest",
+	"extensions/vacation/reply.svtest",
 	"extensions/vacation/smtp.svtest",
 	"extensions/vacation/utf-8.svtest",
 	"extensions/variables/basic.svtest",
@@ -360,7 +361,7 @@ func (st *suiteState) input() *Input {
 		}
 	}
 	spam, virus := st.spam()
-	return &Input{Lists: suiteLists{st}, Metadata: suiteMetadata{st}, Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
+	return &Input{Lists: suiteLists{st}, Metadata: suiteMetadata{st}, VacationOrigTo: st.cfg["sieve_vacation_use_original_recipient"] == "yes", Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
 		User: user, Now: time.Now(), SpamPercent: spam, Mailboxes: suiteMailboxes{st}, Memory: suiteMemory{}, hook: st,
 		Environment: map[string]string{"domain": "example.org", "host": "localhost", "location": "MS", "name": "Pigeonhole Sieve", // the suite checks for its own name
 			"phase": "during", "version": "1"}}
@@ -518,6 +519,8 @@ func runTestSet(x *exec, n *node) (bool, error) {
 		env.To = v
 	case "envelope.auth":
 		env.Auth = v
+	case "envelope.orig_to":
+		env.OrigTo = v
 	default:
 		return true, nil
 	}

@@ -106,6 +106,9 @@ func (x *exec) now() time.Time {
 // userAddresses are the addresses the user receives mail at.
 func (x *exec) userAddresses(d *vacationData) []string {
 	l := []string{x.in.User, x.in.Envelope.To}
+	if x.in.VacationOrigTo {
+		l = append(l, x.in.Envelope.OrigTo)
+	}
 	return append(l, x.expandList(d.addresses)...)
 }
 
