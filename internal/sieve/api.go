@@ -196,6 +196,9 @@ type Result struct {
 	// Actions in the order the script took them; an implicit keep, when
 	// not cancelled, is a Keep at the end.
 	Actions []Action
+	// ImplicitKeep is true when the last action is the implicit keep
+	// (RFC 5228 §2.10.2) on its own, not merged with an explicit keep.
+	ImplicitKeep bool
 	// Remember are the marks to record in Memory once the actions are
 	// carried out.
 	Remember []Mark

@@ -238,6 +238,7 @@ func (x *exec) addImplicitKeep() {
 		}
 	}
 	x.res.Actions = append(x.res.Actions, k)
+	x.res.ImplicitKeep = true
 }
 
 func cloneFlags(f []string) []string {
