@@ -166,6 +166,9 @@ func (x *exec) setVarUnits(name, v string, unit func(string, int) int) {
 		v = truncUnits(v, max, unit)
 	}
 	name = strings.ToLower(name)
+	if strings.HasPrefix(name, "global.") && x.global == nil {
+		x.global = map[string]string{} // RFC 6609 §3.5: the global namespace needs no declaration
+	}
 	if x.global != nil && x.isGlobal(name) {
 		x.global[strings.TrimPrefix(name, "global.")] = v
 		return
