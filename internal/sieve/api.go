@@ -123,6 +123,7 @@ type Input struct {
 	Virus       int
 	Mailboxes   Mailboxes
 	Memory      Memory
+	Vacation    VacationOptions
 	// VacationOrigTo counts Envelope.OrigTo among the user's addresses
 	// that vacation answers for (RFC 5230 §4.5); default false.
 	VacationOrigTo bool
@@ -134,6 +135,30 @@ type Input struct {
 
 	hook any // state of this package's tests, seen by their extensions
 }
+
+// VacationOptions are the site's choices for vacation replies (RFC
+// 5230); the zero value is the RFC's defaults.
+type VacationOptions struct {
+	// DefaultSubject is the subject of a reply when the script gives
+	// none; "": "Auto: " and the original subject (RFC 5230 §4.3).
+	DefaultSubject string
+	// SubjectTemplate, when set, makes that subject instead:
+	// "%{subject}" is the original subject, "%%" a "%".
+	SubjectTemplate string
+	// MaxSubject bounds a subject made so, in characters, "…" ending a
+	// cut one (DefaultMaxSubject).
+	MaxSubject int
+	// IgnoreEnvelope addresses the reply's To to the first of the
+	// message's Reply-To, Sender and From even when none holds the
+	// envelope sender (one rewritten by SRS, say).
+	IgnoreEnvelope bool
+	// FromRecipient sends the reply from Envelope.To rather than the
+	// null sender RFC 5230 §5 recommends.
+	FromRecipient bool
+}
+
+// DefaultMaxSubject bounds a vacation reply's default subject.
+const DefaultMaxSubject = 256
 
 // Mailboxes answers the mailbox questions of the mailbox (RFC 5490),
 // special-use (RFC 8579) and mailboxid (RFC 9042) extensions. Names are

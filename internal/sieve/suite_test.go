@@ -139,6 +139,7 @@ var suitePassing = []string{
 	"extensions/subaddress/rfc.svtest",
 	"extensions/vacation/errors.svtest",
 	"extensions/vacation/execute.svtest",
+	"extensions/vacation/message.svtest",
 	"extensions/vacation/reply.svtest",
 	"extensions/vacation/smtp.svtest",
 	"extensions/vacation/utf-8.svtest",
@@ -366,7 +367,7 @@ func (st *suiteState) input() *Input {
 		}
 	}
 	spam, virus := st.spam()
-	return &Input{Lists: suiteLists{st}, Metadata: suiteMetadata{st}, VacationOrigTo: st.cfg["sieve_vacation_use_original_recipient"] == "yes", Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
+	return &Input{Lists: suiteLists{st}, Metadata: suiteMetadata{st}, VacationOrigTo: st.cfg["sieve_vacation_use_original_recipient"] == "yes", Vacation: st.vacationOptions(), Virus: virus, Limits: lim, Message: bytes.NewReader(st.msg), Size: int64(len(st.msg)), Envelope: st.env,
 		User: user, Now: time.Now(), SpamPercent: spam, Mailboxes: suiteMailboxes{st}, Memory: suiteMemory{}, hook: st,
 		Environment: map[string]string{"domain": "example.org", "host": "localhost", "location": "MS", "name": "Pigeonhole Sieve", // the suite checks for its own name
 			"phase": "during", "version": "1"}}
@@ -393,6 +394,12 @@ func (m suiteMailboxes) Exists(_ context.Context, name string) bool {
 }
 func (m suiteMailboxes) SpecialUse(context.Context, string) (string, bool) { return "", false }
 func (m suiteMailboxes) ByID(context.Context, string) (string, bool)       { return "", false }
+
+// vacationOptions are the sieve_vacation_* settings.
+func (st *suiteState) vacationOptions() VacationOptions {
+	return VacationOptions{DefaultSubject: st.cfg["sieve_vacation_default_subject"], SubjectTemplate: st.cfg["sieve_vacation_default_subject_template"],
+		IgnoreEnvelope: st.cfg["sieve_vacation_to_header_ignore_envelope"] == "yes", FromRecipient: st.cfg["sieve_vacation_send_from_recipient"] == "yes"}
+}
 
 type suiteMetadata struct{ st *suiteState }
 
