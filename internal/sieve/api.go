@@ -152,6 +152,9 @@ type VacationOptions struct {
 	// message's Reply-To, Sender and From even when none holds the
 	// envelope sender (one rewritten by SRS, say).
 	IgnoreEnvelope bool
+	// NoRecipientCheck answers even when none of the user's addresses is
+	// among the message's recipients (the check of RFC 5230 §4.5).
+	NoRecipientCheck bool
 	// FromRecipient sends the reply from Envelope.To rather than the
 	// null sender RFC 5230 §5 recommends.
 	FromRecipient bool

@@ -398,7 +398,8 @@ func (m suiteMailboxes) ByID(context.Context, string) (string, bool)       { ret
 // vacationOptions are the sieve_vacation_* settings.
 func (st *suiteState) vacationOptions() VacationOptions {
 	return VacationOptions{DefaultSubject: st.cfg["sieve_vacation_default_subject"], SubjectTemplate: st.cfg["sieve_vacation_default_subject_template"],
-		IgnoreEnvelope: st.cfg["sieve_vacation_to_header_ignore_envelope"] == "yes", FromRecipient: st.cfg["sieve_vacation_send_from_recipient"] == "yes"}
+		IgnoreEnvelope: st.cfg["sieve_vacation_to_header_ignore_envelope"] == "yes", FromRecipient: st.cfg["sieve_vacation_send_from_recipient"] == "yes",
+		NoRecipientCheck: st.cfg["sieve_vacation_check_recipient"] == "no"}
 }
 
 type suiteMetadata struct{ st *suiteState }

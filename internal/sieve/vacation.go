@@ -159,7 +159,7 @@ func (x *exec) noVacation(d *vacationData, sender string) (string, string) {
 			}
 		}
 	}
-	if v, _ := x.hookConfig("sieve_vacation_check_recipient"); v == "no" || len(x.expandList(d.addresses)) == 0 && x.in.User == "" && x.in.Envelope.To == "" {
+	if x.in.Vacation.NoRecipientCheck || len(x.expandList(d.addresses)) == 0 && x.in.User == "" && x.in.Envelope.To == "" {
 		return "", ""
 	}
 	for _, v := range x.headerValues([]string{"to", "cc", "bcc", "resent-to", "resent-cc", "resent-bcc"}) {
