@@ -57,8 +57,8 @@ type mimePart struct {
 	ctype  string // lower-case type/subtype
 	params map[string]string
 	// body is the decoded body of a leaf part, the prologue of a
-	// multipart one (epilog its epilogue), the nested message of a
-	// message/rfc822 one (nested its header).
+	// multipart one (epilog its epilogue); nested is the header of a
+	// message/rfc822 one.
 	body   string
 	multi  bool
 	depth  int
@@ -68,8 +68,9 @@ type mimePart struct {
 	broken bool // an unknown Content-Transfer-Encoding: not decoded
 }
 
-// maxMIMEDepth bounds how deep multipart and message/rfc822 parts nest.
-const maxMIMEDepth = 32
+// maxMIMEDepth bounds how deep multipart and message/rfc822 parts nest
+// (each message/rfc822 level decodes its body once more).
+const maxMIMEDepth = 16
 
 // mimeParts parses the message's MIME structure once, descending into
 // multipart and message/rfc822 parts (RFC 5173 §5.2, RFC 5703 §3).
@@ -116,11 +117,13 @@ func (m *message) walkMIME(raw []byte, depth, parent int) {
 	}
 	p.broken = gomessage.IsUnknownEncoding(err)
 	b, _ := io.ReadAll(io.LimitReader(ent.Body, 16<<20))
-	p.body = string(b)
 	if p.ctype == "message/rfc822" {
+		// Only the header is kept: the nested parts hold the rest.
 		p.nested = string(b[:headerEnd(b)])
 		m.walkMIME(b, depth+1, idx)
+		return
 	}
+	p.body = string(b)
 }
 
 // bodyOffset is where the body of an entity starts: after the empty

@@ -231,6 +231,8 @@ func FuzzCompile(f *testing.F) {
 func FuzzRun(f *testing.F) {
 	f.Add([]byte(`require ["variables","editheader","body","regex"]; if body :regex "h(.)" { set "a" "${1}"; addheader "X" "${a}"; } deleteheader "to";`), []byte(testMsg))
 	f.Add([]byte(`require ["vacation","date","relational"]; if date :value "ge" "date" "year" "2000" { vacation "x"; }`), []byte("Date: Mon, 20 Jul 2009 21:44:43 +0300\r\n\r\n"))
+	f.Add([]byte(`require ["body","mime","foreverypart"]; foreverypart { if body :content "multipart" :contains "p" { stop; } }`),
+		[]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\np\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nContent-Type: multipart/alternative; boundary=c\r\n\r\n--c\r\n\r\nx\r\n--c--\r\n--b--\r\ne\r\n"))
 	f.Fuzz(func(t *testing.T, src, msg []byte) {
 		s, err := Compile(src, nil)
 		if err != nil {
