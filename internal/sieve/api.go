@@ -124,6 +124,10 @@ type Input struct {
 	Mailboxes   Mailboxes
 	Memory      Memory
 	Vacation    VacationOptions
+	// Flags are the internal flags (RFC 5232 §3) a script starts with:
+	// those a previous script of a chain left (Result.Flags), nil for
+	// the first.
+	Flags []string
 	// VacationOrigTo counts Envelope.OrigTo among the user's addresses
 	// that vacation answers for (RFC 5230 §4.5); default false.
 	VacationOrigTo bool
@@ -224,6 +228,9 @@ type Result struct {
 	// Actions in the order the script took them; an implicit keep, when
 	// not cancelled, is a Keep at the end.
 	Actions []Action
+	// Flags are the internal flags (RFC 5232 §3) the script left, for
+	// the next script of a chain (Input.Flags).
+	Flags []string
 	// ImplicitKeep is true when the last action is the implicit keep
 	// (RFC 5228 §2.10.2) on its own, not merged with an explicit keep.
 	ImplicitKeep bool

@@ -209,7 +209,7 @@ func (s *Script) Run(ctx context.Context, in *Input) (*Result, error) {
 func newExec(ctx context.Context, p *program, in *Input) *exec {
 	l := withDefaults(in.Limits)
 	return &exec{ctx: ctx, in: in, prog: p, limits: l, deadline: time.Now().Add(l.Time), keep: true,
-		vars: map[string]string{}, msg: newMessage(in), hook: in.hook, part: -1}
+		vars: map[string]string{}, msg: newMessage(in), hook: in.hook, part: -1, flags: normalizeFlags(in.Flags)}
 }
 
 func (x *exec) run() error {
@@ -222,6 +222,7 @@ func (x *exec) run() error {
 
 // finish adds the implicit keep (RFC 5228 §2.10.2).
 func (x *exec) finish() {
+	x.res.Flags = cloneFlags(x.flags)
 	if x.keep {
 		x.addImplicitKeep()
 	}

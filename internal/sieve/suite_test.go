@@ -97,6 +97,7 @@ var suitePassing = []string{
 	"extensions/imap4flags/flagstore.svtest",
 	"extensions/imap4flags/flagstring.svtest",
 	"extensions/imap4flags/hasflag.svtest",
+	"extensions/imap4flags/multiscript.svtest",
 	"extensions/include/errors.svtest",
 	"extensions/include/execute.svtest",
 	"extensions/include/once.svtest",
@@ -603,6 +604,7 @@ func runScriptRun(x *exec, n *node) (bool, error) {
 func runMultiscript(x *exec, n *node) (bool, error) {
 	st := suiteState_(x)
 	var all []Action
+	var flags []string // RFC 5232 §3: carried from one script to the next
 	for i, p := range n.pargs[0].strs {
 		src, err := os.ReadFile(filepath.Join(st.dir, p))
 		if err != nil {
@@ -612,10 +614,13 @@ func runMultiscript(x *exec, n *node) (bool, error) {
 		if err != nil {
 			return false, nil
 		}
-		res, err := s.Run(context.Background(), st.input())
+		in := st.input()
+		in.Flags = flags
+		res, err := s.Run(context.Background(), in)
 		if err != nil {
 			return false, nil
 		}
+		flags = res.Flags
 		acts := res.Actions
 		last := i == len(n.pargs[0].strs)-1
 		if len(acts) > 0 && !last {
