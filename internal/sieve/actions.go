@@ -112,6 +112,12 @@ func checkFileinto(c *checker, n *node) {
 	if !d.mailbox.dyn && !validMailbox(d.mailbox.s) {
 		c.errorf(n.pargs[0].pos, "invalid folder name '"+d.mailbox.s+"' specified for fileinto command")
 	}
+	// RFC 8579 §4: the special-use flag is "\" atom (RFC 6154 §2).
+	if a, ok := n.tag("specialuse"); ok {
+		if u := c.str1(a); !u.dyn && !validSpecialUse(u.s) {
+			c.errorf(a.pos, "invalid special-use flag '"+u.s+"' specified for fileinto command")
+		}
+	}
 	n.data = d
 }
 

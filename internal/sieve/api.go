@@ -29,6 +29,19 @@ type CompileOptions struct {
 	// MaxIncludes bounds the scripts one script includes in all, and
 	// MaxIncludeDepth how deep includes nest (RFC 6609 §3; 0: 255 and 10).
 	MaxIncludes, MaxIncludeDepth int
+	// MaxHeaderSize bounds the value of a header field addheader adds,
+	// in bytes, checked at compile time for a constant value and at run
+	// time otherwise (RFC 5293 §8 lets an implementation limit it; 0:
+	// DefaultMaxHeaderSize).
+	MaxHeaderSize int
+	// NoNotify makes the notify command (RFC 5435) a compile error, for
+	// sites that allow no notifications (see Limits.Notifications).
+	NoNotify bool
+	// Lists, when set, are the lists of the extlists extension (RFC
+	// 6134) the script will see at run time (Input.Lists): a constant
+	// :list name they do not know is a compile error (RFC 6134 §2.4).
+	// Nil: list names are checked at run time only.
+	Lists Lists
 
 	// extra are extensions only this package's tests add (the
 	// vnd.dovecot.testsuite commands of the Pigeonhole suite's runner).
@@ -38,14 +51,27 @@ type CompileOptions struct {
 // DefaultMaxSize is the largest script Compile takes by default.
 const DefaultMaxSize = 1 << 20
 
+// DefaultMaxHeaderSize is the largest header field value addheader adds
+// by default.
+const DefaultMaxHeaderSize = 2048
+
 // Error is one compile error (or warning) at a line and column, both
 // from 1.
 type Error struct {
 	Line, Column int
 	Msg          string
+	// Warning marks a warning: in the ErrorList of a script that did not
+	// compile, the warnings found are listed with the errors.
+	Warning bool
 }
 
-func (e *Error) Error() string { return itoa(e.Line) + ":" + itoa(e.Column) + ": " + e.Msg }
+func (e *Error) Error() string {
+	s := itoa(e.Line) + ":" + itoa(e.Column) + ": "
+	if e.Warning {
+		s += "warning: "
+	}
+	return s + e.Msg
+}
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
@@ -69,6 +95,9 @@ type Envelope struct {
 	From string // the reverse-path, "" for the null sender
 	To   string // the recipient as it reached the account (an alias, a +tag)
 	Auth string // the authenticated submitter, if any (RFC 5228 §5.4 "auth")
+	// OrigTo is the original recipient (RFC 3461 §4.2 ORCPT) when it
+	// differs from To and is known, "" otherwise.
+	OrigTo string
 }
 
 // Input is one execution of a script: one message for one account.
@@ -94,11 +123,49 @@ type Input struct {
 	Virus       int
 	Mailboxes   Mailboxes
 	Memory      Memory
-	Lists       Lists // extlists (RFC 6134); nil: no lists
-	Limits      Limits
+	Vacation    VacationOptions
+	// Flags are the internal flags (RFC 5232 §3) a script starts with:
+	// those a previous script of a chain left (Result.Flags), nil for
+	// the first.
+	Flags []string
+	// VacationOrigTo counts Envelope.OrigTo among the user's addresses
+	// that vacation answers for (RFC 5230 §4.5); default false.
+	VacationOrigTo bool
+	Lists          Lists // extlists (RFC 6134); nil: no lists
+	// Metadata answers mboxmetadata and servermetadata (RFC 5490
+	// §3.2–3.4); nil: no annotations exist.
+	Metadata Metadata
+	Limits   Limits
 
 	hook any // state of this package's tests, seen by their extensions
 }
+
+// VacationOptions are the site's choices for vacation replies (RFC
+// 5230); the zero value is the RFC's defaults.
+type VacationOptions struct {
+	// DefaultSubject is the subject of a reply when the script gives
+	// none; "": "Auto: " and the original subject (RFC 5230 §4.3).
+	DefaultSubject string
+	// SubjectTemplate, when set, makes that subject instead:
+	// "%{subject}" is the original subject, "%%" a "%".
+	SubjectTemplate string
+	// MaxSubject bounds a subject made so, in characters, "…" ending a
+	// cut one (DefaultMaxSubject).
+	MaxSubject int
+	// IgnoreEnvelope addresses the reply's To to the first of the
+	// message's Reply-To, Sender and From even when none holds the
+	// envelope sender (one rewritten by SRS, say).
+	IgnoreEnvelope bool
+	// NoRecipientCheck answers even when none of the user's addresses is
+	// among the message's recipients (the check of RFC 5230 §4.5).
+	NoRecipientCheck bool
+	// FromRecipient sends the reply from Envelope.To rather than the
+	// null sender RFC 5230 §5 recommends.
+	FromRecipient bool
+}
+
+// DefaultMaxSubject bounds a vacation reply's default subject.
+const DefaultMaxSubject = 256
 
 // Mailboxes answers the mailbox questions of the mailbox (RFC 5490),
 // special-use (RFC 8579) and mailboxid (RFC 9042) extensions. Names are
@@ -126,6 +193,13 @@ type Limits struct {
 	Redirects   int // redirect actions (DefaultRedirects)
 	Actions     int // actions of any kind (DefaultActions)
 	HeaderEdits int // addheader and deleteheader (DefaultHeaderEdits)
+	// VariableSize bounds a variable's value in bytes; a longer value is
+	// cut, between two characters (or escapes of :quotewildcard and
+	// :encodeurl), as RFC 5229 §3 allows (DefaultVariableSize).
+	VariableSize int
+	// Notifications bounds the notify actions (RFC 5435 §3.7;
+	// DefaultNotifications); negative: notify is refused at run time.
+	Notifications int
 	// Time bounds the whole execution, checked between steps
 	// (DefaultTime).
 	Time time.Duration
@@ -133,11 +207,13 @@ type Limits struct {
 
 // The default limits.
 const (
-	DefaultSteps       = 100000
-	DefaultRedirects   = 4
-	DefaultActions     = 32
-	DefaultHeaderEdits = 64
-	DefaultTime        = 5 * time.Second
+	DefaultSteps         = 100000
+	DefaultRedirects     = 4
+	DefaultActions       = 32
+	DefaultHeaderEdits   = 64
+	DefaultVariableSize  = 4096
+	DefaultNotifications = 10
+	DefaultTime          = 5 * time.Second
 )
 
 // maxMatchCost bounds one regular expression match: the pattern's length
@@ -152,6 +228,12 @@ type Result struct {
 	// Actions in the order the script took them; an implicit keep, when
 	// not cancelled, is a Keep at the end.
 	Actions []Action
+	// Flags are the internal flags (RFC 5232 §3) the script left, for
+	// the next script of a chain (Input.Flags).
+	Flags []string
+	// ImplicitKeep is true when the last action is the implicit keep
+	// (RFC 5228 §2.10.2) on its own, not merged with an explicit keep.
+	ImplicitKeep bool
 	// Remember are the marks to record in Memory once the actions are
 	// carried out.
 	Remember []Mark
@@ -223,6 +305,12 @@ type Send struct {
 	To      []string
 	Message []byte
 	Fcc     *FileInto
+	// Suppressed, when set, says why nothing is to be sent: a vacation
+	// the script took that RFC 5230 §4.5–4.6 (or RFC 3834 §2) forbids
+	// answering. It stays in the result, as the script's one vacation
+	// action, but a caller sends nothing and files no Fcc; Message is
+	// nil.
+	Suppressed string
 }
 
 func (Keep) action()     {}

@@ -19,6 +19,9 @@ type checker struct {
 	globals   map[string]bool // variables declared global
 	loopsNode []*node
 	loopDepth int
+	// unknownTags are the unknown tags already reported, by command:
+	// each is reported once, at its first occurrence.
+	unknownTags map[string]bool
 }
 
 func (c *checker) errorf(at pos, msg string) {
@@ -26,7 +29,20 @@ func (c *checker) errorf(at pos, msg string) {
 }
 
 func (c *checker) warnf(at pos, msg string) {
-	c.warns = append(c.warns, &Error{Line: at.line, Column: at.col, Msg: msg})
+	c.warns = append(c.warns, &Error{Line: at.line, Column: at.col, Msg: msg, Warning: true})
+}
+
+// unknownTag reports a tag s does not know, once per command and tag.
+func (c *checker) unknownTag(s *spec, a *argument) {
+	k := s.name + " " + s.kind() + ":" + a.tag
+	if c.unknownTags[k] {
+		return
+	}
+	if c.unknownTags == nil {
+		c.unknownTags = map[string]bool{}
+	}
+	c.unknownTags[k] = true
+	c.errorf(a.pos, "unknown tagged argument ':"+a.tag+"' for the "+s.name+" "+s.kind()+" (reported only once at first occurrence)")
 }
 
 func (c *checker) has(ext string) bool { return ext == "" || c.required[ext] }
@@ -141,6 +157,7 @@ func (c *checker) node(n *node) {
 	}
 	if ok && s.check != nil {
 		s.check(c, n)
+		c.checkLists(n, what)
 	}
 	if subOK {
 		for _, t := range n.tests {
@@ -231,7 +248,7 @@ func (c *checker) arguments(n *node, what string) (tagsOK, posOK bool) {
 		a := n.args[i]
 		t, found := c.findTag(s, a.tag)
 		if !found {
-			c.errorf(a.pos, "unknown tagged argument ':"+a.tag+"' for the "+s.name+" "+s.kind()+" (reported only once at first occurrence)")
+			c.unknownTag(s, a)
 			return false, false
 		}
 		if t.group != "" {

@@ -19,17 +19,41 @@ func editheaderSpecs() []*spec {
 
 type addheaderData struct {
 	name, value *str
+	maxSize     int // CompileOptions.MaxHeaderSize
 }
 
 func checkAddheader(c *checker, n *node) {
-	d := &addheaderData{name: c.str1(n.pargs[0]), value: c.str1(n.pargs[1])}
+	d := &addheaderData{name: c.str1(n.pargs[0]), value: c.str1(n.pargs[1]), maxSize: c.opts.MaxHeaderSize}
+	if d.maxSize <= 0 {
+		d.maxSize = DefaultMaxHeaderSize
+	}
+	if !d.value.dyn && len(d.value.s) > d.maxSize {
+		c.errorf(n.pargs[1].pos, headerTooLarge(len(d.value.s), d.maxSize))
+	}
 	if !d.name.dyn && !validFieldName(d.name.s) {
 		c.errorf(n.pargs[0].pos, "addheader command: specified field name '"+d.name.s+"' is invalid")
 	}
 	if !d.value.dyn && !validFieldValue(d.value.s) {
 		c.errorf(n.pargs[1].pos, "addheader command: specified value '"+d.value.s+"' is invalid")
+	} else if !d.value.dyn && hasObsoleteCtl(d.value.s) {
+		c.warnf(n.pargs[1].pos, "addheader command: specified value '"+d.value.s+"' contains obsolete control characters")
 	}
 	n.data = d
+}
+
+// hasObsoleteCtl: control characters other than NUL, CR, LF and TAB,
+// which RFC 5322 §4.1 allows only as obs-NO-WS-CTL.
+func hasObsoleteCtl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != 0 && c != '\t' && c != '\r' && c != '\n' && (c < 0x20 || c == 0x7f) {
+			return true
+		}
+	}
+	return false
+}
+
+func headerTooLarge(size, limit int) string {
+	return "addheader command: specified header value is too large (" + itoa(size) + " bytes, more than " + itoa(limit) + ")"
 }
 
 // validFieldValue: no NUL; line breaks become folding (runAddheader).
@@ -85,6 +109,9 @@ func runAddheader(x *exec, n *node) (bool, error) {
 	name, value := x.expand(d.name), x.expand(d.value)
 	if !validFieldName(name) || !validFieldValue(value) {
 		return false, runtimeErr(n, "addheader command: specified field name '"+name+"' is invalid")
+	}
+	if len(value) > d.maxSize {
+		return false, runtimeErr(n, headerTooLarge(len(value), d.maxSize))
 	}
 	if x.protectedField(name, "add") {
 		return true, nil

@@ -27,7 +27,12 @@ type notifyData struct {
 	method, from, importance, message *str
 }
 
+const notifyProhibited = "local policy prohibits the use of a notify action"
+
 func checkNotify(c *checker, n *node) {
+	if c.opts.NoNotify {
+		c.errorf(n.pos, "notify command: "+notifyProhibited)
+	}
 	d := &notifyData{method: c.str1(n.pargs[0])}
 	if a, ok := n.tag("from"); ok {
 		d.from = c.str1(a)
@@ -193,10 +198,8 @@ func runNotify(x *exec, n *node) (bool, error) {
 	if perr != "" {
 		return false, runtimeErr(n, "notify command: invalid method: "+perr)
 	}
-	if max, ok := x.hookConfig("sieve_notify_max_notifications"); ok {
-		if x.count(Send{Kind: "notify"}) >= atoiDefault(max, 0) && max != "0" {
-			return false, runtimeErr(n, "number of notify actions exceeds policy limit")
-		}
+	if err := x.notifyLimit(n); err != nil {
+		return false, err
 	}
 	for _, v := range x.headerValues([]string{"auto-submitted"}) {
 		if !strings.EqualFold(strings.TrimSpace(v), "no") {
@@ -210,6 +213,22 @@ func runNotify(x *exec, n *node) (bool, error) {
 	}
 	m.to, m.cc = keepOnly(m.to, rcpts), keepOnly(m.cc, rcpts)
 	return true, x.add(n, Send{Kind: "notify", From: x.in.User, To: rcpts, Message: x.notifyMessage(d, m)})
+}
+
+// notifyLimit applies Limits.Notifications (RFC 5435 §3.7 lets a site
+// bound the notifications a script sends).
+func (x *exec) notifyLimit(n *node) error {
+	max := x.limits.Notifications
+	switch {
+	case max < 0:
+		return runtimeErr(n, "notify command: "+notifyProhibited)
+	case max == 0:
+		max = DefaultNotifications
+	}
+	if x.count(Send{Kind: "notify"}) >= max {
+		return runtimeErr(n, "number of notify actions exceeds policy limit")
+	}
+	return nil
 }
 
 // keepOnly keeps the addresses of l that are in keep, each once.

@@ -179,8 +179,9 @@ func Compile(src []byte, opts *CompileOptions) (*Script, error) {
 		c.errorf(pos{1, 1}, "the extracttext extension cannot be used without the foreverypart extension")
 	}
 	if len(c.errs) > 0 {
-		sortErrors(c.errs)
-		return nil, c.errs
+		all := append(c.errs, c.warns...)
+		sortErrors(all)
+		return nil, all
 	}
 	c.prog.warnings = c.warns
 	return &Script{prog: c.prog}, nil
@@ -203,7 +204,7 @@ func (s *Script) Run(ctx context.Context, in *Input) (*Result, error) {
 func newExec(ctx context.Context, p *program, in *Input) *exec {
 	l := withDefaults(in.Limits)
 	return &exec{ctx: ctx, in: in, prog: p, limits: l, deadline: time.Now().Add(l.Time), keep: true,
-		vars: map[string]string{}, msg: newMessage(in), hook: in.hook, part: -1}
+		vars: map[string]string{}, msg: newMessage(in), hook: in.hook, part: -1, flags: normalizeFlags(in.Flags)}
 }
 
 func (x *exec) run() error {
@@ -216,6 +217,7 @@ func (x *exec) run() error {
 
 // finish adds the implicit keep (RFC 5228 §2.10.2).
 func (x *exec) finish() {
+	x.res.Flags = cloneFlags(x.flags)
 	if x.keep {
 		x.addImplicitKeep()
 	}
@@ -232,6 +234,7 @@ func (x *exec) addImplicitKeep() {
 		}
 	}
 	x.res.Actions = append(x.res.Actions, k)
+	x.res.ImplicitKeep = true
 }
 
 func cloneFlags(f []string) []string {

@@ -34,6 +34,22 @@ func listURI(name string) (string, bool) {
 	return name, scheme == "urn" || scheme == "tag" || strings.Contains(rest, "/")
 }
 
+// checkLists checks the constant list names of a :list match against
+// CompileOptions.Lists: an unsupported list is an error (RFC 6134 §2.4).
+func (c *checker) checkLists(n *node, what string) {
+	if c.opts.Lists == nil || n.mt == nil || n.mt.mt != mList {
+		return
+	}
+	for _, k := range n.mt.keys {
+		if k.dyn {
+			continue
+		}
+		if uri, ok := listURI(k.s); !ok || !c.opts.Lists.Valid(context.Background(), uri) {
+			c.errorf(n.pos, what+": list '"+k.s+"' is not supported")
+		}
+	}
+}
+
 func runValidExtList(x *exec, n *node) (bool, error) {
 	for _, l := range x.expandList(n.data.([]*str)) {
 		uri, ok := listURI(l)

@@ -194,7 +194,8 @@ func TestVacation(t *testing.T) {
 		t.Errorf("remember = %+v", r.Remember)
 	}
 	list := strings.Replace(msg, "Subject: hi", "Subject: hi\r\nList-Id: <l.example.org>", 1)
-	if r, _ := run(t, s, list, Limits{}); len(r.Actions) != 1 {
+	r, _ = run(t, s, list, Limits{})
+	if v, ok := r.Actions[0].(Send); len(r.Actions) != 2 || !ok || v.Suppressed == "" || v.Message != nil || len(r.Remember) != 0 {
 		t.Errorf("vacation answered a list message: %v", actionNames(r))
 	}
 }
@@ -230,6 +231,8 @@ func FuzzCompile(f *testing.F) {
 func FuzzRun(f *testing.F) {
 	f.Add([]byte(`require ["variables","editheader","body","regex"]; if body :regex "h(.)" { set "a" "${1}"; addheader "X" "${a}"; } deleteheader "to";`), []byte(testMsg))
 	f.Add([]byte(`require ["vacation","date","relational"]; if date :value "ge" "date" "year" "2000" { vacation "x"; }`), []byte("Date: Mon, 20 Jul 2009 21:44:43 +0300\r\n\r\n"))
+	f.Add([]byte(`require ["body","mime","foreverypart"]; foreverypart { if body :content "multipart" :contains "p" { stop; } }`),
+		[]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\np\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nContent-Type: multipart/alternative; boundary=c\r\n\r\n--c\r\n\r\nx\r\n--c--\r\n--b--\r\ne\r\n"))
 	f.Fuzz(func(t *testing.T, src, msg []byte) {
 		s, err := Compile(src, nil)
 		if err != nil {
@@ -262,5 +265,64 @@ if header :regex "subject" "^(.*) talk$" { set "s" "${1}"; addflag "\\Seen"; add
 		if got := <-done; got != "Café" {
 			t.Errorf("run %d: %q", i, got)
 		}
+	}
+}
+
+// folders are the mailboxes of a result's fileinto actions.
+func folders(r *Result) string {
+	var l []string
+	for _, a := range r.Actions {
+		if f, ok := a.(FileInto); ok {
+			l = append(l, f.Mailbox)
+		}
+	}
+	return strings.Join(l, ",")
+}
+
+func TestBodyNestedParts(t *testing.T) {
+	msg := "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\nprologue text\r\n--b\r\n" +
+		"Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n--b--\r\nepilogue text\r\n"
+	s := compile(t, `require ["body", "fileinto"];
+if body :content "text/plain" :contains "inner body" { fileinto "nested"; }
+if body :content "message/rfc822" :contains "Subject: inner" { if not body :content "message/rfc822" :contains "inner body" { fileinto "header"; } }
+if body :content "multipart" :contains "prologue" { fileinto "prologue"; }
+if body :content "multipart" :contains "epilogue" { fileinto "epilogue"; }
+if body :content "multipart" :contains "--b" { fileinto "boundary"; }`)
+	r, err := run(t, s, msg, Limits{})
+	if err != nil || folders(r) != "nested,header,prologue,epilogue" {
+		t.Errorf("RFC 5173 §5.2 parts: %v %v", folders(r), err)
+	}
+}
+
+func TestVariableSizeCutsWholeEscapes(t *testing.T) {
+	s := compile(t, `require ["variables", "enotify", "fileinto"];
+set :encodeurl "a" "@@@@";
+set :quotewildcard "b" "*****";
+if string :is "${a}" "%40%40%40" { fileinto "a"; }
+if string :is "${b}" "\\*\\*\\*\\*" { fileinto "b"; }`)
+	r, err := run(t, s, testMsg, Limits{VariableSize: 9})
+	if err != nil || folders(r) != "a,b" {
+		t.Errorf("cut values: %v %v", folders(r), err)
+	}
+}
+
+func TestNotifyLimits(t *testing.T) {
+	src := []byte(`require "enotify"; notify "mailto:a@example.org";`)
+	if _, err := Compile(src, &CompileOptions{NoNotify: true}); err == nil {
+		t.Error("NoNotify: notify compiled")
+	}
+	s := compile(t, string(src))
+	if _, err := run(t, s, testMsg, Limits{Notifications: -1}); err == nil {
+		t.Error("Notifications -1: notify ran")
+	}
+}
+
+func TestMetadataWithoutStore(t *testing.T) {
+	s := compile(t, `require ["mboxmetadata", "servermetadata", "fileinto"];
+if metadataexists "INBOX" "/private/comment" { fileinto "a"; }
+if servermetadata :contains "/shared/admin" "" { fileinto "b"; }`)
+	r, err := run(t, s, testMsg, Limits{})
+	if err != nil || folders(r) != "" {
+		t.Errorf("no Input.Metadata: %v %v", folders(r), err)
 	}
 }

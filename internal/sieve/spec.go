@@ -110,6 +110,8 @@ func extensions() []*extension {
 		{name: "mime"},
 		{name: "special-use", specs: specialUseSpecs()},
 		{name: "mailboxid", specs: mailboxIDSpecs()},
+		{name: "mboxmetadata", specs: mboxMetadataSpecs()},
+		{name: "servermetadata", specs: serverMetadataSpecs()},
 		{name: "fcc"},
 		{name: "extlists", specs: extlistsSpecs()},
 		{name: "foreverypart", specs: foreverypartSpecs()},

@@ -75,7 +75,7 @@ func runVacation(x *exec, n *node) (bool, error) {
 	why, me := x.noVacation(d, sender)
 	if why != "" {
 		x.res.Log = append(x.res.Log, "vacation not sent: "+why)
-		return true, nil
+		return true, x.add(n, Send{Kind: "vacation", Suppressed: why})
 	}
 	reason := x.expand(d.reason)
 	handle := reason
@@ -93,7 +93,11 @@ func runVacation(x *exec, n *node) (bool, error) {
 	}
 	x.res.Remember = append(x.res.Remember, Mark{Key: key, Expires: x.now().Add(d.period)})
 	msg := x.vacationMessage(d, sender, me, reason)
-	return true, x.add(n, Send{Kind: "vacation", To: []string{sender}, Message: msg})
+	from := ""
+	if x.in.Vacation.FromRecipient {
+		from = x.in.Envelope.To
+	}
+	return true, x.add(n, Send{Kind: "vacation", From: from, To: []string{sender}, Message: msg})
 }
 
 func (x *exec) now() time.Time {
@@ -106,6 +110,9 @@ func (x *exec) now() time.Time {
 // userAddresses are the addresses the user receives mail at.
 func (x *exec) userAddresses(d *vacationData) []string {
 	l := []string{x.in.User, x.in.Envelope.To}
+	if x.in.VacationOrigTo {
+		l = append(l, x.in.Envelope.OrigTo)
+	}
 	return append(l, x.expandList(d.addresses)...)
 }
 
@@ -152,7 +159,7 @@ func (x *exec) noVacation(d *vacationData, sender string) (string, string) {
 			}
 		}
 	}
-	if v, _ := x.hookConfig("sieve_vacation_check_recipient"); v == "no" || len(x.expandList(d.addresses)) == 0 && x.in.User == "" && x.in.Envelope.To == "" {
+	if x.in.Vacation.NoRecipientCheck || len(x.expandList(d.addresses)) == 0 && x.in.User == "" && x.in.Envelope.To == "" {
 		return "", ""
 	}
 	for _, v := range x.headerValues([]string{"to", "cc", "bcc", "resent-to", "resent-cc", "resent-bcc"}) {
@@ -179,19 +186,13 @@ func (x *exec) vacationMessage(d *vacationData, sender, me, reason string) []byt
 	subject := ""
 	if d.subject != nil {
 		subject = x.expand(d.subject)
-	} else if v, ok := x.hookConfig("sieve_vacation_default_subject"); ok && v != "" {
-		subject = v
 	} else {
-		orig := ""
-		if l := x.headerValues([]string{"subject"}); len(l) > 0 {
-			orig = l[0]
-		}
-		subject = "Auto: " + orig
+		subject = x.defaultSubject()
 	}
 	var b strings.Builder
 	hdr := func(name, value string) { b.WriteString(name + ": " + value + "\r\n") }
 	hdr("From", from)
-	hdr("To", x.replyTo(sender))
+	hdr("To", x.replyTo(sender, x.in.Vacation.IgnoreEnvelope))
 	hdr("Subject", mime.QEncoding.Encode("utf-8", subject))
 	hdr("Date", x.now().Format(time.RFC1123Z))
 	hdr("Auto-Submitted", "auto-replied (vacation)")
@@ -227,9 +228,14 @@ func (x *exec) vacationMessage(d *vacationData, sender, me, reason string) []byt
 // replyTo is the To field of a reply: the original header field that
 // names the sender (Reply-To, Sender or From; RFC 3834 §4), else the
 // bare envelope sender.
-func (x *exec) replyTo(sender string) string {
+// With anyHeader, the first of Reply-To, Sender and From is the
+// answer whether or not it holds the envelope sender.
+func (x *exec) replyTo(sender string, anyHeader bool) string {
 	for _, h := range []string{"reply-to", "sender", "from"} {
 		for _, v := range x.headerValues([]string{h}) {
+			if anyHeader && len(parseAddresses(v)) > 0 {
+				return strings.TrimSpace(v)
+			}
 			for _, a := range parseAddresses(v) {
 				if strings.EqualFold(a, sender) {
 					return strings.TrimSpace(v)
@@ -238,4 +244,31 @@ func (x *exec) replyTo(sender string) string {
 		}
 	}
 	return "<" + sender + ">"
+}
+
+// defaultSubject is the subject of a reply the script gives none for
+// (RFC 5230 §4.3 leaves it to the implementation): VacationOptions'
+// template or default, else "Auto: " and the original subject, cut to
+// MaxSubject characters.
+func (x *exec) defaultSubject() string {
+	o := x.in.Vacation
+	orig := ""
+	if l := x.headerValues([]string{"subject"}); len(l) > 0 {
+		orig = strings.Join(strings.Fields(l[0]), " ")
+	}
+	subject := "Auto: " + orig
+	switch {
+	case o.SubjectTemplate != "":
+		subject = strings.NewReplacer("%{subject}", orig, "%%", "%").Replace(o.SubjectTemplate)
+	case o.DefaultSubject != "":
+		subject = o.DefaultSubject
+	}
+	max := o.MaxSubject
+	if max <= 0 {
+		max = DefaultMaxSubject
+	}
+	if r := []rune(subject); len(r) > max {
+		subject = string(r[:max-1]) + "\u2026"
+	}
+	return subject
 }

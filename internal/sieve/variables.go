@@ -8,9 +8,6 @@ import (
 
 // The variables extension (RFC 5229).
 
-// maxVariableSize bounds a variable's value (as Pigeonhole's default).
-const maxVariableSize = 4096
-
 // maxVariables and maxMatchIndex are Pigeonhole's limits on the
 // variables a script declares and the match variables it names.
 const (
@@ -104,22 +101,74 @@ func validVarName(s string, allowNum bool) bool {
 func runSet(x *exec, n *node) (bool, error) {
 	d := n.data.(*setData)
 	v := x.expand(d.value)
+	unit := runeUnit
 	for _, m := range d.mods {
 		v = applyModifier(m, v)
+		switch m {
+		case "quotewildcard":
+			unit = quoteUnit
+		case "encodeurl":
+			unit = percentUnit
+		case "length":
+			unit = runeUnit
+		}
 	}
-	x.setVar(d.name, v)
+	x.setVarUnits(d.name, v, unit)
 	return true, nil
 }
 
-func (x *exec) setVar(name, v string) {
-	max := maxVariableSize
-	if c, ok := x.hookConfig("sieve_variables_max_variable_size"); ok {
-		max = atoiDefault(c, max)
+// runeUnit, quoteUnit and percentUnit are the lengths of the units a
+// value is cut between when it exceeds Limits.VariableSize: a UTF-8
+// character, and also a "\" escape of :quotewildcard or a "%XX" one of
+// :encodeurl, which a cut must not split.
+func runeUnit(s string, i int) int {
+	_, n := utf8.DecodeRuneInString(s[i:])
+	return n
+}
+
+func quoteUnit(s string, i int) int {
+	if s[i] == '\\' && i+1 < len(s) {
+		return 1 + runeUnit(s, i+1)
+	}
+	return runeUnit(s, i)
+}
+
+// percentUnit: "%XX", or the "%XX" of each byte of an encoded UTF-8
+// character.
+func percentUnit(s string, i int) int {
+	if s[i] != '%' || i+2 >= len(s) {
+		return runeUnit(s, i)
+	}
+	lead, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+	n := 1
+	switch {
+	case err != nil:
+	case lead >= 0xf0:
+		n = 4
+	case lead >= 0xe0:
+		n = 3
+	case lead >= 0xc0:
+		n = 2
+	}
+	return min(3*n, len(s)-i)
+}
+
+func (x *exec) setVar(name, v string) { x.setVarUnits(name, v, runeUnit) }
+
+// setVarUnits sets a variable, its value cut to Limits.VariableSize
+// between two units (RFC 5229 §3 lets an implementation limit it).
+func (x *exec) setVarUnits(name, v string, unit func(string, int) int) {
+	max := x.limits.VariableSize
+	if max <= 0 {
+		max = DefaultVariableSize
 	}
 	if len(v) > max {
-		v = truncUTF8(v, max)
+		v = truncUnits(v, max, unit)
 	}
 	name = strings.ToLower(name)
+	if strings.HasPrefix(name, "global.") && x.global == nil {
+		x.global = map[string]string{} // RFC 6609 §3.5: the global namespace needs no declaration
+	}
 	if x.global != nil && x.isGlobal(name) {
 		x.global[strings.TrimPrefix(name, "global.")] = v
 		return
@@ -127,11 +176,18 @@ func (x *exec) setVar(name, v string) {
 	x.vars[name] = v
 }
 
-func truncUTF8(s string, n int) string {
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
+// truncUnits is the longest prefix of s of whole units, at most max
+// bytes.
+func truncUnits(s string, max int, unit func(string, int) int) string {
+	i := 0
+	for i < len(s) {
+		n := unit(s, i)
+		if i+n > max {
+			break
+		}
+		i += n
 	}
-	return s[:n]
+	return s[:i]
 }
 
 func applyModifier(m, v string) string {

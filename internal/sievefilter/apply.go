@@ -27,6 +27,9 @@ func (f *Filter) apply(ctx context.Context, env *delivery.Envelope, in *sieve.In
 		case sieve.Reject:
 			c.Reject = f.rejection(in, a)
 		case sieve.Send:
+			if a.Suppressed != "" {
+				continue // a vacation not to be sent (RFC 5230 §4.5)
+			}
 			c.Send = append(c.Send, delivery.Outgoing{From: a.From, To: a.To, Message: a.Message})
 			if a.Fcc != nil { // RFC 8580 §4: a copy of what is sent
 				fcc := f.fileInto(ctx, in, *a.Fcc)
