@@ -233,7 +233,8 @@ func newPipeline(cfg *config.Config, s store.Store, log *slog.Logger) (*delivery
 	pipeline.AddCopyFilter(senderlist.New(s, log.With("part", "senderlist")))
 	// Sieve after the sender lists: its implicit keep files where they
 	// (and the checks) would have.
-	pipeline.AddCopyFilter(&sievefilter.Filter{Scripts: s, Store: s, Hostname: cfg.Hostname, Log: log.With("part", "sieve")})
+	pipeline.AddCopyFilter(&sievefilter.Filter{Scripts: s, Store: s, Hostname: cfg.Hostname, Log: log.With("part", "sieve"),
+		Global: sieveGlobal(cfg.SieveGlobalDir())})
 	if cfg.Limits.MinFreeBytes > 0 {
 		pipeline.SetFreeSpace(func() (int64, error) { return sqlite.FreeBytes(cfg.DataDir) }, cfg.Limits.MinFreeBytes)
 	}

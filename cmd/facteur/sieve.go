@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -30,6 +31,7 @@ type sieveChecker struct {
 	scripts interface {
 		GetSieveScript(ctx context.Context, accountID int64, name string) ([]byte, error)
 	}
+	global func(name string) ([]byte, error) // sieveGlobal
 }
 
 var _ managesieve.Checker = sieveChecker{}
@@ -46,7 +48,7 @@ func (c sieveChecker) Check(ctx context.Context, account store.Account, name str
 	_, err := sieve.Compile(script, &sieve.CompileOptions{Name: name, MaxSize: int(c.maxSize),
 		Include: func(inc string, global bool) ([]byte, error) {
 			if global {
-				return nil, errors.New("no global scripts are configured")
+				return c.global(inc)
 			}
 			return c.scripts.GetSieveScript(ctx, account.ID, inc)
 		}})
@@ -80,7 +82,7 @@ func startManageSieve(cfg *config.Config, s store.Store, authn *auth.Authenticat
 		return nil, nil
 	}
 	srv := managesieve.New(managesieve.Options{
-		TLS: tlsConf, Store: s, Auth: authn, Checker: sieveChecker{cfg.Sieve.MaxScriptSize, s},
+		TLS: tlsConf, Store: s, Auth: authn, Checker: sieveChecker{cfg.Sieve.MaxScriptSize, s, sieveGlobal(cfg.SieveGlobalDir())},
 		PlaintextNetworks: cfg.PlaintextPrefixes(), Extensions: sieve.Extensions(), Notify: sieveNotify(),
 		MaxScriptSize: cfg.Sieve.MaxScriptSize, MaxScripts: cfg.Sieve.MaxScripts,
 		MaxConnections: cfg.Limits.MaxConnections, MaxConnsPerIP: cfg.Limits.MaxConnectionsPerIP, Sessions: reg, Log: log,
@@ -211,7 +213,7 @@ func sievePut(ctx context.Context, e *env, cfg *config.Config, s store.Store, a 
 	if err != nil {
 		return err
 	}
-	err = sieveChecker{cfg.Sieve.MaxScriptSize, s}.Check(ctx, a, name, content)
+	err = sieveChecker{cfg.Sieve.MaxScriptSize, s, sieveGlobal(cfg.SieveGlobalDir())}.Check(ctx, a, name, content)
 	var w *managesieve.Warnings
 	switch {
 	case errors.As(err, &w):
@@ -241,4 +243,19 @@ func readScript(e *env, file string, limit int64) ([]byte, error) {
 		r = f
 	}
 	return io.ReadAll(io.LimitReader(r, limit+1))
+}
+
+// sieveGlobal reads the global script name (include :global, RFC 6609
+// §3.2) from dir as NAME.sieve; a name that is not a plain file name is
+// refused.
+func sieveGlobal(dir string) func(name string) ([]byte, error) {
+	return func(name string) ([]byte, error) {
+		if name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+			return nil, fmt.Errorf("global script name %q is not a file name", name)
+		}
+		if filepath.Ext(name) != ".sieve" {
+			name += ".sieve"
+		}
+		return os.ReadFile(filepath.Join(dir, name))
+	}
 }

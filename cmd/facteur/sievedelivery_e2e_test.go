@@ -225,3 +225,20 @@ func TestSieveCheck(t *testing.T) {
 		t.Fatalf("a bad script: %v\n%s", err, out)
 	}
 }
+
+// Global scripts are read from sieve.global_dir by plain name only.
+func TestSieveGlobal(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/spam.sieve", []byte("keep;\n"), 0o600)
+	read := sieveGlobal(dir)
+	for _, name := range []string{"spam", "spam.sieve"} {
+		if b, err := read(name); err != nil || string(b) != "keep;\n" {
+			t.Fatalf("%s: %q %v", name, b, err)
+		}
+	}
+	for _, bad := range []string{"../spam", "/etc/passwd", ".hidden", ""} {
+		if _, err := read(bad); err == nil {
+			t.Fatalf("%q was read", bad)
+		}
+	}
+}

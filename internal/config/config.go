@@ -149,6 +149,10 @@ type Sieve struct {
 	MaxScriptSize int64 `toml:"max_script_size"`
 	// MaxScripts is how many scripts an account may keep.
 	MaxScripts int `toml:"max_scripts"`
+	// GlobalDir holds the administrator's scripts that include :global
+	// names (RFC 6609 §3.2), as NAME.sieve; relative to data_dir. ""
+	// is data_dir/sieve-global.
+	GlobalDir string `toml:"global_dir"`
 }
 
 // Submission tunes the submission listeners (listen.submission and
@@ -392,6 +396,14 @@ func (c *Config) PlaintextPrefixes() []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// SieveGlobalDir is the directory of the global Sieve scripts.
+func (c *Config) SieveGlobalDir() string {
+	if c.Sieve.GlobalDir == "" {
+		return c.Path("sieve-global")
+	}
+	return c.Path(c.Sieve.GlobalDir)
 }
 
 // Path resolves p relative to the data directory unless it is absolute.
