@@ -117,8 +117,9 @@ func TestMessageLogLines(t *testing.T) {
 		t.Fatalf("unknown user: %s", r)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(in.out.String(), "msg=\"relay attempt\"") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	for !(strings.Contains(in.out.String(), "msg=\"relay attempt\"") && strings.Contains(in.out.String(), "msg=refused")) &&
+		time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // the server's output reaches the buffer on its own goroutine
 	}
 	log := in.out.String()
 	const received = "msg=received listener=smtp id="
