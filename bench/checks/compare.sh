@@ -27,8 +27,7 @@ work=$(mktemp -d /tmp/facteur-checks.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 400); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open" >&2; exit 1; }
+. bench/mxlib.sh # free_port, wait_port, mx_config
 
 if [ -n "${PROFILE:-}" ]; then
   go build -tags cpuprofile -o "$work/facteur" ./cmd/facteur
@@ -59,28 +58,8 @@ start_facteur() { # NAME CHECKS-TOML: starts an instance, sets port
   local name=$1 checks=$2
   port=$(free_port)
   mkdir -p "$work/$name"
-  cat > "$work/$name/f.toml" <<CONF
-hostname = "mx.b.test"
-data_dir = "$work/$name/data"
-[listen]
-smtp = "127.0.0.1:$port"
-submission = ""
-submissions = ""
-imap = ""
-imaps = ""
-pop3 = ""
-pop3s = ""
-lmtp = ""
-http = ""
-managesieve = ""
-[limits]
-max_connections_per_ip = 100
-[log]
-level = "warn"
-[checks]
-resolver = "127.0.0.1:$dnsport"
-$checks
-CONF
+  mx_config "$work/$name" "$port" "resolver = \"127.0.0.1:$dnsport\"
+$checks"
   FACTEUR_CPUPROFILE=${PROFILE:+$PROFILE.$name} "$work/facteur" --config "$work/$name/f.toml" serve > "$work/$name/log" 2>&1 &
   pids+=($!)
   eval "pid_$name=$!"

@@ -18,8 +18,7 @@ work=$(mktemp -d /tmp/facteur-sieve.XXXXXX)
 pid=""
 cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 400); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not open" >&2; exit 1; }
+. bench/mxlib.sh # free_port, wait_port, mx_config
 
 go build -o "$work/facteur" ./cmd/facteur
 go build -o "$work/smtpload" ./bench/smtpload
@@ -29,35 +28,15 @@ measure() { # NAME ROUND: one run on a fresh server; "on" has the script active
   local name=$1 port
   port=$(free_port)
   mkdir -p "$work/$name"
-  cat > "$work/$name/f.toml" <<CONF
-hostname = "mx.b.test"
-data_dir = "$work/$name/data"
-[listen]
-smtp = "127.0.0.1:$port"
-submission = ""
-submissions = ""
-imap = ""
-imaps = ""
-pop3 = ""
-pop3s = ""
-lmtp = ""
-http = ""
-managesieve = ""
-[limits]
-max_connections_per_ip = 100
-[log]
-level = "warn"
-[checks]
-spf = false
+  mx_config "$work/$name" "$port" "spf = false
 dkim = false
 dmarc = false
 arc = false
 iprev = false
 dnsbl = []
-pregreet_wait = "0s"
+pregreet_wait = \"0s\"
 rate_messages_per_ip = 0
-rate_recipients_per_ip = 0
-CONF
+rate_recipients_per_ip = 0"
   "$work/facteur" --config "$work/$name/f.toml" serve > "$work/$name/log" 2>&1 &
   pid=$!
   wait_port "$port"
